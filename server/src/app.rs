@@ -1,0 +1,186 @@
+//! The application: shared state, the router of every resource, the middleware stack, the
+//! OpenAPI document with its offline Swagger UI, and health/readiness/metrics endpoints.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::PrometheusHandle;
+use motcua_domain::wire::{ErrorBody, Health};
+use tower::ServiceBuilder;
+use tower_http::ServiceBuilderExt;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::MakeRequestUuid;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::keys::KeyRing;
+use crate::auth::ratelimit::AddressLimiter;
+use crate::catalogue::Catalogue;
+use crate::config::Config;
+use crate::db::Db;
+use crate::extract::{error_shape_layer, language_layer};
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub catalogue: Arc<Catalogue>,
+    pub keys: Arc<KeyRing>,
+    pub limiter: Arc<AddressLimiter>,
+    pub metrics: PrometheusHandle,
+}
+
+impl AppState {
+    /// Builds the state over a migrated database: loads the seed (once per seed version)
+    /// and the signing keys.
+    pub async fn new(config: Config, db: Db) -> anyhow::Result<AppState> {
+        let seed = crate::seed::Seed::embedded()?;
+        let outcome = crate::seed::apply(&db, &seed).await?;
+        tracing::info!(
+            catalogue_version = outcome.catalogue_version,
+            changed = outcome.changed_procedures,
+            retired = outcome.retired_procedures,
+            "catalogue seed checked"
+        );
+        let keys = KeyRing::load_or_create(&db).await?;
+        Ok(AppState {
+            limiter: Arc::new(AddressLimiter::new(config.auth_rate_per_min)),
+            config: Arc::new(config),
+            db,
+            catalogue: Arc::new(Catalogue::default()),
+            keys: Arc::new(keys),
+            metrics: crate::telemetry::prometheus(),
+        })
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "motcua API",
+        description = "Một cửa: the citizen app and one-stop public administration service center. \
+            Every error answers `{\"error\": {\"code\", \"message\", \"fields\"}}` with a Vietnamese message \
+            (English with `Accept-Language: en`).",
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(ErrorBody)),
+    tags(
+        (name = "catalogue", description = "Procedures (thủ tục hành chính) and their forms"),
+        (name = "branches", description = "Service points of the center"),
+        (name = "auth", description = "Accounts and tokens"),
+        (name = "ops", description = "Health, readiness, metrics"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+impl FromRef<AppState> for Arc<Config> {
+    fn from_ref(app: &AppState) -> Self {
+        app.config.clone()
+    }
+}
+
+/// The routes and their OpenAPI document.
+pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(metrics_endpoint))
+        .merge(crate::catalogue::router())
+        .merge(crate::branches::router())
+        .merge(crate::auth::routes::router())
+        .split_for_parts()
+}
+
+/// The OpenAPI document alone (for `motcua-server openapi`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().1
+}
+
+/// The complete service with its middleware.
+pub fn router(state: AppState) -> Router {
+    let (routes, openapi) = api();
+    let config = state.config.clone();
+    let routes = routes
+        .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
+        .fallback(|| async { crate::error::ApiError::NotFound })
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn(track_metrics))
+        .with_state(state);
+    routes.layer(
+        ServiceBuilder::new()
+            .set_x_request_id(MakeRequestUuid)
+            .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+                tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
+            }))
+            .propagate_x_request_id()
+            .layer(middleware::from_fn(language_layer))
+            .layer(middleware::from_fn(error_shape_layer))
+            .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
+            .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+            .layer(CatchPanicLayer::new()),
+    )
+}
+
+async fn track_metrics(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let route =
+        req.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".to_owned());
+    let method = req.method().to_string();
+    let response = next.run(req).await;
+    let labels = [("method", method), ("route", route), ("status", response.status().as_u16().to_string())];
+    metrics::counter!("motcua_http_requests_total", &labels).increment(1);
+    metrics::histogram!("motcua_http_request_duration_seconds", &labels).record(start.elapsed().as_secs_f64());
+    response
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
+async fn healthz() -> axum::Json<Health> {
+    axum::Json(Health { status: "ok".into() })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "ops",
+    responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+async fn readyz(State(app): State<AppState>) -> Response {
+    match app.db.ping().await {
+        Ok(()) => axum::Json(Health { status: "ready".into() }).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            crate::error::ApiError::Unavailable.into_response()
+        }
+    }
+}
+
+/// Prometheus metrics (text exposition format).
+#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
+async fn metrics_endpoint(State(app): State<AppState>) -> impl IntoResponse {
+    app.metrics.run_upkeep();
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+}

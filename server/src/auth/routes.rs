@@ -1,0 +1,222 @@
+//! HTTP endpoints of accounts and tokens: register, login, refresh, logout, me, JWKS.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use chrono::Utc;
+use motcua_domain::form::{FieldError, FieldErrorCode};
+use motcua_domain::ids::{CitizenId, is_valid_email, normalize_phone};
+use motcua_domain::wire::{ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, Role, TokenResponse, UserInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::keys::Jwks;
+use super::{AuthUser, CreateUserError, NewUser, Rotation, User, ratelimit};
+use crate::app::AppState;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ClientIp};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(jwks))
+}
+
+/// Checks a new password: 8 to 128 characters, with at least a letter and a digit.
+pub fn password_errors(path: &str, password: &str) -> Option<FieldError> {
+    let n = password.chars().count();
+    if n < 8 {
+        return Some(FieldError::new(path, FieldErrorCode::WeakPassword).with_limit("8".to_owned()));
+    }
+    if n > 128 {
+        return Some(FieldError::new(path, FieldErrorCode::TooLong).with_limit("128".to_owned()));
+    }
+    let letter = password.chars().any(char::is_alphabetic);
+    let digit = password.chars().any(|c| c.is_ascii_digit());
+    (!(letter && digit)).then(|| FieldError::new(path, FieldErrorCode::WeakPassword).with_limit("8".to_owned()))
+}
+
+/// Checks and normalises a registration; every problem at once.
+fn validate_registration(req: &RegisterRequest) -> Result<(CitizenId, String, String, Option<String>), ApiError> {
+    let mut errors = Vec::new();
+    let citizen_id = CitizenId::parse(&req.citizen_id)
+        .map_err(|_| errors.push(FieldError::new("citizen_id", FieldErrorCode::InvalidCitizenId)))
+        .ok();
+    let phone = normalize_phone(&req.phone);
+    if phone.is_none() {
+        errors.push(FieldError::new("phone", FieldErrorCode::InvalidPhone));
+    }
+    let name = req.full_name.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.chars().count() {
+        0 => errors.push(FieldError::new("full_name", FieldErrorCode::Required)),
+        1 => errors.push(FieldError::new("full_name", FieldErrorCode::TooShort).with_limit("2".to_owned())),
+        n if n > 100 => errors.push(FieldError::new("full_name", FieldErrorCode::TooLong).with_limit("100".to_owned())),
+        _ => {}
+    }
+    errors.extend(password_errors("password", &req.password));
+    let email = req.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned);
+    if email.as_deref().is_some_and(|e| !is_valid_email(e)) {
+        errors.push(FieldError::new("email", FieldErrorCode::InvalidEmail));
+    }
+    match (citizen_id, phone) {
+        (Some(id), Some(phone)) if errors.is_empty() => Ok((id, phone, name, email)),
+        _ => Err(ApiError::Validation(errors)),
+    }
+}
+
+async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
+    let now = Utc::now();
+    let (access_token, expires_in) = super::issue_access(app, user, now)?;
+    let refresh_token = super::start_family(app, user.id, now).await?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in,
+        refresh_token,
+        refresh_expires_in: app.config.refresh_token_ttl.as_secs(),
+        user: user.info(),
+    })
+}
+
+/// Create a citizen account and sign in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Created and signed in", body = TokenResponse),
+        (status = 409, description = "The citizen id or phone is taken", body = ErrorBody),
+        (status = 422, description = "Invalid fields, all listed", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+    ))]
+async fn register(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<impl IntoResponse> {
+    app.limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let (citizen_id, phone, full_name, email) = validate_registration(&req)?;
+    let password_hash = super::passwords::hash(req.password).await?;
+    let new = NewUser {
+        citizen_id: Some(citizen_id.as_str().to_owned()),
+        phone,
+        full_name,
+        email,
+        password_hash,
+        role: Role::Citizen,
+        branch_code: None,
+    };
+    let id = match super::create_user(&app.db, &new).await {
+        Ok(id) => id,
+        Err(CreateUserError::Exists) => return Err(ApiError::Conflict("account_exists")),
+        Err(CreateUserError::UnknownBranch) => return Err(ApiError::Internal),
+        Err(CreateUserError::Db(e)) => return Err(e.into()),
+    };
+    let user = super::find_user(&app.db, id).await?.ok_or(ApiError::Internal)?;
+    metrics::counter!("motcua_accounts_registered_total").increment(1);
+    Ok((StatusCode::CREATED, axum::Json(tokens_for(&app, &user).await?)))
+}
+
+/// Sign in with a citizen id or phone number and a password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Wrong login or password (never says which, nor whether the account exists)", body = ErrorBody),
+        (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
+    ))]
+async fn login(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    app.limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let mut errors = Vec::new();
+    if req.login.trim().is_empty() {
+        errors.push(FieldError::new("login", FieldErrorCode::Required));
+    }
+    if req.password.is_empty() {
+        errors.push(FieldError::new("password", FieldErrorCode::Required));
+    }
+    if req.login.len() > 200 || req.password.len() > 1024 {
+        errors.push(FieldError::new(if req.login.len() > 200 { "login" } else { "password" }, FieldErrorCode::TooLong));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let now = Utc::now();
+    let key = ratelimit::login_key(&super::canonical_login(&req.login));
+    if let Some(wait) = ratelimit::locked_for(&app.db, &key, now).await? {
+        metrics::counter!("motcua_logins_total", "outcome" => "throttled").increment(1);
+        return Err(ApiError::RateLimited { retry_after_secs: wait });
+    }
+    let user = super::find_by_login(&app.db, &req.login).await?;
+    let ok = super::passwords::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    match user {
+        Some(user) if ok => {
+            ratelimit::clear(&app.db, &key).await?;
+            metrics::counter!("motcua_logins_total", "outcome" => "ok").increment(1);
+            Ok(axum::Json(tokens_for(&app, &user).await?))
+        }
+        _ => {
+            ratelimit::record_failure(&app.db, &key, app.config.login_free_failures, now).await?;
+            metrics::counter!("motcua_logins_total", "outcome" => "failed").increment(1);
+            Err(ApiError::BadCredentials)
+        }
+    }
+}
+
+/// Exchange a refresh token for a new access token and a new refresh token.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, body = TokenResponse),
+        (status = 401, description = "Unknown, expired, revoked or reused token: sign in again", body = ErrorBody),
+    ))]
+async fn refresh(
+    State(app): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<axum::Json<TokenResponse>> {
+    let now = Utc::now();
+    match super::rotate(&app, req.refresh_token.trim(), now).await? {
+        Rotation::Rotated { user_id, token } => {
+            let user = super::find_user(&app.db, user_id).await?.ok_or(ApiError::Unauthorized)?;
+            let (access_token, expires_in) = super::issue_access(&app, &user, now)?;
+            Ok(axum::Json(TokenResponse {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in,
+                refresh_token: token,
+                refresh_expires_in: app.config.refresh_token_ttl.as_secs(),
+                user: user.info(),
+            }))
+        }
+        Rotation::Invalid => Err(ApiError::Unauthorized),
+        Rotation::ReuseDetected => {
+            tracing::warn!("refresh token reused after rotation: family revoked");
+            metrics::counter!("motcua_refresh_reuse_total").increment(1);
+            Err(ApiError::Unauthorized)
+        }
+    }
+}
+
+/// Sign out: revoke the refresh token's whole family. Always 204.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out (also for an unknown token)")))]
+async fn logout(State(app): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
+    super::revoke_family(&app.db, req.refresh_token.trim(), Utc::now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// The signed-in account.
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = [])),
+    responses((status = 200, body = UserInfo), (status = 401, body = ErrorBody)))]
+async fn me(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<UserInfo>> {
+    let user = super::find_user(&app.db, user.id).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(axum::Json(user.info()))
+}
+
+/// Public keys that verify access tokens (JWKS, RFC 7517).
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", responses((status = 200, body = Jwks)))]
+async fn jwks(State(app): State<AppState>) -> axum::Json<Jwks> {
+    axum::Json(app.keys.jwks())
+}

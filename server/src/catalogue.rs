@@ -1,0 +1,298 @@
+//! The catalogue of procedures: search that ignores diacritics and case, one procedure
+//! with its form, and the changes since a client's catalogue version, with ETags.
+//!
+//! Each process keeps a snapshot of the (small, rarely changing) catalogue in memory and
+//! checks the one-row catalogue version on every request, so a new seed loaded by any
+//! process is seen by all of them at once.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use motcua_domain::form::FieldErrorCode;
+use motcua_domain::text;
+use motcua_domain::wire::{CatalogueChanges, FieldInfo, Procedure, ProcedurePage, ProcedureSummary};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::db::Db;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, ParamErrors};
+use crate::on_db;
+
+/// The in-memory snapshot of one catalogue version.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub version: i64,
+    pub fields: Vec<FieldInfo>,
+    /// Live (not retired) procedures, ordered by code.
+    entries: Vec<Entry>,
+    by_code: HashMap<String, usize>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    search_text: String,
+    name_folded: String,
+    procedure: Arc<Procedure>,
+}
+
+impl Snapshot {
+    pub fn get(&self, code: &str) -> Option<&Arc<Procedure>> {
+        self.by_code.get(code).map(|&i| &self.entries[i].procedure)
+    }
+
+    /// Procedures matching `query` (all its folded words) in `field`, best first.
+    pub fn search(&self, query: &str, field: Option<&str>) -> Vec<&Procedure> {
+        let query = text::fold(query);
+        let mut hits: Vec<(u32, &Entry)> = self
+            .entries
+            .iter()
+            .filter(|e| field.is_none_or(|f| e.procedure.field == f))
+            .filter(|e| query.is_empty() || text::matches(&e.search_text, &query))
+            .map(|e| (if query.is_empty() { 0 } else { text::score(&e.name_folded, &query) }, e))
+            .collect();
+        hits.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.name_folded.cmp(&b.name_folded)));
+        hits.into_iter().map(|(_, e)| e.procedure.as_ref()).collect()
+    }
+}
+
+/// The per-process catalogue cache.
+#[derive(Debug, Default)]
+pub struct Catalogue {
+    current: RwLock<Arc<Snapshot>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct DocRow {
+    doc: Json<Procedure>,
+    search_text: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    code: String,
+    version: i64,
+    doc: Json<Procedure>,
+    retired: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct FieldRow {
+    code: String,
+    name: String,
+    name_en: String,
+}
+
+async fn catalogue_version(db: &Db) -> Result<i64, sqlx::Error> {
+    on_db!(db, read, pool => sqlx::query_scalar("SELECT version FROM catalogue_state WHERE id = 1").fetch_one(pool).await)
+}
+
+async fn load_fields(db: &Db) -> Result<Vec<FieldInfo>, sqlx::Error> {
+    let rows: Vec<FieldRow> = on_db!(db, read, pool => {
+        sqlx::query_as("SELECT code, name, name_en FROM fields ORDER BY position").fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|r| FieldInfo { code: r.code, name: r.name, name_en: r.name_en }).collect())
+}
+
+impl Catalogue {
+    /// The snapshot of the current catalogue version, reloaded if another version landed.
+    pub async fn snapshot(&self, db: &Db) -> Result<Arc<Snapshot>, sqlx::Error> {
+        let version = catalogue_version(db).await?;
+        {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            if current.version == version && version > 0 {
+                return Ok(current.clone());
+            }
+        }
+        let rows: Vec<DocRow> = on_db!(db, read, pool => {
+            sqlx::query_as("SELECT doc, search_text FROM procedures WHERE retired = FALSE ORDER BY code").fetch_all(pool).await
+        })?;
+        let fields = load_fields(db).await?;
+        let entries: Vec<Entry> = rows
+            .into_iter()
+            .map(|r| Entry {
+                name_folded: text::fold(&r.doc.0.name),
+                search_text: r.search_text,
+                procedure: Arc::new(r.doc.0),
+            })
+            .collect();
+        let by_code = entries.iter().enumerate().map(|(i, e)| (e.procedure.code.clone(), i)).collect();
+        let snapshot = Arc::new(Snapshot { version, fields, entries, by_code });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot.clone();
+        Ok(snapshot)
+    }
+}
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_procedures))
+        .routes(routes!(get_procedure))
+        .routes(routes!(catalogue_changes))
+        .routes(routes!(list_fields))
+}
+
+/// Query of `GET /api/v1/procedures`.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProcedureQuery {
+    /// Words to find, with or without diacritics (`dang ky khai sinh`).
+    q: Option<String>,
+    /// Code of a field of procedures (`ho_tich`, `dat_dai`, ...).
+    field: Option<String>,
+    /// Page number, from 1.
+    #[param(value_type = Option<u32>, minimum = 1)]
+    page: Option<String>,
+    /// Items per page, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    per_page: Option<String>,
+}
+
+/// Answers 304 when the client already holds `etag`.
+fn not_modified(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == etag || t == "*")
+}
+
+fn with_etag(etag: String, headers: &HeaderMap, body: impl IntoResponse) -> Response {
+    let mut response =
+        if not_modified(headers, &etag) { StatusCode::NOT_MODIFIED.into_response() } else { body.into_response() };
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// Search the catalogue of procedures.
+#[utoipa::path(get, path = "/api/v1/procedures", tag = "catalogue", params(ProcedureQuery),
+    responses(
+        (status = 200, description = "One page of matching procedures, best first", body = ProcedurePage,
+            headers(("ETag" = String, description = "Changes with the catalogue version"))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 422, description = "A bad parameter", body = motcua_domain::wire::ErrorBody),
+    ))]
+async fn list_procedures(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ProcedureQuery>,
+) -> ApiResult<Response> {
+    let mut errors = ParamErrors::default();
+    let page: u32 = errors.parse("page", &q.page).unwrap_or(1);
+    let per_page: u32 = errors.parse("per_page", &q.per_page).unwrap_or(20);
+    if page == 0 {
+        errors.push("page", FieldErrorCode::TooSmall, 1);
+    }
+    if !(1..=100).contains(&per_page) {
+        errors.push(
+            "per_page",
+            if per_page == 0 { FieldErrorCode::TooSmall } else { FieldErrorCode::TooLarge },
+            if per_page == 0 { 1 } else { 100 },
+        );
+    }
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        errors.push("q", FieldErrorCode::TooLong, 200);
+    }
+    errors.finish()?;
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    let field = q.field.as_deref().filter(|f| !f.is_empty());
+    let hits = snapshot.search(q.q.as_deref().unwrap_or_default(), field);
+    let total = hits.len() as u64;
+    let items: Vec<ProcedureSummary> = hits
+        .into_iter()
+        .skip(((page - 1) as usize).saturating_mul(per_page as usize))
+        .take(per_page as usize)
+        .map(ProcedureSummary::from)
+        .collect();
+    let body = ProcedurePage { items, page, per_page, total, catalogue_version: snapshot.version };
+    Ok(with_etag(format!("\"c{}\"", snapshot.version), &headers, axum::Json(body)))
+}
+
+/// One procedure with its required documents and form.
+#[utoipa::path(get, path = "/api/v1/procedures/{code}", tag = "catalogue",
+    params(("code" = String, Path, description = "Procedure code, e.g. 1.001193")),
+    responses(
+        (status = 200, body = Procedure, headers(("ETag" = String))),
+        (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 404, body = motcua_domain::wire::ErrorBody),
+    ))]
+async fn get_procedure(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> ApiResult<Response> {
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    let procedure = snapshot.get(&code).ok_or(ApiError::NotFound)?.clone();
+    let etag = format!("\"p{}-{}\"", procedure.code, procedure.version);
+    Ok(with_etag(etag, &headers, axum::Json(procedure.as_ref().clone())))
+}
+
+/// Query of `GET /api/v1/catalogue/changes`.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChangesQuery {
+    /// The catalogue version the client holds (0 or absent: everything).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    since: Option<String>,
+}
+
+/// What changed in the catalogue after the client's version: changed procedures in full,
+/// codes of retired ones, and the fields.
+#[utoipa::path(get, path = "/api/v1/catalogue/changes", tag = "catalogue", params(ChangesQuery),
+    responses(
+        (status = 200, body = CatalogueChanges, headers(("ETag" = String))),
+        (status = 304, description = "Nothing changed since the ETag the client holds"),
+        (status = 422, body = motcua_domain::wire::ErrorBody),
+    ))]
+async fn catalogue_changes(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ApiQuery(q): ApiQuery<ChangesQuery>,
+) -> ApiResult<Response> {
+    let mut errors = ParamErrors::default();
+    let since: i64 = errors.parse("since", &q.since).unwrap_or(0);
+    if since < 0 {
+        errors.push("since", FieldErrorCode::TooSmall, 0);
+    }
+    errors.finish()?;
+    let version = catalogue_version(&app.db).await?;
+    let rows: Vec<ChangeRow> = on_db!(&app.db, read, pool => {
+        sqlx::query_as("SELECT code, version, doc, retired FROM procedures WHERE version > $1 ORDER BY code").bind(since).fetch_all(pool).await
+    })?;
+    let mut procedures = Vec::new();
+    let mut retired = Vec::new();
+    let mut newest = version;
+    for row in rows {
+        newest = newest.max(row.version);
+        if row.retired {
+            retired.push(row.code);
+        } else {
+            procedures.push(row.doc.0);
+        }
+    }
+    // Rows written after the version was read belong to a newer version: report the
+    // highest version actually included so the client never skips anything.
+    let version = newest;
+    let fields = load_fields(&app.db).await?;
+    let body = CatalogueChanges { version, since, fields, procedures, retired };
+    Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)))
+}
+
+/// The fields (lĩnh vực) of procedures.
+#[utoipa::path(get, path = "/api/v1/fields", tag = "catalogue",
+    responses((status = 200, body = Vec<FieldInfo>)))]
+async fn list_fields(State(app): State<AppState>) -> ApiResult<axum::Json<Vec<FieldInfo>>> {
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    Ok(axum::Json(snapshot.fields.clone()))
+}

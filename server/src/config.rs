@@ -1,0 +1,96 @@
+//! Server configuration from environment variables, each with a default that runs the
+//! pilot on one machine with no outside service (see the table in README.md).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use anyhow::Context;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `MOTCUA_ADDR`: where to listen.
+    pub addr: SocketAddr,
+    /// `DATABASE_URL`: `sqlite://motcua.db` (default) or `postgres://...`.
+    pub database_url: String,
+    /// `MOTCUA_DB_MAX_CONNECTIONS`: pool size (readers on SQLite).
+    pub db_max_connections: u32,
+    /// `MOTCUA_ACCESS_TOKEN_TTL_SECS`: lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// `MOTCUA_REFRESH_TOKEN_TTL_DAYS`: lifetime of a refresh token family member.
+    pub refresh_token_ttl: Duration,
+    /// `MOTCUA_REFRESH_GRACE_SECS`: how long a just-rotated refresh token may be presented
+    /// again (a phone that lost the response retries) without revoking its family.
+    pub refresh_grace: Duration,
+    /// `MOTCUA_ISSUER`: the `iss`/`aud` of access tokens.
+    pub issuer: String,
+    /// `MOTCUA_AUTH_RATE_PER_MIN`: login/register attempts per client address per minute
+    /// (per process; see ARCHITECTURE.md).
+    pub auth_rate_per_min: u32,
+    /// `MOTCUA_LOGIN_FREE_FAILURES`: failed logins for one account before it slows down.
+    pub login_free_failures: u32,
+    /// `MOTCUA_TRUST_FORWARDED_FOR`: behind a reverse proxy, take the client address from
+    /// `X-Forwarded-For`.
+    pub trust_forwarded_for: bool,
+    /// `MOTCUA_MAX_BODY_BYTES`: cap on JSON request bodies.
+    pub max_body_bytes: usize,
+    /// `MOTCUA_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout: Duration,
+    /// `MOTCUA_LOG_FORMAT`: `json` (default) or `pretty`.
+    pub log_json: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://motcua.db".to_owned(),
+            db_max_connections: 16,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_grace: Duration::from_secs(30),
+            issuer: "motcua".to_owned(),
+            auth_rate_per_min: 20,
+            login_free_failures: 5,
+            trust_forwarded_for: false,
+            max_body_bytes: 256 * 1024,
+            request_timeout: Duration::from_secs(30),
+            log_json: true,
+        }
+    }
+}
+
+impl Config {
+    /// Reads the environment; an unset variable keeps its default, a malformed one is an error.
+    pub fn from_env() -> anyhow::Result<Config> {
+        let d = Config::default();
+        Ok(Config {
+            addr: var("MOTCUA_ADDR")?.unwrap_or(d.addr),
+            database_url: std::env::var("DATABASE_URL").unwrap_or(d.database_url),
+            db_max_connections: var("MOTCUA_DB_MAX_CONNECTIONS")?.unwrap_or(d.db_max_connections),
+            access_token_ttl: var("MOTCUA_ACCESS_TOKEN_TTL_SECS")?
+                .map(Duration::from_secs)
+                .unwrap_or(d.access_token_ttl),
+            refresh_token_ttl: var::<u64>("MOTCUA_REFRESH_TOKEN_TTL_DAYS")?
+                .map(|days| Duration::from_secs(days * 24 * 3600))
+                .unwrap_or(d.refresh_token_ttl),
+            refresh_grace: var("MOTCUA_REFRESH_GRACE_SECS")?.map(Duration::from_secs).unwrap_or(d.refresh_grace),
+            issuer: std::env::var("MOTCUA_ISSUER").unwrap_or(d.issuer),
+            auth_rate_per_min: var("MOTCUA_AUTH_RATE_PER_MIN")?.unwrap_or(d.auth_rate_per_min),
+            login_free_failures: var("MOTCUA_LOGIN_FREE_FAILURES")?.unwrap_or(d.login_free_failures),
+            trust_forwarded_for: var("MOTCUA_TRUST_FORWARDED_FOR")?.unwrap_or(d.trust_forwarded_for),
+            max_body_bytes: var("MOTCUA_MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
+            request_timeout: var("MOTCUA_REQUEST_TIMEOUT_SECS")?.map(Duration::from_secs).unwrap_or(d.request_timeout),
+            log_json: std::env::var("MOTCUA_LOG_FORMAT").map(|v| v != "pretty").unwrap_or(d.log_json),
+        })
+    }
+}
+
+fn var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>
+where
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map(Some).with_context(|| format!("{name}={v} is not valid")),
+        _ => Ok(None),
+    }
+}

@@ -1,0 +1,203 @@
+//! The one error type of the HTTP API and its JSON shape
+//! `{"error": {"code", "message", "fields": [{"path", "code", "message"}]}}`.
+//!
+//! Messages are Vietnamese, or English when the request said `Accept-Language: en` (the
+//! language travels in a task-local set by [`crate::extract::language_layer`]). A 500
+//! never shows internals: the cause is logged where the error is converted, with the
+//! request id, and the body only says that something went wrong.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use motcua_domain::form::FieldError;
+use motcua_domain::i18n::Lang;
+use motcua_domain::wire::{ErrorBody, ErrorDetail, WireFieldError};
+
+tokio::task_local! {
+    /// The language of the request being served.
+    pub static LANG: Lang;
+}
+
+/// The language of the current request (Vietnamese outside a request).
+pub fn current_lang() -> Lang {
+    LANG.try_with(|l| *l).unwrap_or_default()
+}
+
+/// Why a request was refused. Each variant maps to one status and one stable `code`.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 400: the body or query could not be read at all (malformed JSON, wrong types).
+    BadRequest(Vec<FieldError>),
+    /// 422: well-formed input that breaks a rule; every problem at once.
+    Validation(Vec<FieldError>),
+    /// 401: no valid credentials (the reason is deliberately not told apart).
+    Unauthorized,
+    /// 401: the login/password pair is wrong (or the account does not exist: not told).
+    BadCredentials,
+    /// 403: authenticated, but not allowed.
+    Forbidden,
+    /// 404: no such resource (or not visible to this caller).
+    NotFound,
+    /// 405.
+    MethodNotAllowed,
+    /// 409 with a stable code, e.g. `account_exists`.
+    Conflict(&'static str),
+    /// 413.
+    PayloadTooLarge,
+    /// 415: the body is not `application/json`.
+    UnsupportedMediaType,
+    /// 429, with the seconds to wait.
+    RateLimited { retry_after_secs: u64 },
+    /// 503: a dependency (the database) is down.
+    Unavailable,
+    /// 500: a bug or an outage; the cause was logged when this was made.
+    Internal,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unauthorized | ApiError::BadCredentials => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden => StatusCode::FORBIDDEN,
+            ApiError::NotFound => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::Validation(_) => "validation_failed",
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::BadCredentials => "bad_credentials",
+            ApiError::Forbidden => "forbidden",
+            ApiError::NotFound => "not_found",
+            ApiError::MethodNotAllowed => "method_not_allowed",
+            ApiError::Conflict(code) => code,
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::Unavailable => "unavailable",
+            ApiError::Internal => "internal",
+        }
+    }
+
+    fn message(&self, lang: Lang) -> &'static str {
+        let (vi, en) = match self {
+            ApiError::BadRequest(_) => (
+                "Yêu cầu không đọc được: dữ liệu gửi lên sai định dạng.",
+                "The request could not be read: malformed input.",
+            ),
+            ApiError::Validation(_) => (
+                "Dữ liệu chưa hợp lệ, vui lòng kiểm tra các trường được nêu.",
+                "Some fields are not valid; please check them.",
+            ),
+            ApiError::Unauthorized => (
+                "Bạn cần đăng nhập (phiên đăng nhập không hợp lệ hoặc đã hết hạn).",
+                "Sign-in required (the session is invalid or has expired).",
+            ),
+            ApiError::BadCredentials => ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong login or password."),
+            ApiError::Forbidden => ("Bạn không có quyền thực hiện thao tác này.", "You are not allowed to do this."),
+            ApiError::NotFound => ("Không tìm thấy nội dung yêu cầu.", "Not found."),
+            ApiError::MethodNotAllowed => {
+                ("Phương thức không được hỗ trợ cho địa chỉ này.", "Method not allowed for this address.")
+            }
+            ApiError::Conflict("account_exists") => (
+                "Không thể đăng ký với số CCCD hoặc số điện thoại này.",
+                "An account cannot be registered with this citizen id or phone.",
+            ),
+            ApiError::Conflict(_) => {
+                ("Yêu cầu xung đột với trạng thái hiện tại.", "The request conflicts with the current state.")
+            }
+            ApiError::PayloadTooLarge => ("Dữ liệu gửi lên quá lớn.", "The request body is too large."),
+            ApiError::UnsupportedMediaType => (
+                "Nội dung phải ở định dạng JSON (Content-Type: application/json).",
+                "The body must be JSON (Content-Type: application/json).",
+            ),
+            ApiError::RateLimited { .. } => {
+                ("Bạn thao tác quá nhiều lần, vui lòng thử lại sau.", "Too many attempts; please try again later.")
+            }
+            ApiError::Unavailable => (
+                "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau.",
+                "The service is temporarily unavailable; please retry later.",
+            ),
+            ApiError::Internal => {
+                ("Đã có lỗi xảy ra, vui lòng thử lại sau.", "Something went wrong; please retry later.")
+            }
+        };
+        match lang {
+            Lang::Vi => vi,
+            Lang::En => en,
+        }
+    }
+
+    /// The JSON body of this error, in `lang`.
+    pub fn body(&self, lang: Lang) -> ErrorBody {
+        let fields = match self {
+            ApiError::BadRequest(f) | ApiError::Validation(f) => f
+                .iter()
+                .map(|e| WireFieldError {
+                    path: e.path.clone(),
+                    code: e.code.as_str().to_owned(),
+                    message: e.message(lang),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        ErrorBody {
+            error: ErrorDetail { code: self.code().to_owned(), message: self.message(lang).to_owned(), fields },
+        }
+    }
+
+    /// A 422 about one field.
+    pub fn field(path: impl Into<String>, code: motcua_domain::form::FieldErrorCode) -> ApiError {
+        ApiError::Validation(vec![FieldError::new(path, code)])
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body(current_lang());
+        let mut response = (self.status(), axum::Json(body)).into_response();
+        if let ApiError::RateLimited { retry_after_secs } = self {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+        }
+        if let ApiError::Unauthorized = self {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// Database failures are outages or bugs: logged here, shown as a bare 500. Call sites that
+/// expect a constraint violation check [`crate::db::is_unique_violation`] before converting.
+impl From<sqlx::Error> for ApiError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::Unavailable
+            }
+            _ => {
+                tracing::error!(error = %err, "database error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+impl From<anyhow::Error> for ApiError {
+    fn from(err: anyhow::Error) -> Self {
+        tracing::error!(error = format!("{err:#}"), "internal error");
+        ApiError::Internal
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,207 @@
+//! Request plumbing: JSON and query extractors that answer bad input with the API's error
+//! shape (naming the field), the request-language layer, the layer that gives every bare
+//! error response (404 of an unknown route, 405, 413, a caught panic) the same JSON shape,
+//! and the client address used by rate limits.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use motcua_domain::form::{FieldError, FieldErrorCode};
+use motcua_domain::i18n::Lang;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, LANG};
+
+/// A JSON body, deserialized with the path of any bad field reported back.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(vec![FieldError::new("", FieldErrorCode::Invalid)])
+            }
+        })?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+/// Deserializes `bytes`, turning serde's complaint into a field error at the right path.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    let err = match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(value) => return Ok(value),
+        Err(err) => err,
+    };
+    let mut path = err.path().to_string();
+    if path == "." {
+        path.clear();
+    }
+    let inner = err.into_inner();
+    if !inner.is_data() {
+        return Err(ApiError::BadRequest(vec![FieldError::new(path, FieldErrorCode::Invalid)]));
+    }
+    let text = inner.to_string();
+    let named = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(|name| if path.is_empty() { name.to_owned() } else { format!("{path}.{name}") })
+    };
+    let error = if let Some(field) = named("missing field `") {
+        FieldError::new(field, FieldErrorCode::Required)
+    } else if let Some(field) = named("unknown field `") {
+        FieldError::new(field, FieldErrorCode::UnknownField)
+    } else {
+        FieldError::new(path, FieldErrorCode::WrongType)
+    };
+    Err(ApiError::Validation(vec![error]))
+}
+
+/// A query string whose fields are all optional strings: handlers parse and validate each
+/// one themselves, so a bad value becomes a field error that names the parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(ApiQuery)
+            .map_err(|_| ApiError::BadRequest(vec![FieldError::new("", FieldErrorCode::Invalid)]))
+    }
+}
+
+/// Collects every bad query parameter before answering, like the form validator does.
+#[derive(Debug, Default)]
+pub struct ParamErrors(pub Vec<FieldError>);
+
+impl ParamErrors {
+    /// Parses an optional parameter; a present but unparsable value is recorded.
+    pub fn parse<T: std::str::FromStr>(&mut self, name: &str, raw: &Option<String>) -> Option<T> {
+        let raw = raw.as_deref()?.trim();
+        if raw.is_empty() {
+            return None;
+        }
+        match raw.parse() {
+            Ok(v) => Some(v),
+            Err(_) => {
+                self.0.push(FieldError::new(name, FieldErrorCode::WrongType));
+                None
+            }
+        }
+    }
+
+    /// Records an out-of-range value.
+    pub fn push(&mut self, name: &str, code: FieldErrorCode, limit: impl ToString) {
+        self.0.push(FieldError::new(name, code).with_limit(limit.to_string()));
+    }
+
+    pub fn finish(self) -> Result<(), ApiError> {
+        if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
+    }
+}
+
+/// Sets the language of the request from `Accept-Language` for everything inside it.
+pub async fn language_layer(req: Request, next: Next) -> Response {
+    let lang = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_accept_language)
+        .unwrap_or_default();
+    let mut response = LANG.scope(lang, next.run(req)).await;
+    response.headers_mut().insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.as_str()));
+    response
+}
+
+/// Gives the API's JSON error shape to error responses made outside the handlers (unknown
+/// route, wrong method, body limit, timeout, panic): nothing leaves without it.
+pub async fn error_shape_layer(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let error = match status {
+        StatusCode::NOT_FOUND => ApiError::NotFound,
+        StatusCode::METHOD_NOT_ALLOWED => ApiError::MethodNotAllowed,
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::UnsupportedMediaType,
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized,
+        StatusCode::FORBIDDEN => ApiError::Forbidden,
+        StatusCode::TOO_MANY_REQUESTS => ApiError::RateLimited { retry_after_secs: 1 },
+        StatusCode::REQUEST_TIMEOUT | StatusCode::SERVICE_UNAVAILABLE | StatusCode::GATEWAY_TIMEOUT => {
+            ApiError::Unavailable
+        }
+        s if s.is_server_error() => ApiError::Internal,
+        _ => ApiError::BadRequest(Vec::new()),
+    };
+    let mut shaped = error.into_response();
+    *shaped.status_mut() = status;
+    shaped
+}
+
+/// The address a request came from: the socket peer, or (behind a trusted reverse proxy)
+/// the right-most `X-Forwarded-For` entry, which the proxy itself appended.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp
+where
+    crate::app::AppState: axum::extract::FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let app = <crate::app::AppState as axum::extract::FromRef<S>>::from_ref(state);
+        if app.config.trust_forwarded_for
+            && let Some(ip) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return Ok(ClientIp(ip));
+        }
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientIp(peer.unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+    }
+}

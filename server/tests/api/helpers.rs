@@ -1,0 +1,197 @@
+//! Test harness: `spawn_app` starts the real server on a loopback port over a fresh
+//! database of the chosen backend (a new SQLite file, or a new PostgreSQL database in the
+//! cluster named by `MOTCUA_TEST_DATABASE_URL`, which `cargo xtask test` starts).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use motcua_server::app::AppState;
+use motcua_server::config::Config;
+use motcua_server::db::Db;
+use reqwest::{Client, Method, RequestBuilder, Response};
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database of `backend`; returns its URL and what to clean up.
+pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
+    let name = format!("motcua_test_{}", uuid::Uuid::new_v4().simple());
+    match backend {
+        Backend::Sqlite => {
+            let dir = std::env::temp_dir().join(&name);
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            (format!("sqlite://{}", dir.join("motcua.db").display()), Some(dir))
+        }
+        Backend::Postgres => {
+            let admin = std::env::var("MOTCUA_TEST_DATABASE_URL").expect(
+                "MOTCUA_TEST_DATABASE_URL is not set: PostgreSQL tests need a cluster. Run the suite with `cargo xtask test`, \
+                 which starts a throwaway one.",
+            );
+            let pool = sqlx::PgPool::connect(&admin).await.expect("connecting to the test cluster");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&pool)
+                .await
+                .expect("create database");
+            pool.close().await;
+            let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).expect("database url with a path");
+            (format!("{base}/{name}"), None)
+        }
+    }
+}
+
+pub fn test_config(url: &str) -> Config {
+    Config {
+        database_url: url.to_owned(),
+        db_max_connections: 4,
+        auth_rate_per_min: 10_000,
+        login_free_failures: 100,
+        log_json: false,
+        ..Config::default()
+    }
+}
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: Client,
+    pub state: AppState,
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    cleanup: Option<PathBuf>,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let (url, cleanup) = fresh_database(backend).await;
+    let mut config = test_config(&url);
+    tweak(&mut config);
+    let mut app = start_on(config).await;
+    app.cleanup = cleanup;
+    app
+}
+
+/// Starts one more server process-equivalent on an existing database.
+pub async fn start_on(config: Config) -> TestApp {
+    let database_url = config.database_url.clone();
+    let db = Db::connect(&config.database_url, config.db_max_connections).await.expect("database");
+    let state = AppState::new(config, db).await.expect("state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (tx, rx) = oneshot::channel();
+    let served = state.clone();
+    let server = tokio::spawn(async move {
+        motcua_server::serve(listener, served, async {
+            let _ = rx.await;
+        })
+        .await
+        .expect("serve");
+    });
+    TestApp {
+        addr,
+        client: Client::new(),
+        state,
+        database_url,
+        shutdown: Some(tx),
+        server: Some(server),
+        cleanup: None,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path).send().await.expect("request")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).json(body).send().await.expect("request")
+    }
+
+    /// Registers a citizen and returns the token response.
+    pub async fn register(&self, citizen_id: &str, phone: &str, password: &str) -> Value {
+        let response = self
+            .post_json(
+                "/api/v1/auth/register",
+                &json!({"citizen_id": citizen_id, "phone": phone, "full_name": "Nguyễn Văn An", "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 201, "register");
+        response.json().await.expect("json")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+        self.state.db.close().await;
+        if let Some(dir) = self.cleanup.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Reads a JSON body, asserting the status first (and showing the body when it differs).
+pub async fn expect_json(response: Response, status: u16) -> Value {
+    let actual = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// Asserts the error shape and returns the paths of its field errors.
+pub async fn expect_error(response: Response, status: u16, code: &str) -> Vec<String> {
+    let body = expect_json(response, status).await;
+    let error = &body["error"];
+    assert_eq!(error["code"], code, "{body}");
+    assert!(error["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    let fields = error["fields"].as_array().expect("fields array");
+    for f in fields {
+        assert!(
+            f["path"].is_string() && f["code"].is_string() && f["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{body}"
+        );
+    }
+    fields.iter().map(|f| f["path"].as_str().unwrap_or_default().to_owned()).collect()
+}
+
+/// Runs each scenario on SQLite and on PostgreSQL: `both!(name, ...)` makes
+/// `sqlite::name` and `postgres::name` tests calling `name(Backend)`.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,9 @@
+//! The server's API test binary: every scenario runs over real HTTP against a real server,
+//! once on SQLite and once on PostgreSQL.
+
+mod helpers;
+
+mod auth;
+mod catalogue;
+mod errors;
+mod ops;

@@ -1,0 +1,93 @@
+//! Health, readiness, metrics, the OpenAPI document and the offline Swagger UI; several
+//! server processes over one database.
+
+use serde_json::Value;
+
+use crate::both;
+use crate::helpers::{Backend, expect_json, spawn_app, start_on, test_config};
+
+both!(
+    health_and_readiness,
+    metrics_count_requests,
+    openapi_document_describes_every_route,
+    swagger_ui_is_served_offline,
+    processes_share_keys_and_seed
+);
+
+async fn health_and_readiness(backend: Backend) {
+    let app = spawn_app(backend).await;
+    assert_eq!(expect_json(app.get("/healthz").await, 200).await["status"], "ok");
+    assert_eq!(expect_json(app.get("/readyz").await, 200).await["status"], "ready");
+    let response = app.get("/healthz").await;
+    assert!(response.headers().get("x-request-id").is_some(), "every response carries a request id");
+    app.state.db.close().await;
+    let body = expect_json(app.get("/readyz").await, 503).await;
+    assert_eq!(body["error"]["code"], "unavailable");
+    app.stop().await;
+}
+
+async fn metrics_count_requests(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.get("/api/v1/procedures?q=khai+sinh").await;
+    let response = app.get("/metrics").await;
+    assert_eq!(response.status(), 200);
+    let text = response.text().await.expect("text");
+    assert!(text.contains("motcua_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/api/v1/procedures\""), "{text}");
+    app.stop().await;
+}
+
+async fn openapi_document_describes_every_route(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let doc: Value = expect_json(app.get("/openapi.json").await, 200).await;
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")), "{}", doc["openapi"]);
+    for path in [
+        "/healthz",
+        "/readyz",
+        "/metrics",
+        "/api/v1/procedures",
+        "/api/v1/procedures/{code}",
+        "/api/v1/catalogue/changes",
+        "/api/v1/fields",
+        "/api/v1/branches",
+        "/api/v1/auth/register",
+        "/api/v1/auth/login",
+        "/api/v1/auth/refresh",
+        "/api/v1/auth/logout",
+        "/api/v1/me",
+        "/.well-known/jwks.json",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is missing from the OpenAPI document");
+    }
+    assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    app.stop().await;
+}
+
+async fn swagger_ui_is_served_offline(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let response = app.get("/docs/").await;
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.expect("html");
+    assert!(html.contains("swagger"), "{html}");
+    let initializer = app.get("/docs/swagger-initializer.js").await.text().await.expect("js");
+    assert!(initializer.contains("/openapi.json"), "{initializer}");
+    app.stop().await;
+}
+
+/// Two server processes over one database: the seed is loaded once, and a token signed
+/// by one is accepted by the other (the signing key lives in the database).
+async fn processes_share_keys_and_seed(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let second = start_on(test_config(&first.database_url)).await;
+    let tokens = first.register("001203004567", "0912345678", "matkhau123").await;
+    let token = tokens["access_token"].as_str().expect("token");
+    let me = second.request(reqwest::Method::GET, "/api/v1/me").bearer_auth(token).send().await.expect("request");
+    assert_eq!(expect_json(me, 200).await["phone"], "0912345678");
+    let a = expect_json(first.get("/api/v1/procedures").await, 200).await;
+    let b = expect_json(second.get("/api/v1/procedures").await, 200).await;
+    assert_eq!(a["catalogue_version"], b["catalogue_version"]);
+    assert_eq!(a["catalogue_version"], 1, "the seed was loaded exactly once");
+    second.stop().await;
+    first.stop().await;
+}
