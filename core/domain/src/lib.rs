@@ -11,3 +11,4 @@ pub mod i18n;
 pub mod ids;
 pub mod text;
 pub mod wire;
+pub mod workflow;

@@ -299,3 +299,223 @@ pub struct TokenResponse {
 pub struct Health {
     pub status: String,
 }
+
+// ---------------------------------------------------------------------------------------
+// Attachments and resumable uploads
+// ---------------------------------------------------------------------------------------
+
+/// A stored file (photo or scan of a paper), owned by the account that uploaded it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Attachment {
+    /// The id that form values (attachment fields) refer to.
+    pub id: String,
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    pub size: u64,
+    /// `application/pdf`, `image/jpeg` or `image/png`, detected from the bytes.
+    pub content_type: String,
+    pub file_name: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Announces an upload (`POST /api/v1/uploads`). If the caller already stored these bytes,
+/// the answer carries the attachment at once and nothing needs sending.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadStart {
+    pub sha256: String,
+    pub size: u64,
+    pub file_name: String,
+}
+
+/// Where an upload stands: send the bytes from `offset` (`PATCH /api/v1/uploads/{id}` with
+/// `Upload-Offset`), until `attachment` is present.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UploadStatus {
+    pub upload_id: String,
+    pub offset: u64,
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<Attachment>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Dossiers
+// ---------------------------------------------------------------------------------------
+
+/// `POST /api/v1/dossiers` (with an `Idempotency-Key` header).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SubmitDossier {
+    pub procedure_code: String,
+    /// The version of the form the values were filled on.
+    pub form_version: u32,
+    /// Field values; attachment fields hold attachment ids.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub values: serde_json::Value,
+    /// Where the citizen files (needed unless the procedure is boundary-free; defaults to
+    /// the head office).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch_code: Option<String>,
+}
+
+/// One step of a dossier's history (the audit trail).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TimelineEntry {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub action: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<crate::workflow::DossierStatus>,
+    pub to: crate::workflow::DossierStatus,
+    /// `citizen`, `officer`, `admin`.
+    pub actor_role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// The citizen's satisfaction rating.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Rating {
+    /// 1 (very unsatisfied) to 5 (very satisfied).
+    pub score: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
+/// A dossier in full, with its timeline and deadline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Dossier {
+    pub id: String,
+    /// Public dossier code printed on the receipt, e.g. `H26.12-261124-0042`.
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub form_version: u32,
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub values: serde_json::Value,
+    pub status: crate::workflow::DossierStatus,
+    pub branch_code: String,
+    pub applicant_name: String,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Legal due date (local date), once received.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
+    pub deadline: crate::workflow::DeadlineState,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assigned_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<Rating>,
+    pub timeline: Vec<TimelineEntry>,
+}
+
+/// A dossier in a list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DossierSummary {
+    pub id: String,
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub status: crate::workflow::DossierStatus,
+    pub branch_code: String,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
+    pub deadline: crate::workflow::DeadlineState,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DossierList {
+    pub items: Vec<DossierSummary>,
+}
+
+/// `POST /api/v1/dossiers/{id}/transitions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct TransitionRequest {
+    pub action: crate::workflow::Action,
+    /// Required for `reject` (the reason) and `request_supplement` (what to add).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `POST /api/v1/dossiers/{id}/supplement`: the citizen's answer to a supplement request;
+/// `values` replace the dossier's values (validated again in full).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct SupplementAnswer {
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub values: serde_json::Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// `GET /api/v1/public/dossiers/{code}`: what anyone with the receipt may see (no
+/// personal data).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicDossier {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: crate::workflow::DossierStatus,
+    pub status_label: String,
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received_at: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
+    pub deadline: crate::workflow::DeadlineState,
+    pub steps: Vec<PublicStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicStep {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub status: crate::workflow::DossierStatus,
+    pub status_label: String,
+}
+
+// ---------------------------------------------------------------------------------------
+// Notifications
+// ---------------------------------------------------------------------------------------
+
+/// An entry of the citizen's notification inbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Notification {
+    pub id: String,
+    /// `dossier_status` for a status change.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dossier_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dossier_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<crate::workflow::DossierStatus>,
+    pub title: String,
+    pub body: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NotificationList {
+    pub items: Vec<Notification>,
+    pub unread: u64,
+}

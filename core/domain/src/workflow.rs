@@ -1,0 +1,341 @@
+//! The dossier workflow: states, actions, who may take them, and the legal deadline
+//! (working days from reception, the clock stopped while a supplement is requested).
+//!
+//! One state machine, used by the server to decide and by the client to show what is
+//! possible; an illegal transition is refused here, nowhere else.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::calendar::WorkingCalendar;
+use crate::wire::Role;
+
+#[cfg(feature = "openapi")]
+use utoipa::ToSchema;
+
+/// Where a dossier stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DossierStatus {
+    /// Filed by the citizen, not yet accepted by the desk.
+    Submitted,
+    /// Accepted as complete (tiếp nhận): the legal clock starts.
+    Received,
+    /// Being processed by the competent agency.
+    InProcessing,
+    /// The agency asked for a supplement (yêu cầu bổ sung): the clock is stopped.
+    SupplementRequested,
+    /// Decided in favour; the result awaits hand-over.
+    Approved,
+    /// Refused, with a reason (từ chối).
+    Rejected,
+    /// The result was handed back (trả kết quả).
+    ResultReturned,
+    /// Withdrawn by the citizen (rút hồ sơ).
+    Withdrawn,
+}
+
+impl DossierStatus {
+    pub const ALL: [DossierStatus; 8] = [
+        DossierStatus::Submitted,
+        DossierStatus::Received,
+        DossierStatus::InProcessing,
+        DossierStatus::SupplementRequested,
+        DossierStatus::Approved,
+        DossierStatus::Rejected,
+        DossierStatus::ResultReturned,
+        DossierStatus::Withdrawn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DossierStatus::Submitted => "submitted",
+            DossierStatus::Received => "received",
+            DossierStatus::InProcessing => "in_processing",
+            DossierStatus::SupplementRequested => "supplement_requested",
+            DossierStatus::Approved => "approved",
+            DossierStatus::Rejected => "rejected",
+            DossierStatus::ResultReturned => "result_returned",
+            DossierStatus::Withdrawn => "withdrawn",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DossierStatus> {
+        DossierStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Vietnamese (or English) name for people.
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        let (vi, en) = match self {
+            DossierStatus::Submitted => ("Đã nộp", "Submitted"),
+            DossierStatus::Received => ("Đã tiếp nhận", "Received"),
+            DossierStatus::InProcessing => ("Đang xử lý", "In processing"),
+            DossierStatus::SupplementRequested => ("Yêu cầu bổ sung", "Supplement requested"),
+            DossierStatus::Approved => ("Đã phê duyệt", "Approved"),
+            DossierStatus::Rejected => ("Từ chối", "Rejected"),
+            DossierStatus::ResultReturned => ("Đã trả kết quả", "Result returned"),
+            DossierStatus::Withdrawn => ("Đã rút hồ sơ", "Withdrawn"),
+        };
+        if lang == crate::i18n::Lang::En { en } else { vi }
+    }
+
+    /// A decision was made (or the citizen withdrew): the clock no longer runs.
+    pub fn is_closed(self) -> bool {
+        matches!(
+            self,
+            DossierStatus::Approved
+                | DossierStatus::Rejected
+                | DossierStatus::ResultReturned
+                | DossierStatus::Withdrawn
+        )
+    }
+}
+
+/// What someone does to a dossier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Receive,
+    StartProcessing,
+    RequestSupplement,
+    AnswerSupplement,
+    Approve,
+    Reject,
+    ReturnResult,
+    Withdraw,
+}
+
+impl Action {
+    pub const ALL: [Action; 8] = [
+        Action::Receive,
+        Action::StartProcessing,
+        Action::RequestSupplement,
+        Action::AnswerSupplement,
+        Action::Approve,
+        Action::Reject,
+        Action::ReturnResult,
+        Action::Withdraw,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Receive => "receive",
+            Action::StartProcessing => "start_processing",
+            Action::RequestSupplement => "request_supplement",
+            Action::AnswerSupplement => "answer_supplement",
+            Action::Approve => "approve",
+            Action::Reject => "reject",
+            Action::ReturnResult => "return_result",
+            Action::Withdraw => "withdraw",
+        }
+    }
+
+    /// Whether the action needs a note (a reason for a rejection, what to add for a
+    /// supplement request).
+    pub fn needs_note(self) -> bool {
+        matches!(self, Action::Reject | Action::RequestSupplement)
+    }
+
+    /// Which side takes it: the applicant (citizen) or the staff (officer or admin).
+    pub fn by_applicant(self) -> bool {
+        matches!(self, Action::AnswerSupplement | Action::Withdraw)
+    }
+}
+
+/// Why a transition is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransitionError {
+    #[error("{} is not possible from {}", action.as_str(), from.as_str())]
+    Illegal { from: DossierStatus, action: Action },
+    #[error("{} is not for this role", action.as_str())]
+    Forbidden { action: Action },
+}
+
+/// The state after `action` from `from`, taken by someone of `role` (`applicant` says
+/// whether they filed this dossier). The single place that decides legality.
+pub fn transition(
+    from: DossierStatus,
+    action: Action,
+    role: Role,
+    applicant: bool,
+) -> Result<DossierStatus, TransitionError> {
+    use DossierStatus as S;
+    let allowed = if action.by_applicant() { applicant } else { matches!(role, Role::Officer | Role::Admin) };
+    if !allowed {
+        return Err(TransitionError::Forbidden { action });
+    }
+    let to = match (from, action) {
+        (S::Submitted, Action::Receive) => S::Received,
+        (S::Received, Action::StartProcessing) => S::InProcessing,
+        (S::Received | S::InProcessing, Action::RequestSupplement) => S::SupplementRequested,
+        (S::SupplementRequested, Action::AnswerSupplement) => S::InProcessing,
+        (S::InProcessing, Action::Approve) => S::Approved,
+        (S::Submitted | S::Received | S::InProcessing | S::SupplementRequested, Action::Reject) => S::Rejected,
+        (S::Approved, Action::ReturnResult) => S::ResultReturned,
+        (S::Submitted | S::Received | S::InProcessing | S::SupplementRequested, Action::Withdraw) => S::Withdrawn,
+        _ => return Err(TransitionError::Illegal { from, action }),
+    };
+    Ok(to)
+}
+
+/// How a dossier stands against its legal deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DeadlineState {
+    /// Not received yet: no clock.
+    NotStarted,
+    /// More than one working day left (or decided on time).
+    OnTime,
+    /// One working day or less left.
+    AtRisk,
+    /// Past the due date (or decided late).
+    Overdue,
+    /// The clock is stopped: a supplement is requested.
+    Paused,
+}
+
+/// A span during which the clock was stopped (supplement requested), in local dates; an
+/// open span has no end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pause {
+    pub from: NaiveDate,
+    pub to: Option<NaiveDate>,
+}
+
+/// The due date: `days` working days after the day of reception, pushed back by the
+/// working days spent in pauses (up to `today` for an open pause).
+pub fn due_date(
+    calendar: &WorkingCalendar,
+    received: NaiveDate,
+    days: u32,
+    pauses: &[Pause],
+    today: NaiveDate,
+) -> NaiveDate {
+    let paused: i64 = pauses.iter().map(|p| calendar.working_days_between(p.from, p.to.unwrap_or(today)).max(0)).sum();
+    calendar.add_working_days(received, days.saturating_add(u32::try_from(paused).unwrap_or(u32::MAX)))
+}
+
+/// The deadline state of a dossier with `status`, due on `due` (if received), decided on
+/// `decided` (if it was), seen on `today`.
+pub fn deadline_state(
+    calendar: &WorkingCalendar,
+    status: DossierStatus,
+    due: Option<NaiveDate>,
+    decided: Option<NaiveDate>,
+    today: NaiveDate,
+) -> DeadlineState {
+    let Some(due) = due else { return DeadlineState::NotStarted };
+    if status == DossierStatus::SupplementRequested {
+        return DeadlineState::Paused;
+    }
+    let at = if status.is_closed() { decided.unwrap_or(today) } else { today };
+    if at > due {
+        return DeadlineState::Overdue;
+    }
+    if status.is_closed() {
+        return DeadlineState::OnTime;
+    }
+    if calendar.working_days_between(today, due) <= 1 { DeadlineState::AtRisk } else { DeadlineState::OnTime }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn happy_path_and_illegal_moves() {
+        use DossierStatus as S;
+        let officer = Role::Officer;
+        let mut s = S::Submitted;
+        for action in [Action::Receive, Action::StartProcessing, Action::RequestSupplement] {
+            s = transition(s, action, officer, false).unwrap();
+        }
+        assert_eq!(s, S::SupplementRequested);
+        s = transition(s, Action::AnswerSupplement, Role::Citizen, true).unwrap();
+        assert_eq!(s, S::InProcessing);
+        s = transition(s, Action::Approve, officer, false).unwrap();
+        s = transition(s, Action::ReturnResult, officer, false).unwrap();
+        assert_eq!(s, S::ResultReturned);
+        assert_eq!(
+            transition(S::ResultReturned, Action::Withdraw, Role::Citizen, true),
+            Err(TransitionError::Illegal { from: S::ResultReturned, action: Action::Withdraw })
+        );
+        assert_eq!(
+            transition(S::Submitted, Action::Receive, Role::Citizen, true),
+            Err(TransitionError::Forbidden { action: Action::Receive })
+        );
+        assert_eq!(
+            transition(S::Submitted, Action::Withdraw, Role::Officer, false),
+            Err(TransitionError::Forbidden { action: Action::Withdraw })
+        );
+    }
+
+    #[test]
+    fn every_pair_is_decided_without_panic_and_closed_states_are_final() {
+        for from in DossierStatus::ALL {
+            for action in Action::ALL {
+                for role in [Role::Citizen, Role::Officer, Role::Admin] {
+                    for applicant in [false, true] {
+                        let result = transition(from, action, role, applicant);
+                        if from.is_closed() && from != DossierStatus::Approved {
+                            assert!(result.is_err(), "{from:?} {action:?}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn due_date_skips_tet_and_pauses() {
+        let cal = crate::calendar::vietnam();
+        // Received Friday 13 Feb 2026, 5 working days; Tết break 14-22 Feb 2026.
+        let due = due_date(cal, d("2026-02-13"), 5, &[], d("2026-02-13"));
+        assert_eq!(due, d("2026-02-27"));
+        // A pause from Mon 23 Feb to Wed 25 Feb adds 2 working days.
+        let paused = due_date(
+            cal,
+            d("2026-02-13"),
+            5,
+            &[Pause { from: d("2026-02-23"), to: Some(d("2026-02-25")) }],
+            d("2026-03-01"),
+        );
+        assert_eq!(paused, d("2026-03-03"));
+    }
+
+    #[test]
+    fn deadline_states() {
+        let cal = crate::calendar::vietnam();
+        let due = Some(d("2026-03-10"));
+        assert_eq!(
+            deadline_state(cal, DossierStatus::Submitted, None, None, d("2026-03-01")),
+            DeadlineState::NotStarted
+        );
+        assert_eq!(deadline_state(cal, DossierStatus::InProcessing, due, None, d("2026-03-02")), DeadlineState::OnTime);
+        assert_eq!(deadline_state(cal, DossierStatus::InProcessing, due, None, d("2026-03-09")), DeadlineState::AtRisk);
+        assert_eq!(
+            deadline_state(cal, DossierStatus::InProcessing, due, None, d("2026-03-11")),
+            DeadlineState::Overdue
+        );
+        assert_eq!(
+            deadline_state(cal, DossierStatus::SupplementRequested, due, None, d("2026-03-11")),
+            DeadlineState::Paused
+        );
+        assert_eq!(
+            deadline_state(cal, DossierStatus::Approved, due, Some(d("2026-03-10")), d("2026-04-01")),
+            DeadlineState::OnTime
+        );
+        assert_eq!(
+            deadline_state(cal, DossierStatus::Approved, due, Some(d("2026-03-11")), d("2026-04-01")),
+            DeadlineState::Overdue
+        );
+    }
+}
