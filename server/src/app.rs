@@ -14,7 +14,6 @@ use motcua_domain::wire::{ErrorBody, Health};
 use tower::ServiceBuilder;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::MakeRequestUuid;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -26,7 +25,9 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::keys::KeyRing;
 use crate::auth::ratelimit::AddressLimiter;
+use crate::blobs::{BlobStore, LocalBlobStore};
 use crate::catalogue::Catalogue;
+use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
 use crate::extract::{error_shape_layer, language_layer};
@@ -39,6 +40,11 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     pub keys: Arc<KeyRing>,
     pub limiter: Arc<AddressLimiter>,
+    /// Public dossier look-ups per client address (separate from the login limit).
+    pub public_limiter: Arc<AddressLimiter>,
+    pub blobs: Arc<dyn BlobStore>,
+    /// The workflow's clock (deadlines, timeline).
+    pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,
 }
 
@@ -55,8 +61,12 @@ impl AppState {
             "catalogue seed checked"
         );
         let keys = KeyRing::load_or_create(&db).await?;
+        let blobs = LocalBlobStore::open(&config.blob_dir).await?;
         Ok(AppState {
             limiter: Arc::new(AddressLimiter::new(config.auth_rate_per_min)),
+            public_limiter: Arc::new(AddressLimiter::new(config.public_rate_per_min)),
+            blobs: Arc::new(blobs),
+            clock: Arc::new(SystemClock),
             config: Arc::new(config),
             db,
             catalogue: Arc::new(Catalogue::default()),
@@ -81,6 +91,9 @@ impl AppState {
         (name = "catalogue", description = "Procedures (thủ tục hành chính) and their forms"),
         (name = "branches", description = "Service points of the center"),
         (name = "auth", description = "Accounts and tokens"),
+        (name = "attachments", description = "Files of dossiers: resumable uploads, content-addressed storage"),
+        (name = "dossiers", description = "Filing, workflow, deadlines, tracking, figures"),
+        (name = "notifications", description = "The citizen's inbox"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -104,8 +117,10 @@ impl FromRef<AppState> for Arc<Config> {
     }
 }
 
-/// The routes and their OpenAPI document.
-pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+/// The routes and their OpenAPI document. Upload routes take bodies up to the upload
+/// limit; every other route up to the JSON limit (the innermost limit wins).
+pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let upload_limit = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
@@ -113,18 +128,21 @@ pub fn api() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::catalogue::router())
         .merge(crate::branches::router())
         .merge(crate::auth::routes::router())
+        .merge(crate::dossiers::router())
+        .merge(crate::notifications::router())
+        .merge(crate::attachments::router().layer(DefaultBodyLimit::max(upload_limit)))
         .split_for_parts()
 }
 
 /// The OpenAPI document alone (for `motcua-server openapi`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().1
+    api(&Config::default()).1
 }
 
 /// The complete service with its middleware.
 pub fn router(state: AppState) -> Router {
-    let (routes, openapi) = api();
     let config = state.config.clone();
+    let (routes, openapi) = api(&config);
     let routes = routes
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { crate::error::ApiError::NotFound })
@@ -142,7 +160,6 @@ pub fn router(state: AppState) -> Router {
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
-            .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
             .layer(CatchPanicLayer::new()),
     )
 }

@@ -8,6 +8,7 @@ use motcua_domain::wire::{Branch, BranchList, NearbyBranch};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::IntoParams;
+use utoipa::openapi::{RefOr, Schema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -18,7 +19,22 @@ use crate::extract::{ApiQuery, ParamErrors};
 use crate::on_db;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_branches))
+    let mut router = OpenApiRouter::new().routes(routes!(list_branches));
+    relax_branch_schema(router.get_openapi_mut());
+    router
+}
+
+/// `NearbyBranch` flattens `Branch` into `allOf: [Branch, {distance_km}]`, but `Branch`
+/// denies unknown fields (so a typo in the seed fails loudly) and utoipa publishes that as
+/// `additionalProperties: false`, under which no nearby branch could match the document.
+/// The server never reads a `Branch` from a request, so the published schema drops the flag.
+/// (This router is merged into the API before any other that could bring `Branch`.)
+fn relax_branch_schema(openapi: &mut utoipa::openapi::OpenApi) {
+    if let Some(RefOr::T(Schema::Object(branch))) =
+        openapi.components.as_mut().and_then(|c| c.schemas.get_mut("Branch"))
+    {
+        branch.additional_properties = None;
+    }
 }
 
 /// Every branch, ordered by code.
@@ -48,6 +64,7 @@ pub struct BranchQuery {
 #[utoipa::path(get, path = "/api/v1/branches", tag = "branches", params(BranchQuery),
     responses(
         (status = 200, description = "Nearest first, with distance; without lat/lng every point, distance 0", body = BranchList),
+        (status = 400, description = "An unreadable query string (e.g. a repeated parameter)", body = motcua_domain::wire::ErrorBody),
         (status = 422, description = "A bad or missing coordinate", body = motcua_domain::wire::ErrorBody),
     ))]
 async fn list_branches(
@@ -98,4 +115,18 @@ async fn list_branches(
         None => branches.into_iter().map(|branch| NearbyBranch { branch, distance_km: 0.0 }).collect(),
     };
     Ok(axum::Json(BranchList { items }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_branch_schema_admits_the_distance_of_a_nearby_branch() {
+        let openapi = router().into_openapi();
+        let schemas = &openapi.components.as_ref().expect("components").schemas;
+        let Some(RefOr::T(Schema::Object(branch))) = schemas.get("Branch") else { panic!("no Branch schema") };
+        assert!(branch.additional_properties.is_none());
+        assert!(schemas.contains_key("NearbyBranch"));
+    }
 }

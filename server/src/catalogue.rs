@@ -181,6 +181,7 @@ fn with_etag(etag: String, headers: &HeaderMap, body: impl IntoResponse) -> Resp
         (status = 200, description = "One page of matching procedures, best first", body = ProcedurePage,
             headers(("ETag" = String, description = "Changes with the catalogue version"))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "An unreadable query string (e.g. a repeated parameter)", body = motcua_domain::wire::ErrorBody),
         (status = 422, description = "A bad parameter", body = motcua_domain::wire::ErrorBody),
     ))]
 async fn list_procedures(
@@ -253,6 +254,7 @@ pub struct ChangesQuery {
     responses(
         (status = 200, body = CatalogueChanges, headers(("ETag" = String))),
         (status = 304, description = "Nothing changed since the ETag the client holds"),
+        (status = 400, description = "An unreadable query string (e.g. a repeated parameter)", body = motcua_domain::wire::ErrorBody),
         (status = 422, body = motcua_domain::wire::ErrorBody),
     ))]
 async fn catalogue_changes(

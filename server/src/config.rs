@@ -37,6 +37,12 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `MOTCUA_LOG_FORMAT`: `json` (default) or `pretty`.
     pub log_json: bool,
+    /// `MOTCUA_BLOB_DIR`: where attachment files are stored (content-addressed).
+    pub blob_dir: std::path::PathBuf,
+    /// `MOTCUA_MAX_UPLOAD_BYTES`: largest attachment (default 10 MB).
+    pub max_upload_bytes: u64,
+    /// `MOTCUA_PUBLIC_RATE_PER_MIN`: public dossier look-ups per client address per minute.
+    pub public_rate_per_min: u32,
 }
 
 impl Default for Config {
@@ -55,6 +61,9 @@ impl Default for Config {
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(30),
             log_json: true,
+            blob_dir: std::path::PathBuf::from("data/blobs"),
+            max_upload_bytes: 10 * 1024 * 1024,
+            public_rate_per_min: 30,
         }
     }
 }
@@ -81,6 +90,9 @@ impl Config {
             max_body_bytes: var("MOTCUA_MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
             request_timeout: var("MOTCUA_REQUEST_TIMEOUT_SECS")?.map(Duration::from_secs).unwrap_or(d.request_timeout),
             log_json: std::env::var("MOTCUA_LOG_FORMAT").map(|v| v != "pretty").unwrap_or(d.log_json),
+            blob_dir: std::env::var_os("MOTCUA_BLOB_DIR").map(Into::into).unwrap_or(d.blob_dir),
+            max_upload_bytes: var("MOTCUA_MAX_UPLOAD_BYTES")?.unwrap_or(d.max_upload_bytes),
+            public_rate_per_min: var("MOTCUA_PUBLIC_RATE_PER_MIN")?.unwrap_or(d.public_rate_per_min),
         })
     }
 }

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldError;
 use motcua_domain::i18n::Lang;
 use motcua_domain::wire::{ErrorBody, ErrorDetail, WireFieldError};
+use motcua_domain::workflow::{Action, DossierStatus};
 
 tokio::task_local! {
     /// The language of the request being served.
@@ -41,6 +42,8 @@ pub enum ApiError {
     MethodNotAllowed,
     /// 409 with a stable code, e.g. `account_exists`.
     Conflict(&'static str),
+    /// 409: the workflow does not allow `action` from the dossier's current state.
+    IllegalTransition { from: DossierStatus, action: Action },
     /// 413.
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
@@ -62,7 +65,7 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -81,6 +84,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(code) => code,
+            ApiError::IllegalTransition { .. } => "invalid_transition",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -89,7 +93,21 @@ impl ApiError {
         }
     }
 
-    fn message(&self, lang: Lang) -> &'static str {
+    fn message(&self, lang: Lang) -> String {
+        if let ApiError::IllegalTransition { from, action } = self {
+            return match lang {
+                Lang::Vi => format!(
+                    "Không thể thực hiện «{}» khi hồ sơ đang ở trạng thái «{}».",
+                    action.label(Lang::Vi),
+                    from.label(Lang::Vi)
+                ),
+                Lang::En => format!(
+                    "Cannot {} while the dossier is {}.",
+                    action.label(Lang::En).to_lowercase(),
+                    from.label(Lang::En).to_lowercase()
+                ),
+            };
+        }
         let (vi, en) = match self {
             ApiError::BadRequest(_) => (
                 "Yêu cầu không đọc được: dữ liệu gửi lên sai định dạng.",
@@ -109,10 +127,26 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 ("Phương thức không được hỗ trợ cho địa chỉ này.", "Method not allowed for this address.")
             }
+            ApiError::Conflict("offset_mismatch") => (
+                "Vị trí tải lên không khớp; hãy tiếp tục từ vị trí máy chủ báo (Upload-Offset).",
+                "Upload offset mismatch; resume from the server's Upload-Offset.",
+            ),
+            ApiError::Conflict("idempotency_conflict") => (
+                "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                "This Idempotency-Key was used for a different request.",
+            ),
+            ApiError::Conflict("concurrent_update") => (
+                "Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại.",
+                "The dossier was just changed by someone else; reload and retry.",
+            ),
             ApiError::Conflict("account_exists") => (
                 "Không thể đăng ký với số CCCD hoặc số điện thoại này.",
                 "An account cannot be registered with this citizen id or phone.",
             ),
+            ApiError::Conflict("not_returned_yet") => {
+                ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
+            }
+            ApiError::Conflict("already_rated") => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
             ApiError::Conflict(_) => {
                 ("Yêu cầu xung đột với trạng thái hiện tại.", "The request conflicts with the current state.")
             }
@@ -131,10 +165,11 @@ impl ApiError {
             ApiError::Internal => {
                 ("Đã có lỗi xảy ra, vui lòng thử lại sau.", "Something went wrong; please retry later.")
             }
+            ApiError::IllegalTransition { .. } => ("", ""),
         };
         match lang {
-            Lang::Vi => vi,
-            Lang::En => en,
+            Lang::Vi => vi.to_owned(),
+            Lang::En => en.to_owned(),
         }
     }
 
@@ -149,11 +184,14 @@ impl ApiError {
                     message: e.message(lang),
                 })
                 .collect(),
+            ApiError::IllegalTransition { from, .. } => vec![WireFieldError {
+                path: "status".to_owned(),
+                code: from.as_str().to_owned(),
+                message: from.label(lang).to_owned(),
+            }],
             _ => Vec::new(),
         };
-        ErrorBody {
-            error: ErrorDetail { code: self.code().to_owned(), message: self.message(lang).to_owned(), fields },
-        }
+        ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.message(lang), fields } }
     }
 
     /// A 422 about one field.

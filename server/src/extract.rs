@@ -103,13 +103,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 pub struct ParamErrors(pub Vec<FieldError>);
 
 impl ParamErrors {
-    /// Parses an optional parameter; a present but unparsable value is recorded.
+    /// Parses an optional parameter; a present but unparsable value (an empty one too, as
+    /// in `?page=`: the document says a number) is recorded.
     pub fn parse<T: std::str::FromStr>(&mut self, name: &str, raw: &Option<String>) -> Option<T> {
-        let raw = raw.as_deref()?.trim();
-        if raw.is_empty() {
-            return None;
-        }
-        match raw.parse() {
+        match raw.as_deref()?.parse() {
             Ok(v) => Some(v),
             Err(_) => {
                 self.0.push(FieldError::new(name, FieldErrorCode::WrongType));

@@ -4,13 +4,18 @@
 //! `branches`, `auth`) owns its routes and SQL; `db` hides which database is live.
 
 pub mod app;
+pub mod attachments;
 pub mod auth;
+pub mod blobs;
 pub mod branches;
 pub mod catalogue;
+pub mod clock;
 pub mod config;
 pub mod db;
+pub mod dossiers;
 pub mod error;
 pub mod extract;
+pub mod notifications;
 pub mod seed;
 pub mod telemetry;
 

@@ -575,11 +575,17 @@ pub enum FieldErrorCode {
     WeakPassword,
     /// Anything else that is not valid (used by the server for non-form inputs).
     Invalid,
+    /// A file that is not a PDF, JPEG or PNG (judged by its bytes).
+    InvalidFileType,
+    /// An attachment id that is not one of the applicant's files.
+    UnknownAttachment,
+    /// The values were filled on an older version of the form.
+    OutdatedForm,
 }
 
 impl FieldErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [FieldErrorCode; 24] = [
+    pub const ALL: [FieldErrorCode; 27] = [
         FieldErrorCode::Required,
         FieldErrorCode::WrongType,
         FieldErrorCode::UnknownField,
@@ -604,6 +610,9 @@ impl FieldErrorCode {
         FieldErrorCode::TooManyFiles,
         FieldErrorCode::WeakPassword,
         FieldErrorCode::Invalid,
+        FieldErrorCode::InvalidFileType,
+        FieldErrorCode::UnknownAttachment,
+        FieldErrorCode::OutdatedForm,
     ];
 
     /// The wire name (snake_case), the same as the serde form.
@@ -633,6 +642,9 @@ impl FieldErrorCode {
             FieldErrorCode::TooManyFiles => "too_many_files",
             FieldErrorCode::WeakPassword => "weak_password",
             FieldErrorCode::Invalid => "invalid",
+            FieldErrorCode::InvalidFileType => "invalid_file_type",
+            FieldErrorCode::UnknownAttachment => "unknown_attachment",
+            FieldErrorCode::OutdatedForm => "outdated_form",
         }
     }
 
@@ -783,6 +795,16 @@ impl FieldError {
             }
             (Lang::Vi, C::Invalid, _) => "Giá trị không hợp lệ.".to_owned(),
             (Lang::En, C::Invalid, _) => "Invalid value.".to_owned(),
+            (Lang::Vi, C::InvalidFileType, _) => "Tệp phải là PDF, JPEG hoặc PNG.".to_owned(),
+            (Lang::En, C::InvalidFileType, _) => "The file must be a PDF, JPEG or PNG.".to_owned(),
+            (Lang::Vi, C::UnknownAttachment, _) => "Không tìm thấy tệp đính kèm này trong tài khoản của bạn.".to_owned(),
+            (Lang::En, C::UnknownAttachment, _) => "This attachment is not one of your files.".to_owned(),
+            (Lang::Vi, C::OutdatedForm, Some(v)) => {
+                format!("Biểu mẫu đã được cập nhật (phiên bản {v}); vui lòng cập nhật danh mục và kiểm tra lại hồ sơ.")
+            }
+            (Lang::Vi, C::OutdatedForm, None) => "Biểu mẫu đã được cập nhật; vui lòng kiểm tra lại hồ sơ.".to_owned(),
+            (Lang::En, C::OutdatedForm, Some(v)) => format!("The form was updated (version {v}); refresh and check the dossier."),
+            (Lang::En, C::OutdatedForm, None) => "The form was updated; refresh and check the dossier.".to_owned(),
         }
     }
 }

@@ -132,6 +132,21 @@ impl Action {
         }
     }
 
+    /// Vietnamese (or English) name for people.
+    pub fn label(self, lang: crate::i18n::Lang) -> &'static str {
+        let (vi, en) = match self {
+            Action::Receive => ("Tiếp nhận", "Receive"),
+            Action::StartProcessing => ("Chuyển xử lý", "Start processing"),
+            Action::RequestSupplement => ("Yêu cầu bổ sung", "Request a supplement"),
+            Action::AnswerSupplement => ("Bổ sung hồ sơ", "Answer the supplement request"),
+            Action::Approve => ("Phê duyệt", "Approve"),
+            Action::Reject => ("Từ chối", "Reject"),
+            Action::ReturnResult => ("Trả kết quả", "Return the result"),
+            Action::Withdraw => ("Rút hồ sơ", "Withdraw"),
+        };
+        if lang == crate::i18n::Lang::En { en } else { vi }
+    }
+
     /// Whether the action needs a note (a reason for a rejection, what to add for a
     /// supplement request).
     pub fn needs_note(self) -> bool {

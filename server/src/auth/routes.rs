@@ -86,6 +86,9 @@ async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Created and signed in", body = TokenResponse),
+        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 409, description = "The citizen id or phone is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields, all listed", body = ErrorBody),
         (status = 429, description = "Too many attempts from this address", body = ErrorBody),
@@ -122,7 +125,11 @@ async fn register(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
+        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 401, description = "Wrong login or password (never says which, nor whether the account exists)", body = ErrorBody),
+        (status = 422, description = "A missing or too long login or password", body = ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
     ))]
 async fn login(
@@ -170,6 +177,9 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
+        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 401, description = "Unknown, expired, revoked or reused token: sign in again", body = ErrorBody),
     ))]
 async fn refresh(
@@ -201,7 +211,12 @@ async fn refresh(
 
 /// Sign out: revoke the refresh token's whole family. Always 204.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out (also for an unknown token)")))]
+    responses(
+        (status = 204, description = "Signed out (also for an unknown token)"),
+        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+    ))]
 async fn logout(State(app): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
     super::revoke_family(&app.db, req.refresh_token.trim(), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)

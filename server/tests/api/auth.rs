@@ -230,6 +230,7 @@ async fn operator_cli_creates_staff(backend: Backend) {
         std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
             .args(args)
             .env("DATABASE_URL", &app.database_url)
+            .env("MOTCUA_BLOB_DIR", &app.config.blob_dir)
             .env("RUST_LOG", "warn")
             .output()
             .expect("run motcua-server")

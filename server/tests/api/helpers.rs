@@ -5,7 +5,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::sync::Arc;
+
 use motcua_server::app::AppState;
+use motcua_server::clock::ManualClock;
 use motcua_server::config::Config;
 use motcua_server::db::Db;
 use reqwest::{Client, Method, RequestBuilder, Response};
@@ -18,15 +21,14 @@ pub enum Backend {
     Postgres,
 }
 
-/// A fresh, empty database of `backend`; returns its URL and what to clean up.
-pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
+/// A fresh, empty database of `backend` and a scratch folder (SQLite file, blobs);
+/// returns the database URL and the folder.
+pub async fn fresh_database(backend: Backend) -> (String, PathBuf) {
     let name = format!("motcua_test_{}", uuid::Uuid::new_v4().simple());
+    let dir = std::env::temp_dir().join(&name);
+    std::fs::create_dir_all(&dir).expect("temp dir");
     match backend {
-        Backend::Sqlite => {
-            let dir = std::env::temp_dir().join(&name);
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            (format!("sqlite://{}", dir.join("motcua.db").display()), Some(dir))
-        }
+        Backend::Sqlite => (format!("sqlite://{}", dir.join("motcua.db").display()), dir),
         Backend::Postgres => {
             let admin = std::env::var("MOTCUA_TEST_DATABASE_URL").expect(
                 "MOTCUA_TEST_DATABASE_URL is not set: PostgreSQL tests need a cluster. Run the suite with `cargo xtask test`, \
@@ -39,14 +41,16 @@ pub async fn fresh_database(backend: Backend) -> (String, Option<PathBuf>) {
                 .expect("create database");
             pool.close().await;
             let base = admin.rsplit_once('/').map(|(base, _)| base.to_owned()).expect("database url with a path");
-            (format!("{base}/{name}"), None)
+            (format!("{base}/{name}"), dir)
         }
     }
 }
 
-pub fn test_config(url: &str) -> Config {
+pub fn test_config(url: &str, scratch: &std::path::Path) -> Config {
     Config {
         database_url: url.to_owned(),
+        blob_dir: scratch.join("blobs"),
+        public_rate_per_min: 10_000,
         db_max_connections: 4,
         auth_rate_per_min: 10_000,
         login_free_failures: 100,
@@ -56,10 +60,13 @@ pub fn test_config(url: &str) -> Config {
 }
 
 pub struct TestApp {
+    /// The workflow clock of this server: starts at the real time, tests may move it.
+    pub clock: Arc<ManualClock>,
     pub addr: SocketAddr,
     pub client: Client,
     pub state: AppState,
     pub database_url: String,
+    pub config: Config,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     cleanup: Option<PathBuf>,
@@ -70,19 +77,22 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let (url, cleanup) = fresh_database(backend).await;
-    let mut config = test_config(&url);
+    let (url, scratch) = fresh_database(backend).await;
+    let mut config = test_config(&url, &scratch);
     tweak(&mut config);
     let mut app = start_on(config).await;
-    app.cleanup = cleanup;
+    app.cleanup = Some(scratch);
     app
 }
 
 /// Starts one more server process-equivalent on an existing database.
 pub async fn start_on(config: Config) -> TestApp {
     let database_url = config.database_url.clone();
+    let kept = config.clone();
     let db = Db::connect(&config.database_url, config.db_max_connections).await.expect("database");
-    let state = AppState::new(config, db).await.expect("state");
+    let mut state = AppState::new(config, db).await.expect("state");
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    state.clock = clock.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel();
@@ -95,6 +105,8 @@ pub async fn start_on(config: Config) -> TestApp {
         .expect("serve");
     });
     TestApp {
+        clock,
+        config: kept,
         addr,
         client: Client::new(),
         state,
@@ -194,4 +206,53 @@ macro_rules! both {
             )*
         }
     };
+}
+
+impl TestApp {
+    /// Signs in and returns the access token.
+    pub async fn token(&self, login: &str, password: &str) -> String {
+        let response = self.post_json("/api/v1/auth/login", &json!({"login": login, "password": password})).await;
+        let body = expect_json(response, 200).await;
+        body["access_token"].as_str().expect("access token").to_owned()
+    }
+
+    /// A citizen account (registered over HTTP) and its token.
+    pub async fn citizen(&self, citizen_id: &str, phone: &str) -> String {
+        let body = self.register(citizen_id, phone, "matkhau123").await;
+        body["access_token"].as_str().expect("access token").to_owned()
+    }
+
+    /// A staff account made with the operators' command, and its token.
+    pub async fn officer(&self, phone: &str, branch: &str) -> String {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
+            .args([
+                "user",
+                "add",
+                "--role",
+                "officer",
+                "--branch",
+                branch,
+                "--phone",
+                phone,
+                "--name",
+                "Cán bộ Tiếp nhận",
+                "--password",
+                "canbo12345",
+            ])
+            .env("DATABASE_URL", &self.database_url)
+            .env("MOTCUA_BLOB_DIR", &self.config.blob_dir)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run motcua-server user add");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self.token(phone, "canbo12345").await
+    }
+
+    pub async fn get_as(&self, token: &str, path: &str) -> Response {
+        self.request(Method::GET, path).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn post_as(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path).bearer_auth(token).json(body).send().await.expect("request")
+    }
 }

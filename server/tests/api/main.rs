@@ -1,9 +1,12 @@
 //! The server's API test binary: every scenario runs over real HTTP against a real server,
 //! once on SQLite and once on PostgreSQL.
 
+mod forms;
 mod helpers;
 
 mod auth;
 mod catalogue;
+mod dossiers;
 mod errors;
 mod ops;
+mod uploads;

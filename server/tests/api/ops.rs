@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::both;
-use crate::helpers::{Backend, expect_json, spawn_app, start_on, test_config};
+use crate::helpers::{Backend, expect_json, spawn_app, start_on};
 
 both!(
     health_and_readiness,
@@ -79,7 +79,7 @@ async fn swagger_ui_is_served_offline(backend: Backend) {
 /// by one is accepted by the other (the signing key lives in the database).
 async fn processes_share_keys_and_seed(backend: Backend) {
     let first = spawn_app(backend).await;
-    let second = start_on(test_config(&first.database_url)).await;
+    let second = start_on(first.config.clone()).await;
     let tokens = first.register("001203004567", "0912345678", "matkhau123").await;
     let token = tokens["access_token"].as_str().expect("token");
     let me = second.request(reqwest::Method::GET, "/api/v1/me").bearer_auth(token).send().await.expect("request");

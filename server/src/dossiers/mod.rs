@@ -1,0 +1,600 @@
+//! Dossiers: submission (idempotent, validated by the shared form validator), the
+//! officers' workflow over the shared state machine, the citizen's side (list, detail,
+//! supplement, withdraw, rating), public tracking by receipt code, and statistics.
+//!
+//! Who sees what: a citizen only their own dossiers; an officer only those of their
+//! branch; an admin everything. Anything else is a 404 (existence is not revealed).
+
+pub mod public;
+pub mod stats;
+pub mod store;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use motcua_domain::form::{FieldDef, FieldError, FieldErrorCode, FieldKind, validate};
+use motcua_domain::wire::{
+    Branch, BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
+    TransitionRequest,
+};
+use motcua_domain::workflow::{Action, DeadlineState, DossierStatus, TransitionError, transition};
+use serde::{Deserialize, Serialize};
+use sqlx::types::Json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use self::store::{Actor, Change, DossierRow, local_date};
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::db::{BeginWrite, is_unique_violation};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiQuery, ParamErrors};
+use crate::{next_dossier_code, on_db, record_change};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(submit, list))
+        .routes(routes!(get_dossier))
+        .routes(routes!(take_action))
+        .routes(routes!(answer_supplement))
+        .routes(routes!(assign))
+        .routes(routes!(rate))
+        .merge(public::router())
+        .merge(stats::router())
+}
+
+/// Longest note on a transition.
+const MAX_NOTE: usize = 2000;
+
+async fn actor(app: &AppState, user: &AuthUser) -> ApiResult<Actor> {
+    let account = crate::auth::find_user(&app.db, user.id).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(Actor { id: user.id, role: account.role(), name: account.full_name })
+}
+
+/// The dossier `raw_id`, if `user` may see it.
+async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<DossierRow> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
+    let row = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
+    let allowed = match user.role {
+        Role::Citizen => row.applicant_id == user.id,
+        Role::Officer => user.branch.as_deref() == Some(row.branch_code.as_str()),
+        Role::Admin => true,
+    };
+    if allowed { Ok(row) } else { Err(ApiError::NotFound) }
+}
+
+/// Attachment ids referred to by the top-level attachment fields of `values`, with the
+/// path of each (values of other kinds are the validator's business).
+fn attachment_refs(fields: &[FieldDef], values: &serde_json::Value) -> Vec<(String, String)> {
+    let mut refs = Vec::new();
+    for field in fields {
+        if let FieldKind::Attachment { .. } = field.kind
+            && let Some(items) = values.get(&field.key).and_then(|v| v.as_array())
+        {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(id) = item.as_str() {
+                    refs.push((format!("{}[{i}]", field.key), id.to_owned()));
+                }
+            }
+        }
+    }
+    refs
+}
+
+/// Validates `values` against the procedure's form and checks that every attachment is
+/// the applicant's; returns the attachment ids.
+async fn check_values(
+    app: &AppState,
+    procedure: &Procedure,
+    values: &serde_json::Value,
+    applicant: Uuid,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Vec<Uuid>> {
+    let db = &app.db;
+    let today = local_date(app.clock.now());
+    errors.extend(validate(&procedure.form, values, today).into_iter().map(|mut e| {
+        e.path = if e.path.is_empty() { "values".to_owned() } else { format!("values.{}", e.path) };
+        e
+    }));
+    let mut ids = Vec::new();
+    for (path, raw) in attachment_refs(&procedure.form.fields, values) {
+        let owned = match Uuid::parse_str(&raw) {
+            Ok(id) => crate::attachments::owned_attachments(db, applicant, &[id]).await?.first().copied(),
+            Err(_) => None,
+        };
+        match owned {
+            Some(id) if !ids.contains(&id) => ids.push(id),
+            Some(_) => {}
+            None => errors.push(FieldError::new(format!("values.{path}"), FieldErrorCode::UnknownAttachment)),
+        }
+    }
+    Ok(ids)
+}
+
+fn find_branch<'a>(branches: &'a [Branch], code: &str) -> Option<&'a Branch> {
+    branches.iter().find(|b| b.code == code)
+}
+
+/// The head office takes dossiers of any procedure when the citizen names no branch.
+const HEAD_OFFICE: &str = "H26.00";
+
+/// File a dossier. Send an `Idempotency-Key` (e.g. a UUID made when the citizen pressed
+/// "submit"): a retry with the same key and body returns the same dossier, never a second.
+#[utoipa::path(post, path = "/api/v1/dossiers", tag = "dossiers", request_body = SubmitDossier, security(("bearer" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Unique per submission, 1-200 characters")),
+    responses(
+        (status = 201, description = "Filed", body = Dossier),
+        (status = 200, description = "A retry of an earlier submission with the same key: the same dossier", body = Dossier),
+        (status = 401, body = ErrorBody), (status = 403, description = "Staff cannot file dossiers", body = ErrorBody),
+        (status = 409, description = "The key was used with a different body", body = ErrorBody),
+        (status = 422, description = "Every field error at once (paths under `values.`)", body = ErrorBody),
+    ))]
+async fn submit(
+    State(app): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    ApiJson(raw): ApiJson<serde_json::Value>,
+) -> ApiResult<Response> {
+    user.require(&[Role::Citizen])?;
+    let key =
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default().to_owned();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::field("Idempotency-Key", FieldErrorCode::Required));
+    }
+    let hash = store::request_hash(&raw);
+    let req: SubmitDossier = crate::extract::parse_json(raw.to_string().as_bytes())?;
+    if let Some(response) = replay(&app, user.id, &key, &hash).await? {
+        return Ok(response);
+    }
+
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    let mut errors = Vec::new();
+    let Some(procedure) = snapshot.get(&req.procedure_code).cloned() else {
+        return Err(ApiError::field("procedure_code", FieldErrorCode::Invalid));
+    };
+    if req.form_version != procedure.form.version {
+        errors.push(FieldError::new("form_version", FieldErrorCode::OutdatedForm).with_limit(procedure.form.version));
+    }
+    let branches = crate::branches::all(&app.db).await?;
+    let branch_code = req.branch_code.clone().unwrap_or_else(|| HEAD_OFFICE.to_owned());
+    match find_branch(&branches, &branch_code) {
+        None => errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid)),
+        // A receiving point takes boundary-free procedures only.
+        Some(b) if b.kind == BranchKind::ReceivingPoint && !procedure.boundary_free => {
+            errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid))
+        }
+        Some(_) => {}
+    }
+    let attachments = check_values(&app, &procedure, &req.values, user.id, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let applicant = crate::auth::find_user(&app.db, user.id).await?.ok_or(ApiError::Unauthorized)?;
+    let now = app.clock.now();
+    let id = Uuid::now_v7();
+    let actor = Actor { id: user.id, role: Role::Citizen, name: applicant.full_name.clone() };
+    let inserted: Result<(), sqlx::Error> = on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let code = next_dossier_code!(tx, branch_code, now);
+        let row = DossierRow {
+            id,
+            code,
+            applicant_id: user.id,
+            applicant_name: applicant.full_name.clone(),
+            applicant_phone: applicant.phone.clone(),
+            procedure_code: procedure.code.clone(),
+            procedure_name: procedure.name.clone(),
+            processing_days: i64::from(procedure.processing_days),
+            form_version: i64::from(procedure.form.version),
+            form_values: Json(req.values.clone()),
+            status: DossierStatus::Submitted.as_str().to_owned(),
+            branch_code: branch_code.clone(),
+            assigned_to: None,
+            submitted_at: now,
+            received_at: None,
+            due_date: None,
+            paused_days: 0,
+            pause_started_on: None,
+            decided_at: None,
+            closed_at: None,
+            rating_score: None,
+            rating_comment: None,
+            rated_at: None,
+            updated_at: now,
+            revision: 1,
+        };
+        sqlx::query(
+            "INSERT INTO dossiers (id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
+             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)",
+        )
+        .bind(row.id).bind(&row.code).bind(row.applicant_id).bind(&row.applicant_name).bind(&row.applicant_phone)
+        .bind(&row.procedure_code).bind(&row.procedure_name).bind(row.processing_days).bind(row.form_version)
+        .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now)
+        .execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(user.id).bind(&key).bind(&hash).bind(id).bind(now)
+            .execute(&mut *tx).await?;
+        for attachment in &attachments {
+            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2)")
+                .bind(id).bind(attachment)
+                .execute(&mut *tx).await?;
+        }
+        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now };
+        record_change!(tx, &change);
+        tx.commit().await
+    }.await);
+    match inserted {
+        Ok(()) => {}
+        // A concurrent retry with the same key won the race: answer as its replay.
+        Err(e) if is_unique_violation(&e) => {
+            return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict("idempotency_conflict"));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    metrics::counter!("motcua_dossiers_submitted_total").increment(1);
+    let row = store::find(&app.db, id).await?.ok_or(ApiError::Internal)?;
+    Ok((StatusCode::CREATED, axum::Json(store::load_full(&app.db, &row, now).await?)).into_response())
+}
+
+/// The earlier answer to the same idempotency key, if any (409 if the body differs).
+async fn replay(app: &AppState, owner: Uuid, key: &str, hash: &str) -> ApiResult<Option<Response>> {
+    let found: Option<(String, Uuid)> = on_db!(&app.db, read, pool => {
+        sqlx::query_as("SELECT request_hash, dossier_id FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+            .bind(owner).bind(key).fetch_optional(pool).await
+    })?;
+    let Some((stored_hash, dossier_id)) = found else { return Ok(None) };
+    if stored_hash != hash {
+        return Err(ApiError::Conflict("idempotency_conflict"));
+    }
+    let row = store::find(&app.db, dossier_id).await?.ok_or(ApiError::Internal)?;
+    Ok(Some((StatusCode::OK, axum::Json(store::load_full(&app.db, &row, app.clock.now()).await?)).into_response()))
+}
+
+/// Query of `GET /api/v1/dossiers`.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only dossiers in this state (`submitted`, `received`, `in_processing`, ...).
+    status: Option<String>,
+    /// Admins: only this branch.
+    branch: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1)]
+    page: Option<String>,
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
+    per_page: Option<String>,
+}
+
+/// A citizen's own dossiers (newest first); for an officer, the queue of their branch
+/// (overdue first, then at risk, then by due date); for an admin, every branch.
+#[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
+    responses((status = 200, body = DossierList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn list(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<axum::Json<DossierList>> {
+    let mut errors = ParamErrors::default();
+    let page: u32 = errors.parse("page", &q.page).unwrap_or(1);
+    let per_page: u32 = errors.parse("per_page", &q.per_page).unwrap_or(50);
+    if page == 0 {
+        errors.push("page", FieldErrorCode::TooSmall, 1);
+    }
+    if !(1..=200).contains(&per_page) {
+        errors.push("per_page", FieldErrorCode::TooLarge, 200);
+    }
+    let status = q.status.as_deref().filter(|s| !s.is_empty());
+    if status.is_some_and(|s| DossierStatus::parse(s).is_none()) {
+        errors.push("status", FieldErrorCode::InvalidOption, "");
+    }
+    errors.finish()?;
+    let (clause, scope): (&str, String) = match user.role {
+        Role::Citizen => ("applicant_id = $1", user.id.to_string()),
+        Role::Officer => ("branch_code = $1", user.branch.clone().unwrap_or_default()),
+        Role::Admin => match q.branch.as_deref().filter(|b| !b.is_empty()) {
+            Some(b) => ("branch_code = $1", b.to_owned()),
+            None => ("$1 = $1", String::new()),
+        },
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM dossiers WHERE {clause} AND ($2 = '' OR status = $2) ORDER BY submitted_at DESC LIMIT 5000",
+        store::DOSSIER_COLUMNS
+    ));
+    let status = status.unwrap_or_default().to_owned();
+    let rows: Vec<DossierRow> = match user.role {
+        Role::Citizen => {
+            on_db!(&app.db, read, pool => sqlx::query_as(sql).bind(user.id).bind(&status).fetch_all(pool).await)?
+        }
+        _ => on_db!(&app.db, read, pool => sqlx::query_as(sql).bind(&scope).bind(&status).fetch_all(pool).await)?,
+    };
+    let today = local_date(app.clock.now());
+    let mut items: Vec<_> = rows.iter().map(|r| r.summary(today)).collect();
+    if user.role != Role::Citizen {
+        let urgency = |d: DeadlineState| match d {
+            DeadlineState::Overdue => 0,
+            DeadlineState::AtRisk => 1,
+            DeadlineState::OnTime => 2,
+            DeadlineState::NotStarted => 3,
+            DeadlineState::Paused => 4,
+        };
+        items.sort_by(|a, b| {
+            (a.status.is_closed(), urgency(a.deadline), a.due_date, a.submitted_at).cmp(&(
+                b.status.is_closed(),
+                urgency(b.deadline),
+                b.due_date,
+                b.submitted_at,
+            ))
+        });
+    }
+    let items = items.into_iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).collect();
+    Ok(axum::Json(DossierList { items }))
+}
+
+/// One dossier with its timeline, due date and deadline state.
+#[utoipa::path(get, path = "/api/v1/dossiers/{id}", tag = "dossiers", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = Dossier), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn get_dossier(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Dossier>> {
+    let row = visible(&app, &user, &id).await?;
+    Ok(axum::Json(store::load_full(&app.db, &row, app.clock.now()).await?))
+}
+
+/// Applies `action` to `row` (already visible to `user`), with the deadline bookkeeping,
+/// in one transaction with its timeline entry, notification and outbox row.
+async fn apply_action(
+    app: &AppState,
+    user: &AuthUser,
+    row: &DossierRow,
+    action: Action,
+    note: Option<&str>,
+    new_values: Option<(&serde_json::Value, u32, &[Uuid])>,
+) -> ApiResult<Dossier> {
+    let from = row.status();
+    let to = match transition(from, action, user.role, row.applicant_id == user.id) {
+        Ok(to) => to,
+        Err(TransitionError::Forbidden { .. }) => return Err(ApiError::Forbidden),
+        Err(TransitionError::Illegal { from, action }) => return Err(ApiError::IllegalTransition { from, action }),
+    };
+    let actor = actor(app, user).await?;
+    let now = app.clock.now();
+    let today = local_date(now);
+    let cal = store::calendar();
+    let days = u32::try_from(row.processing_days).unwrap_or_default();
+    let mut received_at = row.received_at;
+    let mut due_date = row.due_date;
+    let mut paused_days = row.paused_days;
+    let mut pause_started_on = row.pause_started_on;
+    let mut decided_at = row.decided_at;
+    let mut closed_at = row.closed_at;
+    match action {
+        Action::Receive => {
+            received_at = Some(now);
+            due_date = Some(cal.add_working_days(today, days));
+        }
+        Action::RequestSupplement => pause_started_on = Some(today),
+        Action::AnswerSupplement => {
+            if let (Some(started), Some(received)) = (pause_started_on.take(), received_at) {
+                paused_days += cal.working_days_between(started, today).max(0);
+                let total = days.saturating_add(u32::try_from(paused_days).unwrap_or(u32::MAX));
+                due_date = Some(cal.add_working_days(local_date(received), total));
+            }
+        }
+        Action::Approve | Action::Reject => decided_at = Some(now),
+        Action::ReturnResult | Action::Withdraw => closed_at = Some(now),
+        Action::StartProcessing => {}
+    }
+    let (values, form_version) = match new_values {
+        Some((values, version, _)) => (Json(values.clone()), i64::from(version)),
+        None => (row.form_values.clone(), row.form_version),
+    };
+    let links: &[Uuid] = new_values.map(|(_, _, ids)| ids).unwrap_or(&[]);
+    let result: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE dossiers SET status = $1, received_at = $2, due_date = $3, paused_days = $4, pause_started_on = $5, \
+             decided_at = $6, closed_at = $7, form_values = $8, form_version = $9, updated_at = $10, revision = revision + 1 \
+             WHERE id = $11 AND revision = $12",
+        )
+        .bind(to.as_str()).bind(received_at).bind(due_date).bind(paused_days).bind(pause_started_on)
+        .bind(decided_at).bind(closed_at).bind(&values).bind(form_version).bind(now).bind(row.id).bind(row.revision)
+        .execute(&mut *tx).await?.rows_affected();
+        if updated == 0 {
+            return Ok(0);
+        }
+        for attachment in links {
+            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(row.id).bind(attachment)
+                .execute(&mut *tx).await?;
+        }
+        let change = Change { dossier: row, action: action.as_str(), from: Some(from), to, actor: &actor, note, at: now };
+        record_change!(tx, &change);
+        tx.commit().await?;
+        Ok(updated)
+    }.await);
+    if result? == 0 {
+        return Err(ApiError::Conflict("concurrent_update"));
+    }
+    metrics::counter!("motcua_dossier_transitions_total", "action" => action.as_str()).increment(1);
+    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    Ok(store::load_full(&app.db, &row, now).await?)
+}
+
+fn check_note(action: Action, note: Option<&str>) -> ApiResult<Option<String>> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    if action.needs_note() && note.is_none() {
+        return Err(ApiError::field("note", FieldErrorCode::Required));
+    }
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(ApiError::Validation(vec![FieldError::new("note", FieldErrorCode::TooLong).with_limit(MAX_NOTE)]));
+    }
+    Ok(note.map(str::to_owned))
+}
+
+/// Move a dossier along the workflow. Officers: receive, start_processing,
+/// request_supplement (note: what to add), approve, reject (note: the reason),
+/// return_result. The applicant: withdraw (before a decision), answer_supplement.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/transitions", tag = "dossiers", request_body = TransitionRequest,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Dossier),
+        (status = 401, body = ErrorBody), (status = 403, description = "Not this role's action", body = ErrorBody),
+        (status = 404, body = ErrorBody),
+        (status = 409, description = "Not possible from the current state (named in the answer), or changed concurrently", body = ErrorBody),
+        (status = 422, description = "A needed note is missing", body = ErrorBody),
+    ))]
+async fn take_action(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<TransitionRequest>,
+) -> ApiResult<axum::Json<Dossier>> {
+    let row = visible(&app, &user, &id).await?;
+    let note = check_note(req.action, req.note.as_deref())?;
+    Ok(axum::Json(apply_action(&app, &user, &row, req.action, note.as_deref(), None).await?))
+}
+
+/// The applicant answers a supplement request with corrected values (validated again in
+/// full against the procedure's current form); the clock starts again.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/supplement", tag = "dossiers", request_body = SupplementAnswer,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Dossier), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+async fn answer_supplement(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<SupplementAnswer>,
+) -> ApiResult<axum::Json<Dossier>> {
+    let row = visible(&app, &user, &id).await?;
+    if row.applicant_id != user.id {
+        return Err(ApiError::Forbidden);
+    }
+    if row.status() != DossierStatus::SupplementRequested {
+        return Err(ApiError::IllegalTransition { from: row.status(), action: Action::AnswerSupplement });
+    }
+    let note = check_note(Action::AnswerSupplement, req.note.as_deref())?;
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    let procedure = snapshot.get(&row.procedure_code).cloned().ok_or(ApiError::Conflict("procedure_retired"))?;
+    let mut errors = Vec::new();
+    let ids = check_values(&app, &procedure, &req.values, user.id, &mut errors).await?;
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let version = procedure.form.version;
+    let dossier =
+        apply_action(&app, &user, &row, Action::AnswerSupplement, note.as_deref(), Some((&req.values, version, &ids)))
+            .await?;
+    Ok(axum::Json(dossier))
+}
+
+/// `POST /api/v1/dossiers/{id}/assign`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct AssignRequest {
+    /// The officer to assign (of the dossier's branch); absent: the caller.
+    #[serde(default)]
+    pub officer_id: Option<String>,
+}
+
+/// Assign a dossier to an officer of its branch (recorded in the timeline).
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/assign", tag = "dossiers", request_body = AssignRequest,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Dossier), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
+    ))]
+async fn assign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<AssignRequest>,
+) -> ApiResult<axum::Json<Dossier>> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let row = visible(&app, &user, &id).await?;
+    let officer_id = match req.officer_id.as_deref() {
+        Some(raw) => Uuid::parse_str(raw).map_err(|_| ApiError::field("officer_id", FieldErrorCode::Invalid))?,
+        None => user.id,
+    };
+    let officer = crate::auth::find_user(&app.db, officer_id).await?;
+    let Some(officer) =
+        officer.filter(|o| o.role() == Role::Officer && o.branch_code.as_deref() == Some(&row.branch_code))
+    else {
+        return Err(ApiError::field("officer_id", FieldErrorCode::Invalid));
+    };
+    let actor = actor(&app, &user).await?;
+    let now = app.clock.now();
+    let note = format!("Phân công cho {}", officer.full_name);
+    let status = row.status();
+    let updated: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query("UPDATE dossiers SET assigned_to = $1, updated_at = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
+            .bind(officer.id).bind(now).bind(row.id).bind(row.revision)
+            .execute(&mut *tx).await?.rows_affected();
+        if updated == 1 {
+            let change = Change { dossier: &row, action: "assign", from: Some(status), to: status, actor: &actor, note: Some(&note), at: now };
+            record_change!(tx, &change);
+            tx.commit().await?;
+        }
+        Ok(updated)
+    }.await);
+    if updated? == 0 {
+        return Err(ApiError::Conflict("concurrent_update"));
+    }
+    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
+}
+
+/// Rate the service once the result was returned: 1 to 5, with an optional comment.
+#[utoipa::path(post, path = "/api/v1/dossiers/{id}/rating", tag = "dossiers", request_body = Rating,
+    params(("id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Dossier), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "Not returned yet, or already rated", body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn rate(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Rating>,
+) -> ApiResult<axum::Json<Dossier>> {
+    let row = visible(&app, &user, &id).await?;
+    if row.applicant_id != user.id {
+        return Err(ApiError::Forbidden);
+    }
+    let mut errors = Vec::new();
+    if !(1..=5).contains(&req.score) {
+        errors.push(
+            FieldError::new("score", if req.score < 1 { FieldErrorCode::TooSmall } else { FieldErrorCode::TooLarge })
+                .with_limit(if req.score < 1 { 1 } else { 5 }),
+        );
+    }
+    let comment = req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());
+    if comment.is_some_and(|c| c.chars().count() > 1000) {
+        errors.push(FieldError::new("comment", FieldErrorCode::TooLong).with_limit(1000));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    if row.status() != DossierStatus::ResultReturned {
+        return Err(ApiError::Conflict("not_returned_yet"));
+    }
+    let now = app.clock.now();
+    let updated = on_db!(&app.db, write, pool => {
+        sqlx::query("UPDATE dossiers SET rating_score = $1, rating_comment = $2, rated_at = $3, updated_at = $3 WHERE id = $4 AND rating_score IS NULL")
+            .bind(i64::from(req.score)).bind(comment).bind(now).bind(row.id)
+            .execute(pool).await.map(|r| r.rows_affected())
+    })?;
+    if updated == 0 {
+        return Err(ApiError::Conflict("already_rated"));
+    }
+    metrics::counter!("motcua_ratings_total", "score" => req.score.to_string()).increment(1);
+    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
+}

@@ -1,0 +1,83 @@
+//! Public tracking: anyone holding the receipt follows a dossier by its code and a
+//! verifier (the last 4 digits of the applicant's phone), without logging in. The answer
+//! carries no personal data; wrong guesses are throttled per address and per code.
+
+use axum::extract::{Path, State};
+use motcua_domain::i18n::Lang;
+use motcua_domain::wire::{ErrorBody, PublicDossier, PublicStep};
+use serde::{Deserialize, Serialize};
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::store::{self, local_date};
+use crate::app::AppState;
+use crate::auth::ratelimit;
+use crate::error::{ApiError, ApiResult, current_lang};
+use crate::extract::{ApiQuery, ClientIp};
+
+/// Wrong verifiers for one code before it is locked (then 1 s, 2 s, 4 s ... 15 min).
+const FREE_GUESSES: u32 = 5;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(track))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackQuery {
+    /// The last 4 digits of the applicant's phone number.
+    verifier: Option<String>,
+}
+
+/// Follow a dossier by its receipt code.
+#[utoipa::path(get, path = "/api/v1/public/dossiers/{code}", tag = "dossiers", params(("code" = String, Path), TrackQuery),
+    responses(
+        (status = 200, body = PublicDossier),
+        (status = 404, description = "No such code, or the verifier does not match (not told apart)", body = ErrorBody),
+        (status = 422, description = "The verifier is missing", body = ErrorBody),
+        (status = 429, description = "Too many look-ups or wrong guesses", body = ErrorBody),
+    ))]
+async fn track(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<TrackQuery>,
+) -> ApiResult<axum::Json<PublicDossier>> {
+    app.public_limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    let verifier = q.verifier.as_deref().map(str::trim).filter(|v| !v.is_empty());
+    let Some(verifier) = verifier else {
+        return Err(ApiError::field("verifier", motcua_domain::form::FieldErrorCode::Required));
+    };
+    let now = app.clock.now();
+    let key = ratelimit::login_key(&format!("public-dossier:{}", code.trim().to_uppercase()));
+    if let Some(wait) = ratelimit::locked_for(&app.db, &key, now).await? {
+        return Err(ApiError::RateLimited { retry_after_secs: wait });
+    }
+    let row = store::find_by_code(&app.db, code.trim()).await?;
+    let Some(row) =
+        row.filter(|r| r.applicant_phone.len() >= 4 && r.applicant_phone.ends_with(verifier) && verifier.len() == 4)
+    else {
+        ratelimit::record_failure(&app.db, &key, FREE_GUESSES, now).await?;
+        return Err(ApiError::NotFound);
+    };
+    let lang = current_lang();
+    let timeline = store::timeline(&app.db, row.id).await?;
+    let steps = timeline
+        .into_iter()
+        .filter(|e| e.from != Some(e.to))
+        .map(|e| PublicStep { at: e.at, status: e.to, status_label: e.to.label(lang).to_owned() })
+        .collect();
+    let status = row.status();
+    Ok(axum::Json(PublicDossier {
+        code: row.code.clone(),
+        procedure_name: row.procedure_name.clone(),
+        status,
+        status_label: status.label(if lang == Lang::En { Lang::En } else { Lang::Vi }).to_owned(),
+        submitted_at: row.submitted_at,
+        received_at: row.received_at,
+        due_date: row.due_date,
+        deadline: row.deadline(local_date(now)),
+        steps,
+    }))
+}

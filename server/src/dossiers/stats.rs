@@ -1,0 +1,190 @@
+//! Figures for the center: dossiers received and decided, on-time rate, average processing
+//! time in working days and satisfaction, per branch and per procedure, over a period.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use chrono::NaiveDate;
+use motcua_domain::form::FieldErrorCode;
+use motcua_domain::wire::{ErrorBody, Role};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::store::{self, DossierRow, local_date};
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiQuery, ParamErrors};
+use crate::on_db;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stats))
+}
+
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StatsQuery {
+    /// First day (local date, `YYYY-MM-DD`), default 30 days ago.
+    #[param(value_type = Option<String>, format = Date)]
+    from: Option<String>,
+    /// Last day (inclusive), default today.
+    #[param(value_type = Option<String>, format = Date)]
+    to: Option<String>,
+    /// A branch code (officers: always their own branch).
+    branch: Option<String>,
+}
+
+/// Counts and rates over the period.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Figures {
+    /// Dossiers received (accepted by the desk) in the period.
+    pub received: u64,
+    /// Dossiers decided (approved or rejected) in the period.
+    pub decided: u64,
+    /// Of those, decided on or before their due date.
+    pub decided_on_time: u64,
+    /// `decided_on_time / decided` (absent when nothing was decided).
+    pub on_time_rate: Option<f64>,
+    /// Mean working days from reception to decision, for the decided ones.
+    pub average_processing_days: Option<f64>,
+    /// Ratings given in the period, and how many were 4 or 5.
+    pub ratings: u64,
+    pub satisfied: u64,
+    pub satisfaction_rate: Option<f64>,
+    #[serde(skip)]
+    processing_days_sum: i64,
+}
+
+impl Figures {
+    fn add(&mut self, row: &DossierRow, from: NaiveDate, to: NaiveDate) {
+        let within = |d: NaiveDate| d >= from && d <= to;
+        if row.received_at.map(local_date).is_some_and(within) {
+            self.received += 1;
+        }
+        if let (Some(decided), Some(received)) = (row.decided_at.map(local_date), row.received_at.map(local_date))
+            && within(decided)
+        {
+            self.decided += 1;
+            if row.due_date.is_some_and(|due| decided <= due) {
+                self.decided_on_time += 1;
+            }
+            self.processing_days_sum += store::calendar().working_days_between(received, decided).max(0);
+        }
+        if let (Some(score), Some(rated)) = (row.rating_score, row.rated_at.map(local_date))
+            && within(rated)
+        {
+            self.ratings += 1;
+            if score >= 4 {
+                self.satisfied += 1;
+            }
+        }
+    }
+
+    fn finish(mut self) -> Self {
+        let ratio = |a: u64, b: u64| (b > 0).then(|| ((a as f64 / b as f64) * 10_000.0).round() / 10_000.0);
+        self.on_time_rate = ratio(self.decided_on_time, self.decided);
+        self.satisfaction_rate = ratio(self.satisfied, self.ratings);
+        self.average_processing_days = (self.decided > 0)
+            .then(|| ((self.processing_days_sum as f64 / self.decided as f64) * 100.0).round() / 100.0);
+        self
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BranchFigures {
+    pub branch_code: String,
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProcedureFigures {
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub figures: Figures,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Stats {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    pub totals: Figures,
+    pub by_branch: Vec<BranchFigures>,
+    pub by_procedure: Vec<ProcedureFigures>,
+}
+
+/// Figures of the center (staff only; officers see their own branch).
+#[utoipa::path(get, path = "/api/v1/stats", tag = "dossiers", params(StatsQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Stats), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 422, body = ErrorBody),
+    ))]
+async fn stats(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<StatsQuery>,
+) -> ApiResult<axum::Json<Stats>> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let today = local_date(app.clock.now());
+    let mut errors = ParamErrors::default();
+    let to: NaiveDate = errors.parse("to", &q.to).unwrap_or(today);
+    let from: NaiveDate = errors.parse("from", &q.from).unwrap_or(to - chrono::Days::new(30));
+    if from > to {
+        errors.push("from", FieldErrorCode::DateTooLate, to);
+    }
+    if (to - from).num_days() > 3660 {
+        errors.push("from", FieldErrorCode::DateTooEarly, to - chrono::Days::new(3660));
+    }
+    errors.finish()?;
+    let branch = match user.role {
+        Role::Officer => user.branch.clone(),
+        _ => q.branch.clone().filter(|b| !b.is_empty()),
+    };
+    // Dossiers touched in the period: received, decided or rated in it (UTC bounds padded
+    // by a day; the exact local-date test is in `Figures::add`).
+    let start =
+        from.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::days(1)).ok_or(ApiError::Internal)?;
+    let end = to.and_hms_opt(23, 59, 59).map(|t| t.and_utc() + chrono::TimeDelta::days(1)).ok_or(ApiError::Internal)?;
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT {} FROM dossiers WHERE ($1 = '' OR branch_code = $1) AND \
+         ((received_at >= $2 AND received_at <= $3) OR (decided_at >= $2 AND decided_at <= $3) OR (rated_at >= $2 AND rated_at <= $3))",
+        store::DOSSIER_COLUMNS
+    ));
+    let scope = branch.clone().unwrap_or_default();
+    let rows: Vec<DossierRow> = on_db!(&app.db, read, pool => {
+        sqlx::query_as(sql).bind(&scope).bind(start).bind(end).fetch_all(pool).await
+    })?;
+    let mut totals = Figures::default();
+    let mut by_branch: BTreeMap<String, Figures> = BTreeMap::new();
+    let mut by_procedure: BTreeMap<String, (String, Figures)> = BTreeMap::new();
+    for row in &rows {
+        totals.add(row, from, to);
+        by_branch.entry(row.branch_code.clone()).or_default().add(row, from, to);
+        by_procedure
+            .entry(row.procedure_code.clone())
+            .or_insert_with(|| (row.procedure_name.clone(), Figures::default()))
+            .1
+            .add(row, from, to);
+    }
+    Ok(axum::Json(Stats {
+        from,
+        to,
+        branch,
+        totals: totals.finish(),
+        by_branch: by_branch
+            .into_iter()
+            .map(|(branch_code, f)| BranchFigures { branch_code, figures: f.finish() })
+            .collect(),
+        by_procedure: by_procedure
+            .into_iter()
+            .map(|(procedure_code, (procedure_name, f))| ProcedureFigures {
+                procedure_code,
+                procedure_name,
+                figures: f.finish(),
+            })
+            .collect(),
+    }))
+}
