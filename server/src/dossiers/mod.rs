@@ -31,7 +31,7 @@ use crate::auth::AuthUser;
 use crate::db::{BeginWrite, is_unique_violation};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, ParamErrors};
-use crate::{next_dossier_code, on_db, record_change};
+use crate::{on_db, record_change};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -175,68 +175,32 @@ async fn submit(
     let now = app.clock.now();
     let id = Uuid::now_v7();
     let actor = Actor { id: user.id, role: Role::Citizen, name: applicant.full_name.clone() };
-    let inserted: Result<(), sqlx::Error> = on_db!(&app.db, write, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let code = next_dossier_code!(tx, branch_code, now);
-        let row = DossierRow {
-            id,
-            code,
-            applicant_id: user.id,
-            applicant_name: applicant.full_name.clone(),
-            applicant_phone: applicant.phone.clone(),
-            procedure_code: procedure.code.clone(),
-            procedure_name: procedure.name.clone(),
-            processing_days: i64::from(procedure.processing_days),
-            form_version: i64::from(procedure.form.version),
-            form_values: Json(req.values.clone()),
-            status: DossierStatus::Submitted.as_str().to_owned(),
-            branch_code: branch_code.clone(),
-            assigned_to: None,
-            submitted_at: now,
-            received_at: None,
-            due_date: None,
-            paused_days: 0,
-            pause_started_on: None,
-            decided_at: None,
-            closed_at: None,
-            rating_score: None,
-            rating_comment: None,
-            rated_at: None,
-            updated_at: now,
-            revision: 1,
-        };
-        sqlx::query(
-            "INSERT INTO dossiers (id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
-             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)",
-        )
-        .bind(row.id).bind(&row.code).bind(row.applicant_id).bind(&row.applicant_name).bind(&row.applicant_phone)
-        .bind(&row.procedure_code).bind(&row.procedure_name).bind(row.processing_days).bind(row.form_version)
-        .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now)
-        .execute(&mut *tx).await?;
-        sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(user.id).bind(&key).bind(&hash).bind(id).bind(now)
-            .execute(&mut *tx).await?;
-        for attachment in &attachments {
-            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2)")
-                .bind(id).bind(attachment)
-                .execute(&mut *tx).await?;
-        }
-        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now };
-        record_change!(tx, &change);
-        tx.commit().await
-    }.await);
-    match inserted {
-        Ok(()) => {}
+    let submission = store::Submission {
+        id,
+        applicant_id: user.id,
+        applicant_name: applicant.full_name.clone(),
+        applicant_phone: applicant.phone.clone(),
+        procedure_code: procedure.code.clone(),
+        procedure_name: procedure.name.clone(),
+        processing_days: i64::from(procedure.processing_days),
+        form_version: i64::from(procedure.form.version),
+        values: req.values.clone(),
+        branch_code: branch_code.clone(),
+        idempotency_key: key.clone(),
+        request_hash: hash.clone(),
+        attachments,
+    };
+    let row = match store::insert_submission(&app.db, &submission, &actor, now).await {
+        Ok(row) => row,
         // A concurrent retry with the same key won the race: answer as its replay.
         Err(e) if is_unique_violation(&e) => {
             return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict("idempotency_conflict"));
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     metrics::counter!("motcua_dossiers_submitted_total").increment(1);
-    let row = store::find(&app.db, id).await?.ok_or(ApiError::Internal)?;
-    Ok((StatusCode::CREATED, axum::Json(store::load_full(&app.db, &row, now).await?)).into_response())
+    let timeline = vec![store::submitted_entry(&actor, now)];
+    Ok((StatusCode::CREATED, axum::Json(row.full(timeline, local_date(now)))).into_response())
 }
 
 /// The earlier answer to the same idempotency key, if any (409 if the body differs).

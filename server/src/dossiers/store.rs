@@ -343,3 +343,93 @@ mod tests {
         assert_eq!(local_date(late_evening_utc), NaiveDate::from_ymd_opt(2026, 11, 25).expect("date"));
     }
 }
+
+/// A validated submission, ready to be stored.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub id: Uuid,
+    pub applicant_id: Uuid,
+    pub applicant_name: String,
+    pub applicant_phone: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub processing_days: i64,
+    pub form_version: i64,
+    pub values: serde_json::Value,
+    pub branch_code: String,
+    pub idempotency_key: String,
+    pub request_hash: String,
+    pub attachments: Vec<Uuid>,
+}
+
+/// Stores a submission in one transaction: its code, the dossier, the idempotency key, the
+/// attachment links, and (through `record_change!`) the timeline entry, the notification
+/// and the push outbox row. A unique violation means the key was taken concurrently.
+pub async fn insert_submission(db: &Db, s: &Submission, actor: &Actor, now: DateTime<Utc>) -> sqlx::Result<DossierRow> {
+    use crate::db::BeginWrite;
+    on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let code = crate::next_dossier_code!(tx, s.branch_code, now);
+        let row = DossierRow {
+            id: s.id,
+            code,
+            applicant_id: s.applicant_id,
+            applicant_name: s.applicant_name.clone(),
+            applicant_phone: s.applicant_phone.clone(),
+            procedure_code: s.procedure_code.clone(),
+            procedure_name: s.procedure_name.clone(),
+            processing_days: s.processing_days,
+            form_version: s.form_version,
+            form_values: Json(s.values.clone()),
+            status: DossierStatus::Submitted.as_str().to_owned(),
+            branch_code: s.branch_code.clone(),
+            assigned_to: None,
+            submitted_at: now,
+            received_at: None,
+            due_date: None,
+            paused_days: 0,
+            pause_started_on: None,
+            decided_at: None,
+            closed_at: None,
+            rating_score: None,
+            rating_comment: None,
+            rated_at: None,
+            updated_at: now,
+            revision: 1,
+        };
+        sqlx::query(
+            "INSERT INTO dossiers (id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
+             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)",
+        )
+        .bind(row.id).bind(&row.code).bind(row.applicant_id).bind(&row.applicant_name).bind(&row.applicant_phone)
+        .bind(&row.procedure_code).bind(&row.procedure_name).bind(row.processing_days).bind(row.form_version)
+        .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now)
+        .execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(s.applicant_id).bind(&s.idempotency_key).bind(&s.request_hash).bind(s.id).bind(now)
+            .execute(&mut *tx).await?;
+        for attachment in &s.attachments {
+            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2)")
+                .bind(s.id).bind(attachment)
+                .execute(&mut *tx).await?;
+        }
+        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor, note: None, at: now };
+        crate::record_change!(tx, &change);
+        tx.commit().await?;
+        Ok(row)
+    }.await)
+}
+
+/// The first timeline entry of a dossier, as [`insert_submission`] records it.
+pub fn submitted_entry(actor: &Actor, now: DateTime<Utc>) -> TimelineEntry {
+    TimelineEntry {
+        at: now,
+        action: "submit".to_owned(),
+        from: None,
+        to: DossierStatus::Submitted,
+        actor_role: actor.role,
+        actor_name: Some(actor.name.clone()),
+        note: None,
+    }
+}

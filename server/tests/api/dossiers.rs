@@ -223,6 +223,17 @@ async fn lifecycle_from_upload_to_rating(backend: Backend) {
     }
     expect_error(app.get(&format!("/api/v1/public/dossiers/{code}?verifier=0000")).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/public/dossiers/H26.00-270413-9999?verifier=5678").await, 404, "not_found").await;
+    let missing = app.get(&format!("/api/v1/public/dossiers/{code}")).await;
+    assert_eq!(expect_error(missing, 422, "validation_failed").await, vec!["verifier"]);
+    // Guessing is throttled per code: 5 wrong verifiers are free, the 6th locks the code
+    // (1 s, then doubling), and even the right verifier waits.
+    for guess in ["1111", "2222", "3333", "4444", "5555"] {
+        expect_error(app.get(&format!("/api/v1/public/dossiers/{code}?verifier={guess}")).await, 404, "not_found")
+            .await;
+    }
+    let locked = app.get(&format!("/api/v1/public/dossiers/{code}?verifier=5678")).await;
+    assert!(locked.headers().get("retry-after").is_some());
+    expect_error(locked, 429, "rate_limited").await;
 
     // Figures for April 2027.
     let stats = expect_json(app.get_as(&officer, "/api/v1/stats?from=2027-04-01&to=2027-04-30").await, 200).await;
@@ -428,7 +439,31 @@ async fn workflow_refuses_illegal_moves(backend: Backend) {
     let officer_files = app.post_as(&officer, "/api/v1/dossiers", &json!({})).await;
     assert!(officer_files.status().is_client_error());
 
-    // The officer's queue is their branch's; an officer elsewhere sees none of it.
+    // Assignment is recorded in the timeline, without a status change.
+    let me = expect_json(app.get_as(&officer, "/api/v1/me").await, 200).await;
+    let assigned = app.post_as(&officer, &format!("/api/v1/dossiers/{id}/assign"), &json!({})).await;
+    let assigned = expect_json(assigned, 200).await;
+    assert_eq!(assigned["assigned_to"], me["id"]);
+    let last = assigned["timeline"].as_array().expect("timeline").last().expect("entry").clone();
+    assert_eq!(
+        (last["action"].as_str(), last["from"].as_str(), last["to"].as_str()),
+        (Some("assign"), Some("withdrawn"), Some("withdrawn"))
+    );
+    let stranger_officer = app
+        .post_as(
+            &officer,
+            &format!("/api/v1/dossiers/{id}/assign"),
+            &json!({"officer_id": uuid::Uuid::new_v4().to_string()}),
+        )
+        .await;
+    assert_eq!(expect_error(stranger_officer, 422, "validation_failed").await, vec!["officer_id"]);
+
+    // The officer's queue is their branch's, filtered by state; an officer elsewhere sees none of it.
+    let withdrawn = expect_json(app.get_as(&officer, "/api/v1/dossiers?status=withdrawn").await, 200).await;
+    assert_eq!(withdrawn["items"].as_array().map(Vec::len), Some(1));
+    let received = expect_json(app.get_as(&officer, "/api/v1/dossiers?status=received").await, 200).await;
+    assert_eq!(received["items"].as_array().map(Vec::len), Some(0));
+    expect_error(app.get_as(&officer, "/api/v1/dossiers?status=lost").await, 422, "validation_failed").await;
     let queue = expect_json(app.get_as(&officer, "/api/v1/dossiers").await, 200).await;
     assert_eq!(queue["items"].as_array().map(Vec::len), Some(1));
     let elsewhere = app.officer("0987654322", "H26.02").await;

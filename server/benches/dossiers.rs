@@ -1,0 +1,292 @@
+//! Dossier benchmark (run by `cargo xtask bench dossiers`): submission throughput over HTTP
+//! (each dossier with two attachments uploaded beforehand) against the raw insert rate of
+//! the same rows through the same store function in the same run, and the latency of
+//! `GET /api/v1/dossiers/{id}` under concurrent load against `GET /healthz` — on SQLite and
+//! on PostgreSQL (`MOTCUA_BENCH_DATABASE_URL`, an administrator URL; xtask starts one).
+
+#[path = "../tests/api/forms.rs"]
+mod forms;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use chrono::Utc;
+use motcua_domain::wire::{Procedure, Role};
+use motcua_server::app::AppState;
+use motcua_server::config::Config;
+use motcua_server::db::Db;
+use motcua_server::dossiers::store::{self, Actor, Submission};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// Concurrent clients (phones) submitting.
+const CLIENTS: usize = 8;
+/// Submissions per client, per measurement.
+const PER_CLIENT: usize = 40;
+/// Requests of the latency phase, and how many run at once.
+const READS: usize = 2000;
+const READ_CONCURRENCY: usize = 16;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        println!("dossier benchmark: {CLIENTS} clients x {PER_CLIENT} submissions, {READS} reads at {READ_CONCURRENCY} at once");
+        let scratch = std::env::temp_dir().join(format!("motcua-bench-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&scratch)?;
+        let sqlite = format!("sqlite://{}", scratch.join("bench.db").display());
+        run_backend("sqlite", &sqlite, &scratch).await?;
+        match std::env::var("MOTCUA_BENCH_DATABASE_URL") {
+            Ok(admin) => {
+                let url = fresh_pg(&admin).await?;
+                run_backend("postgres", &url, &scratch).await?;
+            }
+            Err(_) => bail!("MOTCUA_BENCH_DATABASE_URL is not set: run this through `cargo xtask bench dossiers`"),
+        }
+        std::fs::remove_dir_all(&scratch).ok();
+        Ok(())
+    })
+}
+
+async fn fresh_pg(admin: &str) -> anyhow::Result<String> {
+    let name = format!("motcua_bench_{}", Uuid::new_v4().simple());
+    let pool = sqlx::PgPool::connect(admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&pool).await?;
+    pool.close().await;
+    let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).context("database URL")?;
+    Ok(format!("{base}/{name}"))
+}
+
+struct Citizen {
+    token: String,
+    values: Value,
+}
+
+async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow::Result<()> {
+    let config = Config {
+        database_url: url.to_owned(),
+        blob_dir: scratch.join(format!("blobs-{name}")),
+        auth_rate_per_min: 1_000_000,
+        log_json: false,
+        ..Config::default()
+    };
+    let db = Db::connect(url, config.db_max_connections).await?;
+    let state = AppState::new(config, db.clone()).await?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = state.clone();
+    let server = tokio::spawn(async move {
+        motcua_server::serve(listener, served, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    let http = reqwest::Client::new();
+
+    let changes: Value = http.get(format!("{base}/api/v1/catalogue/changes")).send().await?.json().await?;
+    let procedures: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone())?;
+    let procedure = procedures
+        .into_iter()
+        .find(|p| p.form.attachment_documents().len() == 2 && p.boundary_free)
+        .context("a procedure with two papers")?;
+    let today = store::local_date(Utc::now());
+
+    let mut citizens = Vec::new();
+    for i in 0..CLIENTS {
+        let cccd = format!("0012030{i:05}");
+        let phone = format!("091{i:07}");
+        let registered: Value = http
+            .post(format!("{base}/api/v1/auth/register"))
+            .json(&json!({"citizen_id": cccd, "phone": phone, "full_name": "Người Dùng Thử", "password": "matkhau123"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let token = registered["access_token"].as_str().context("token")?.to_owned();
+        let mut ids = std::collections::HashMap::new();
+        for doc in procedure.form.attachment_documents() {
+            let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+            png.extend_from_slice(format!("{name}-{i}-{doc}").as_bytes());
+            png.resize(50_000, 7);
+            let attachment: Value = http
+                .post(format!("{base}/api/v1/attachments?name={doc}.png"))
+                .bearer_auth(&token)
+                .body(png)
+                .send()
+                .await?
+                .json()
+                .await?;
+            ids.insert(doc.to_owned(), attachment["id"].as_str().context("attachment id")?.to_owned());
+        }
+        let values = forms::valid_values(&procedure.form, today, &mut |doc| vec![ids[doc].clone()]);
+        citizens.push(Citizen { token, values });
+    }
+
+    // Throughput over HTTP.
+    let body_of = |c: &Citizen| json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": c.values});
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in &citizens {
+        let (http, url, token, body) = (http.clone(), format!("{base}/api/v1/dossiers"), c.token.clone(), body_of(c));
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for _ in 0..PER_CLIENT {
+                let response = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("idempotency-key", Uuid::new_v4().to_string())
+                    .json(&body)
+                    .send()
+                    .await?;
+                if response.status() != 201 {
+                    bail!("submission answered {}: {}", response.status(), response.text().await?);
+                }
+                let dossier: Value = response.json().await?;
+                ids.push(dossier["id"].as_str().context("id")?.to_owned());
+            }
+            Ok::<_, anyhow::Error>(ids)
+        }));
+    }
+    let mut dossier_ids = Vec::new();
+    for t in tasks {
+        dossier_ids.extend(t.await??);
+    }
+    let http_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+
+    // The same rows, inserted straight through the store, at the same concurrency.
+    let snapshot_values: Vec<(Uuid, Value, Vec<Uuid>)> = citizens
+        .iter()
+        .map(|c| {
+            let attachments = c
+                .values
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+                .filter_map(|v| v.as_array())
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .filter_map(|s| Uuid::parse_str(s).ok())
+                .collect();
+            (applicant_of(&c.token), c.values.clone(), attachments)
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for (applicant, values, attachments) in snapshot_values {
+        let (db, procedure) = (db.clone(), procedure.clone());
+        tasks.push(tokio::spawn(async move {
+            let actor = Actor { id: applicant, role: Role::Citizen, name: "Người Dùng Thử".into() };
+            for _ in 0..PER_CLIENT {
+                let submission = Submission {
+                    id: Uuid::now_v7(),
+                    applicant_id: applicant,
+                    applicant_name: actor.name.clone(),
+                    applicant_phone: "0910000000".into(),
+                    procedure_code: procedure.code.clone(),
+                    procedure_name: procedure.name.clone(),
+                    processing_days: i64::from(procedure.processing_days),
+                    form_version: i64::from(procedure.form.version),
+                    values: values.clone(),
+                    branch_code: "H26.00".into(),
+                    idempotency_key: Uuid::new_v4().to_string(),
+                    request_hash: "raw".into(),
+                    attachments: attachments.clone(),
+                };
+                store::insert_submission(&db, &submission, &actor, Utc::now()).await?;
+            }
+            Ok::<_, anyhow::Error>(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let raw_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+
+    // Read latency under load.
+    let token = citizens[0].token.clone();
+    let own: Vec<String> = dossier_ids.iter().take(PER_CLIENT).cloned().collect();
+    let reads = latency(&http, READ_CONCURRENCY, READS, {
+        let base = base.clone();
+        move |i| (format!("{base}/api/v1/dossiers/{}", own[i % own.len()]), Some(token.clone()))
+    })
+    .await?;
+    let health = latency(&http, READ_CONCURRENCY, READS, {
+        let base = base.clone();
+        move |_| (format!("{base}/healthz"), None)
+    })
+    .await?;
+
+    println!("\n[{name}]");
+    println!("  submissions over HTTP      {http_rate:>9.1} dossiers/s");
+    println!("  raw store inserts          {raw_rate:>9.1} dossiers/s   (same rows, same concurrency)");
+    println!("  ratio HTTP / raw           {:>9.1} %        (target >= 30 %)", http_rate / raw_rate * 100.0);
+    println!("  GET /dossiers/{{id}}  p50 {:>8.2} ms  p99 {:>8.2} ms", ms(reads.0), ms(reads.1));
+    println!("  GET /healthz        p50 {:>8.2} ms  p99 {:>8.2} ms", ms(health.0), ms(health.1));
+    println!(
+        "  ratio dossier / healthz  p50 {:>6.2}x    p99 {:>6.2}x",
+        reads.0.as_secs_f64() / health.0.as_secs_f64(),
+        reads.1.as_secs_f64() / health.1.as_secs_f64()
+    );
+    let _ = stop.send(());
+    server.await??;
+    db.close().await;
+    Ok(())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// The user id inside an access token (its `sub`), without verifying it (our own token).
+fn applicant_of(token: &str) -> Uuid {
+    use base64::Engine;
+    let claims = token.split('.').nth(1).and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p).ok());
+    let claims: Value = claims.and_then(|c| serde_json::from_slice(&c).ok()).unwrap_or_default();
+    claims["sub"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default()
+}
+
+/// p50 and p99 of `total` GETs, `concurrency` at a time.
+async fn latency(
+    http: &reqwest::Client,
+    concurrency: usize,
+    total: usize,
+    target: impl Fn(usize) -> (String, Option<String>) + Send + Sync + 'static,
+) -> anyhow::Result<(Duration, Duration)> {
+    let target = Arc::new(target);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (http, target, next) = (http.clone(), target.clone(), next.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut samples = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= total {
+                    break;
+                }
+                let (url, token) = target(i);
+                let mut request = http.get(url);
+                if let Some(token) = token {
+                    request = request.bearer_auth(token);
+                }
+                let started = Instant::now();
+                let response = request.send().await?;
+                let status = response.status();
+                response.bytes().await?;
+                samples.push(started.elapsed());
+                if !status.is_success() {
+                    bail!("GET answered {status}");
+                }
+            }
+            Ok::<_, anyhow::Error>(samples)
+        }));
+    }
+    let mut samples = Vec::new();
+    for t in tasks {
+        samples.extend(t.await??);
+    }
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 * q).ceil() as usize).clamp(1, samples.len()) - 1];
+    Ok((at(0.50), at(0.99)))
+}
