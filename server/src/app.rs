@@ -12,11 +12,12 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
 use motcua_domain::wire::{ErrorBody, Health};
 use tower::ServiceBuilder;
+use tower_http::LatencyUnit;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::MakeRequestUuid;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -155,7 +156,9 @@ pub fn router(state: AppState) -> Router {
             .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
                 let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
                 tracing::info_span!("http", method = %req.method(), path = %req.uri().path(), request_id = %request_id)
-            }))
+            })
+            .on_request(())
+            .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
             .propagate_x_request_id()
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))

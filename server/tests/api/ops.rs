@@ -91,3 +91,50 @@ async fn processes_share_keys_and_seed(backend: Backend) {
     second.stop().await;
     first.stop().await;
 }
+
+/// The real binary on its defaults (a fresh SQLite file in its working directory):
+/// it serves, and on SIGTERM it drains and exits cleanly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn binary_serves_and_stops_gracefully_on_sigterm() {
+    let dir = std::env::temp_dir().join(format!("motcua-bin-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
+        .current_dir(&dir)
+        .env_remove("DATABASE_URL")
+        .env("MOTCUA_ADDR", format!("127.0.0.1:{port}"))
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn motcua-server");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/readyz")).send().await
+            && r.status() == 200
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ready, "the server never became ready");
+    let page: Value = client
+        .get(format!("http://127.0.0.1:{port}/api/v1/procedures?q=khai%20sinh"))
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert!(page["total"].as_u64().is_some_and(|n| n > 0));
+    assert!(dir.join("motcua.db").exists(), "the default database file is created in the working directory");
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output()).await.expect("join").expect("wait");
+    assert!(output.status.success(), "exit status {:?}", output.status);
+    let logs = String::from_utf8_lossy(&output.stdout);
+    assert!(logs.contains("\"request_id\""), "JSON logs carry the request id: {logs}");
+    assert!(logs.contains("shutdown requested") && logs.contains("motcua-server stopped"), "{logs}");
+    std::fs::remove_dir_all(&dir).ok();
+}
