@@ -99,7 +99,7 @@ async fn binary_serves_and_stops_gracefully_on_sigterm() {
     let dir = std::env::temp_dir().join(format!("motcua-bin-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).expect("dir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
         .current_dir(&dir)
         .env_remove("DATABASE_URL")
         .env("MOTCUA_ADDR", format!("127.0.0.1:{port}"))
