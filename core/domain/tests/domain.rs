@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use motcua_domain::calendar::WorkingCalendar;
 use motcua_domain::form::{
     DropReason, FieldDef, FieldError, FieldErrorCode, FieldKind, FormDef, SelectOption, migrate_values, validate,
@@ -657,5 +657,39 @@ proptest! {
             prop_assert_eq!(between, i64::from(n));
             prop_assert_eq!(cal.working_days_between(end, start), -i64::from(n));
         }
+    }
+}
+
+/// The lunar holidays of the calendar data fall where Vietnam's lunar calendar (UTC+7, as
+/// computed by amlich-core) puts them: Tết (1/1) and the Hùng Kings day (10/3) are days
+/// off in every covered year, and Tết's eve (the day before 1/1) too.
+#[test]
+fn lunar_holidays_match_the_lunar_calendar() {
+    let calendar = motcua_domain::calendar::vietnam();
+    let (first, last) = calendar.years();
+    for year in first..=last {
+        for (lunar_day, lunar_month, what) in [(1, 1, "Tết"), (10, 3, "Giỗ Tổ Hùng Vương")] {
+            let (d, m, y) = amlich_core::lunar::convert_lunar_to_solar(lunar_day, lunar_month, year, false, 7.0);
+            let date = chrono::NaiveDate::from_ymd_opt(y, m as u32, d as u32).unwrap();
+            let observed = if date.weekday().number_from_monday() >= 6 && what != "Tết" {
+                // A Hùng Kings day on a weekend is made up by a day in lieu on the next working day.
+                let mut next = date.succ_opt().unwrap();
+                while next.weekday().number_from_monday() >= 6 {
+                    next = next.succ_opt().unwrap();
+                }
+                next
+            } else {
+                date
+            };
+            assert!(!calendar.is_working_day(observed), "{what} {year}: {observed} should be a day off");
+            assert!(
+                calendar.holiday(date).is_some() || date.weekday().number_from_monday() >= 6,
+                "{what} {year}: {date}"
+            );
+        }
+        let (d, m, y) = amlich_core::lunar::convert_lunar_to_solar(1, 1, year, false, 7.0);
+        let tet = chrono::NaiveDate::from_ymd_opt(y, m as u32, d as u32).unwrap();
+        let eve = tet.pred_opt().unwrap();
+        assert!(!calendar.is_working_day(eve), "Tết's eve {year}: {eve}");
     }
 }
