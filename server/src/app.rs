@@ -122,7 +122,7 @@ impl FromRef<AppState> for Arc<Config> {
 /// limit; every other route up to the JSON limit (the innermost limit wins).
 pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let upload_limit = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(healthz))
         .routes(routes!(readyz))
         .routes(routes!(metrics_endpoint))
@@ -132,7 +132,9 @@ pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dossiers::router())
         .merge(crate::notifications::router())
         .merge(crate::attachments::router().layer(DefaultBodyLimit::max(upload_limit)))
-        .split_for_parts()
+        .split_for_parts();
+    crate::extract::document_rejections(&mut openapi);
+    (router, openapi)
 }
 
 /// The OpenAPI document alone (for `motcua-server openapi`).

@@ -351,6 +351,7 @@ async fn record_attachment(
 #[into_params(parameter_in = Query)]
 pub struct WholeQuery {
     /// File name shown to people (e.g. `cccd-mat-truoc.jpg`).
+    #[param(min_length = 1, max_length = 255)]
     name: Option<String>,
 }
 

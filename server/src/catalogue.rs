@@ -138,6 +138,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_fields))
 }
 
+/// The last page number a search accepts (far beyond any catalogue; keeps offsets small).
+const MAX_PAGE: u32 = 10_000;
+
 /// Query of `GET /api/v1/procedures`.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -146,8 +149,8 @@ pub struct ProcedureQuery {
     q: Option<String>,
     /// Code of a field of procedures (`ho_tich`, `dat_dai`, ...).
     field: Option<String>,
-    /// Page number, from 1.
-    #[param(value_type = Option<u32>, minimum = 1)]
+    /// Page number, from 1 to 10000.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     page: Option<String>,
     /// Items per page, 1 to 100 (default 20).
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
@@ -194,6 +197,8 @@ async fn list_procedures(
     let per_page: u32 = errors.parse("per_page", &q.per_page).unwrap_or(20);
     if page == 0 {
         errors.push("page", FieldErrorCode::TooSmall, 1);
+    } else if page > MAX_PAGE {
+        errors.push("page", FieldErrorCode::TooLarge, MAX_PAGE);
     }
     if !(1..=100).contains(&per_page) {
         errors.push(

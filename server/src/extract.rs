@@ -82,6 +82,47 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     Err(ApiError::Validation(vec![error]))
 }
 
+/// Documents, on every operation of the assembled document, what the extractors here answer
+/// before any handler runs, where the operation does not say it already: a JSON body can be
+/// unreadable (400), too large (413), not JSON (415) or hold a field of the wrong type (422);
+/// a query string can be unreadable (400, e.g. a repeated parameter).
+pub fn document_rejections(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
+    const BODY: [(&str, &str); 4] = [
+        ("400", "The body is not readable JSON of this shape"),
+        ("413", "The body is too large"),
+        ("415", "The body is not `application/json`"),
+        ("422", "A field of the body has the wrong type"),
+    ];
+    const QUERY: [(&str, &str); 1] = [("400", "An unreadable query string (e.g. a repeated parameter)")];
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let json_body = matches!(&operation.request_body, Some(RefOr::T(body))
+                if body.content.keys().any(|mime| mime == "application/json" || mime.ends_with("+json")));
+            let query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
+            let statuses: &[(&str, &str)] = if json_body {
+                &BODY
+            } else if query {
+                &QUERY
+            } else {
+                &[]
+            };
+            for (status, description) in statuses {
+                operation.responses.responses.entry((*status).to_owned()).or_insert_with(|| {
+                    let body = Content::new(Some(Ref::from_schema_name("ErrorBody")));
+                    RefOr::T(ResponseBuilder::new().description(*description).content("application/json", body).build())
+                });
+            }
+        }
+    }
+}
+
 /// A query string whose fields are all optional strings: handlers parse and validate each
 /// one themselves, so a bad value becomes a field error that names the parameter.
 #[derive(Debug, Clone, Copy, Default)]
@@ -200,5 +241,27 @@ where
         }
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
         Ok(ClientIp(peer.unwrap_or(IpAddr::from([127, 0, 0, 1]))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extractor_rejections_are_documented_where_the_extractors_are_used() {
+        let mut openapi = crate::app::openapi();
+        document_rejections(&mut openapi);
+        let responses = |path: &str, get: bool| {
+            let item = &openapi.paths.paths[path];
+            let operation = if get { item.get.as_ref() } else { item.post.as_ref() };
+            operation.expect("operation").responses.responses.keys().cloned().collect::<Vec<_>>()
+        };
+        let login = responses("/api/v1/auth/login", false);
+        for status in ["400", "413", "415", "422"] {
+            assert!(login.contains(&status.to_owned()), "login documents {status}: {login:?}");
+        }
+        assert!(responses("/api/v1/fields", true).iter().all(|s| s == "200"));
+        assert!(responses("/api/v1/procedures", true).contains(&"400".to_owned()));
     }
 }

@@ -324,8 +324,11 @@ pub struct Attachment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct UploadStart {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[0-9a-fA-F]{64}$"))]
     pub sha256: String,
+    #[cfg_attr(feature = "openapi", schema(minimum = 1))]
     pub size: u64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 255))]
     pub file_name: String,
 }
 
@@ -349,6 +352,7 @@ pub struct UploadStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SubmitDossier {
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub procedure_code: String,
     /// The version of the form the values were filled on.
     pub form_version: u32,
@@ -383,6 +387,7 @@ pub struct TimelineEntry {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct Rating {
     /// 1 (very unsatisfied) to 5 (very satisfied).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 5))]
     pub score: u8,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,

@@ -68,10 +68,14 @@ fn validate_registration(req: &RegisterRequest) -> Result<(CitizenId, String, St
     }
 }
 
-async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
-    let now = Utc::now();
+/// The token answer: a fresh access token for `user` beside `refresh_token`.
+fn token_response(
+    app: &AppState,
+    user: &User,
+    refresh_token: String,
+    now: chrono::DateTime<Utc>,
+) -> ApiResult<TokenResponse> {
     let (access_token, expires_in) = super::issue_access(app, user, now)?;
-    let refresh_token = super::start_family(app, user.id, now).await?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -80,6 +84,13 @@ async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
         refresh_expires_in: app.config.refresh_token_ttl.as_secs(),
         user: user.info(),
     })
+}
+
+/// A new sign-in of `user`: a new refresh-token family and its first access token.
+async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
+    let now = Utc::now();
+    let refresh_token = super::start_family(app, user.id, now).await?;
+    token_response(app, user, refresh_token, now)
 }
 
 /// Create a citizen account and sign in.
@@ -180,6 +191,7 @@ async fn login(
         (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field of the body has the wrong type", body = ErrorBody),
         (status = 401, description = "Unknown, expired, revoked or reused token: sign in again", body = ErrorBody),
     ))]
 async fn refresh(
@@ -190,15 +202,7 @@ async fn refresh(
     match super::rotate(&app, req.refresh_token.trim(), now).await? {
         Rotation::Rotated { user_id, token } => {
             let user = super::find_user(&app.db, user_id).await?.ok_or(ApiError::Unauthorized)?;
-            let (access_token, expires_in) = super::issue_access(&app, &user, now)?;
-            Ok(axum::Json(TokenResponse {
-                access_token,
-                token_type: "Bearer".into(),
-                expires_in,
-                refresh_token: token,
-                refresh_expires_in: app.config.refresh_token_ttl.as_secs(),
-                user: user.info(),
-            }))
+            Ok(axum::Json(token_response(&app, &user, token, now)?))
         }
         Rotation::Invalid => Err(ApiError::Unauthorized),
         Rotation::ReuseDetected => {
@@ -216,6 +220,7 @@ async fn refresh(
         (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "A field of the body has the wrong type", body = ErrorBody),
     ))]
 async fn logout(State(app): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
     super::revoke_family(&app.db, req.refresh_token.trim(), Utc::now()).await?;

@@ -221,11 +221,12 @@ async fn replay(app: &AppState, owner: Uuid, key: &str, hash: &str) -> ApiResult
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// Only dossiers in this state (`submitted`, `received`, `in_processing`, ...).
+    /// Only dossiers in this state.
+    #[param(value_type = Option<DossierStatus>)]
     status: Option<String>,
     /// Admins: only this branch.
     branch: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
     page: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     per_page: Option<String>,
@@ -245,6 +246,8 @@ async fn list(
     let per_page: u32 = errors.parse("per_page", &q.per_page).unwrap_or(50);
     if page == 0 {
         errors.push("page", FieldErrorCode::TooSmall, 1);
+    } else if page > 10_000 {
+        errors.push("page", FieldErrorCode::TooLarge, 10_000);
     }
     if !(1..=200).contains(&per_page) {
         errors.push("per_page", FieldErrorCode::TooLarge, 200);
@@ -292,7 +295,11 @@ async fn list(
             ))
         });
     }
-    let items = items.into_iter().skip(((page - 1) * per_page) as usize).take(per_page as usize).collect();
+    let items = items
+        .into_iter()
+        .skip(((page - 1) as usize).saturating_mul(per_page as usize))
+        .take(per_page as usize)
+        .collect();
     Ok(axum::Json(DossierList { items }))
 }
 

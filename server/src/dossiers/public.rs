@@ -27,6 +27,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct TrackQuery {
     /// The last 4 digits of the applicant's phone number.
+    #[param(required = true, min_length = 4, max_length = 4, pattern = "^[0-9]{4}$")]
     verifier: Option<String>,
 }
 
