@@ -1,0 +1,192 @@
+//! [`MotcuaClient`]: the exported object. It holds the `motcua-client` object as `inner`
+//! and every method is one forwarding line (the documentation of each method is in
+//! `core/client/API.md`). Async methods run on uniffi's tokio runtime.
+
+use std::sync::Arc;
+
+use motcua_client::{
+    CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
+    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile,
+};
+
+use crate::MotcuaError;
+use crate::callbacks::{AppListener, AppTokens, AppTransport, EventListener, TokenStore, Transport};
+
+type Result<T> = std::result::Result<T, MotcuaError>;
+
+/// The offline client: one per app process.
+#[derive(uniffi::Object)]
+pub struct MotcuaClient {
+    inner: Arc<Client>,
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl MotcuaClient {
+    /// Opens the store in `config.data_dir`. `transport`: the app's HTTP stack, or none for
+    /// the built-in one.
+    #[uniffi::constructor]
+    pub async fn open(
+        config: ClientConfig,
+        tokens: Arc<dyn TokenStore>,
+        transport: Option<Arc<dyn Transport>>,
+    ) -> Result<Arc<MotcuaClient>> {
+        let tokens = Arc::new(AppTokens(tokens));
+        let inner = match transport {
+            Some(transport) => Client::open_with_transport(config, tokens, Arc::new(AppTransport(transport))).await?,
+            None => Client::open(config, tokens).await?,
+        };
+        Ok(Arc::new(MotcuaClient { inner }))
+    }
+
+    /// Replaces the previous listener.
+    pub fn set_listener(&self, listener: Arc<dyn EventListener>) {
+        self.inner.set_listener(Arc::new(AppListener(listener)))
+    }
+
+    /// Closes the store; the client is unusable afterwards. (Not `close`: that name clashes
+    /// with Kotlin's `AutoCloseable`.)
+    pub async fn shutdown(&self) {
+        self.inner.close().await
+    }
+
+    pub async fn register(
+        &self,
+        citizen_id: String,
+        phone: String,
+        full_name: String,
+        password: String,
+    ) -> Result<UserProfile> {
+        Ok(self.inner.register(citizen_id, phone, full_name, password).await?)
+    }
+
+    pub async fn login(&self, login: String, password: String) -> Result<UserProfile> {
+        Ok(self.inner.login(login, password).await?)
+    }
+
+    pub async fn logout(&self) -> Result<()> {
+        Ok(self.inner.logout().await?)
+    }
+
+    pub async fn current_user(&self) -> Result<Option<UserProfile>> {
+        Ok(self.inner.current_user().await?)
+    }
+
+    pub fn is_signed_in(&self) -> bool {
+        self.inner.is_signed_in()
+    }
+
+    pub async fn sync_catalogue(&self) -> Result<CatalogueSyncReport> {
+        Ok(self.inner.sync_catalogue().await?)
+    }
+
+    /// Offline search, without diacritics if wished; `limit` 0 returns every match.
+    pub async fn search_procedures(
+        &self,
+        query: String,
+        field: Option<String>,
+        limit: u32,
+    ) -> Result<Vec<ProcedureItem>> {
+        Ok(self.inner.search_procedures(query, field, limit).await?)
+    }
+
+    pub async fn procedure(&self, code: String) -> Result<ProcedureDetail> {
+        Ok(self.inner.procedure(code).await?)
+    }
+
+    pub async fn fields(&self) -> Result<Vec<ProcedureField>> {
+        Ok(self.inner.fields().await?)
+    }
+
+    pub async fn catalogue_version(&self) -> Result<i64> {
+        Ok(self.inner.catalogue_version().await?)
+    }
+
+    pub async fn create_draft(&self, procedure_code: String) -> Result<Draft> {
+        Ok(self.inner.create_draft(procedure_code).await?)
+    }
+
+    pub async fn list_drafts(&self) -> Result<Vec<DraftSummary>> {
+        Ok(self.inner.list_drafts().await?)
+    }
+
+    pub async fn draft(&self, draft_id: String) -> Result<Draft> {
+        Ok(self.inner.draft(draft_id).await?)
+    }
+
+    /// Saves one value (`value_json`; `"null"` clears it) and returns the live validation.
+    pub async fn set_field(&self, draft_id: String, key: String, value_json: String) -> Result<Vec<FieldIssue>> {
+        Ok(self.inner.set_field(draft_id, key, value_json).await?)
+    }
+
+    pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Result<()> {
+        Ok(self.inner.set_branch(draft_id, branch_code).await?)
+    }
+
+    pub async fn attach_file(
+        &self,
+        draft_id: String,
+        field_key: String,
+        source_path: String,
+        file_name: String,
+    ) -> Result<DraftFile> {
+        Ok(self.inner.attach_file(draft_id, field_key, source_path, file_name).await?)
+    }
+
+    pub async fn remove_file(&self, draft_id: String, file_id: String) -> Result<()> {
+        Ok(self.inner.remove_file(draft_id, file_id).await?)
+    }
+
+    pub async fn validate_draft(&self, draft_id: String) -> Result<Vec<FieldIssue>> {
+        Ok(self.inner.validate_draft(draft_id).await?)
+    }
+
+    pub async fn delete_draft(&self, draft_id: String) -> Result<()> {
+        Ok(self.inner.delete_draft(draft_id).await?)
+    }
+
+    /// Freezes the draft and queues it; works offline.
+    pub async fn submit_draft(&self, draft_id: String) -> Result<OutboxItem> {
+        Ok(self.inner.submit_draft(draft_id).await?)
+    }
+
+    pub async fn outbox(&self) -> Result<Vec<OutboxItem>> {
+        Ok(self.inner.outbox().await?)
+    }
+
+    /// One pass over the outbox: call at start-up, when the network returns, and periodically.
+    pub async fn sync_outbox(&self) -> Result<OutboxReport> {
+        Ok(self.inner.sync_outbox().await?)
+    }
+
+    pub async fn retry_outbox_item(&self, item_id: String) -> Result<()> {
+        Ok(self.inner.retry_outbox_item(item_id).await?)
+    }
+
+    pub async fn cancel_outbox_item(&self, item_id: String) -> Result<()> {
+        Ok(self.inner.cancel_outbox_item(item_id).await?)
+    }
+
+    pub async fn refresh_dossiers(&self) -> Result<Vec<DossierItem>> {
+        Ok(self.inner.refresh_dossiers().await?)
+    }
+
+    pub async fn dossiers(&self) -> Result<Vec<DossierItem>> {
+        Ok(self.inner.dossiers().await?)
+    }
+
+    pub async fn dossier(&self, dossier_id: String) -> Result<DossierDetail> {
+        Ok(self.inner.dossier(dossier_id).await?)
+    }
+
+    pub async fn refresh_notifications(&self) -> Result<Vec<NotificationItem>> {
+        Ok(self.inner.refresh_notifications().await?)
+    }
+
+    pub async fn notifications(&self) -> Result<Vec<NotificationItem>> {
+        Ok(self.inner.notifications().await?)
+    }
+
+    pub async fn mark_notification_read(&self, notification_id: String) -> Result<()> {
+        Ok(self.inner.mark_notification_read(notification_id).await?)
+    }
+}

@@ -1,0 +1,371 @@
+// Kotlin (JVM) tests of the generated bindings against a live motcua-server started here
+// (the binary named by MOTCUA_SERVER_BIN): the citizen's journey (register, catalogue,
+// search without diacritics, an offline draft with validation errors then fixed, submit
+// while the server is down, delivery once when it is back, the status change after an
+// officer acts) and the app's own HTTP stack with a parked outbox item. A plain main()
+// runner: one line per test, then "N passed, N failed", and a non-zero exit on failure.
+package motcua.bindings.test
+
+import java.io.File
+import java.net.ServerSocket
+import java.net.URI
+import java.nio.file.Files
+import java.time.Duration
+import java.time.LocalDate
+import java.util.concurrent.CopyOnWriteArrayList
+import java.util.concurrent.TimeUnit
+import kotlin.random.Random
+import kotlin.system.exitProcess
+import kotlinx.coroutines.delay
+import kotlinx.coroutines.runBlocking
+import vn.motcua.client.*
+
+const val BRANCH = "H26.01"
+const val OFFICER_PHONE = "0987654321"
+const val OFFICER_PASSWORD = "canbo12345"
+
+class TestFailure(message: String) : AssertionError(message)
+
+fun expect(condition: Boolean, what: () -> String) {
+    if (!condition) throw TestFailure(what())
+}
+
+fun <T> expectEqual(actual: T, expected: T, what: String) {
+    if (actual != expected) throw TestFailure("$what: expected <$expected>, got <$actual>")
+}
+
+suspend inline fun <reified E : Throwable> expectThrows(block: suspend () -> Unit): E {
+    try {
+        block()
+    } catch (e: Throwable) {
+        if (e is E) return e
+        throw TestFailure("expected ${E::class.simpleName}, got $e")
+    }
+    throw TestFailure("expected ${E::class.simpleName}, nothing was thrown")
+}
+
+/** One motcua-server process over one database; stop() and start() keep both. */
+class Server(private val binary: String, private val dir: File) {
+    private val port = ServerSocket(0).use { it.localPort }
+    val baseUrl = "http://127.0.0.1:$port"
+    private var process: Process? = null
+    private val http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()
+    private val env = mapOf(
+        "MOTCUA_ADDR" to "127.0.0.1:$port",
+        "DATABASE_URL" to "sqlite://${dir.absolutePath}/s.db",
+        "MOTCUA_BLOB_DIR" to "${dir.absolutePath}/blobs",
+        "MOTCUA_LOG_FORMAT" to "pretty",
+        "MOTCUA_AUTH_RATE_PER_MIN" to "100000",
+        "RUST_LOG" to "warn",
+    )
+
+    private fun command(vararg args: String): ProcessBuilder {
+        val builder = ProcessBuilder(listOf(binary) + args)
+        builder.environment().putAll(env)
+        return builder.redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.appendTo(File(dir, "server.log")))
+    }
+
+    fun start() {
+        val started = command().start()
+        process = started
+        val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
+        while (System.nanoTime() < deadline) {
+            expect(started.isAlive) { "motcua-server exited: see ${dir}/server.log" }
+            val healthy = runCatching { call("GET", "/healthz").first == 200 }.getOrDefault(false)
+            if (healthy) return
+            Thread.sleep(50)
+        }
+        throw TestFailure("motcua-server did not become healthy in 30 s")
+    }
+
+    fun stop() {
+        val running = process ?: return
+        running.destroy()
+        if (!running.waitFor(15, TimeUnit.SECONDS)) running.destroyForcibly().waitFor()
+        process = null
+    }
+
+    fun addOfficer() {
+        val added = command(
+            "user", "add", "--role", "officer", "--branch", BRANCH, "--phone", OFFICER_PHONE,
+            "--name", "Cán bộ", "--password", OFFICER_PASSWORD,
+        ).start()
+        expectEqual(added.waitFor(), 0, "motcua-server user add")
+    }
+
+    /** One raw JSON call; returns (status, body text). */
+    fun call(method: String, path: String, token: String? = null, json: String? = null): Pair<Int, String> {
+        val request = java.net.http.HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(10))
+        val body = if (json == null) java.net.http.HttpRequest.BodyPublishers.noBody()
+        else java.net.http.HttpRequest.BodyPublishers.ofString(json)
+        request.method(method, body)
+        if (json != null) request.header("Content-Type", "application/json")
+        if (token != null) request.header("Authorization", "Bearer $token")
+        val response = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+        return response.statusCode() to response.body()
+    }
+
+    fun officerToken(): String {
+        val (status, body) = call("POST", "/api/v1/auth/login", json = """{"login":"$OFFICER_PHONE","password":"$OFFICER_PASSWORD"}""")
+        expectEqual(status, 200, "officer login ($body)")
+        return Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1)
+            ?: throw TestFailure("no access_token in $body")
+    }
+}
+
+class MemoryTokens : TokenStore {
+    @Volatile var tokens: StoredTokens? = null
+    override fun load(): StoredTokens? = tokens
+    override fun save(tokens: StoredTokens) {
+        this.tokens = tokens
+    }
+    override fun clear() {
+        tokens = null
+    }
+}
+
+class Recorder : EventListener {
+    val outboxEvents = CopyOnWriteArrayList<OutboxEvent>()
+    val changes = CopyOnWriteArrayList<DossierStatusChange>()
+    override fun onOutboxEvent(event: OutboxEvent) {
+        outboxEvents.add(event)
+    }
+    override fun onDossierStatusChanged(change: DossierStatusChange) {
+        changes.add(change)
+    }
+    override fun onSignedOut() {}
+}
+
+/** The app's own HTTP stack (java.net.http), with a log and injected answers per path fragment. */
+class JdkTransport : Transport {
+    private val http = java.net.http.HttpClient.newBuilder()
+        .connectTimeout(Duration.ofSeconds(2))
+        .followRedirects(java.net.http.HttpClient.Redirect.NEVER)
+        .build()
+    val log = CopyOnWriteArrayList<String>()
+    val inject = java.util.concurrent.ConcurrentHashMap<String, Int>()
+    private val restricted = setOf("connection", "content-length", "host", "expect", "upgrade")
+
+    override fun send(request: HttpRequest): HttpResponse {
+        val path = URI.create(request.url).path
+        log.add("${request.method} $path")
+        for ((fragment, status) in inject) {
+            if (request.method == "POST" && path.endsWith(fragment) && inject.remove(fragment) != null) {
+                val body = """{"error":{"code":"forbidden","message":"injected"}}""".toByteArray()
+                return HttpResponse(status.toUShort(), listOf(HttpHeader("content-type", "application/json")), body)
+            }
+        }
+        val builder = java.net.http.HttpRequest.newBuilder(URI.create(request.url)).timeout(Duration.ofSeconds(10))
+            .method(request.method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.body))
+        request.headers.filter { it.name.lowercase() !in restricted }.forEach { builder.header(it.name, it.value) }
+        val response = try {
+            http.send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
+        } catch (e: java.io.IOException) {
+            throw MotcuaException.Network()
+        }
+        val headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
+        return HttpResponse(response.statusCode().toUShort(), headers, response.body())
+    }
+}
+
+fun config(server: Server, dir: File) =
+    ClientConfig(server.baseUrl, File(dir, "phone").absolutePath, "vi", 16UL * 1024UL, 5000UL)
+
+fun jsonString(s: String) = "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+
+/** Every required value of the birth registration form, as JSON, valid today. */
+fun birthValues(): List<Pair<String, String>> {
+    val address = """{"province":"Hà Nội","ward":"Phường Hoàn Kiếm","street":"12 Hàng Bài"}"""
+    return listOf(
+        "ho_ten" to jsonString("Nguyễn Văn An"),
+        "so_cccd" to jsonString("001099012345"),
+        "dien_thoai" to jsonString("0912345678"),
+        "noi_cu_tru" to address,
+        "nguoi_nop" to jsonString("ban_than"),
+        "quan_he" to jsonString("cha"),
+        "tre_ho_ten" to jsonString("Nguyễn Minh Khôi"),
+        "tre_ngay_sinh" to jsonString(LocalDate.now().minusDays(10).toString()),
+        "tre_gioi_tinh" to jsonString("nam"),
+        "tre_dan_toc" to jsonString("kinh"),
+        "noi_sinh_loai" to jsonString("co_so_y_te"),
+        "ten_co_so_y_te" to jsonString("Bệnh viện Phụ sản Hà Nội"),
+        "noi_sinh" to """{"province":"Hà Nội","ward":"Phường Đống Đa"}""",
+        "me_ho_ten" to jsonString("Trần Thị Bình"),
+        "me_so_cccd" to jsonString("001195012346"),
+        "me_ngay_sinh" to jsonString("1995-05-20"),
+        "hinh_thuc_nhan" to jsonString("truc_tiep"),
+        "cam_doan" to "true",
+    )
+}
+
+suspend fun fill(client: MotcuaClient, draftId: String): List<FieldIssue> {
+    var issues = emptyList<FieldIssue>()
+    for ((key, value) in birthValues()) issues = client.setField(draftId, key, value)
+    return issues
+}
+
+/** Two files that look like PNG scans (the server checks the type). */
+suspend fun attachScans(client: MotcuaClient, draftId: String, dir: File) {
+    for (field in listOf("tep_to_khai", "tep_giay_chung_sinh")) {
+        val file = File(dir, "$field.png")
+        file.writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A) + Random.nextBytes(30_000))
+        val attached = client.attachFile(draftId, field, file.absolutePath, file.name)
+        expect(attached.fieldKey == field && attached.size == file.length().toULong() && !attached.uploaded) { "$attached" }
+    }
+}
+
+/** What an app does when the network is back: pass over the outbox as items fall due. */
+suspend fun syncUntilSent(client: MotcuaClient, expected: UInt) {
+    val deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30)
+    var sent = 0u
+    while (true) {
+        val report = client.syncOutbox()
+        sent += report.sent
+        if (report.pending == 0u) {
+            expectEqual(sent, expected, "dossiers sent ($report)")
+            return
+        }
+        expect(System.nanoTime() < deadline) { "outbox still pending: $report" }
+        delay(minOf((report.nextRetryInMs ?: 100UL).toLong(), 2000L))
+    }
+}
+
+suspend fun citizenJourney(server: Server, dir: File) {
+    val tokens = MemoryTokens()
+    val events = Recorder()
+    val client = MotcuaClient.open(config(server, dir), tokens, null)
+    client.setListener(events)
+    expect(!client.isSignedIn()) { "signed in before registering" }
+    expectEqual(client.currentUser(), null, "user before registering")
+
+    val profile = client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    expectEqual(profile.role, "citizen", "role")
+    expect(client.isSignedIn() && tokens.tokens != null) { "tokens were not saved" }
+
+    val report = client.syncCatalogue()
+    expect(report.changed >= 50u && !report.notModified) { "$report" }
+    expectEqual(client.catalogueVersion(), report.version, "catalogue version")
+    expect(client.fields().any { it.code == "ho_tich" }) { "no ho_tich field" }
+    val found = client.searchProcedures("dang ky khai sinh", null, 5u)
+    expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
+    val birth = found.first()
+    expect(client.procedure(birth.code).formJson.contains("tre_ngay_sinh")) { "form without tre_ngay_sinh" }
+
+    // Offline from here until the server starts again.
+    server.stop()
+    val draftId = client.createDraft(birth.code).summary.id
+    client.setField(draftId, "ho_ten", jsonString("A"))
+    val issues = client.setField(draftId, "so_cccd", jsonString("12345")).associate { it.path to it.code }
+    expectEqual(issues["ho_ten"], "too_short", "ho_ten issue")
+    expectEqual(issues["so_cccd"], "invalid_citizen_id", "so_cccd issue")
+    val refused = expectThrows<MotcuaException.Validation> { client.submitDraft(draftId) }
+    expect(refused.fields.any { it.path == "ho_ten" } && refused.fields.all { it.message.isNotEmpty() }) { "${refused.fields}" }
+
+    expectEqual(fill(client, draftId).map { it.path }.toSet(), setOf("tep_to_khai", "tep_giay_chung_sinh"), "left to do")
+    attachScans(client, draftId, dir)
+    client.setBranch(draftId, BRANCH)
+    expectEqual(client.validateDraft(draftId), emptyList(), "issues of the filled draft")
+    val item = client.submitDraft(draftId)
+    expectEqual(item.state, OutboxState.PENDING, "queued item")
+    expectEqual(client.draft(draftId).summary.state, DraftState.QUEUED, "draft state")
+    val offline = client.syncOutbox()
+    expect(offline.sent == 0u && offline.pending == 1u) { "$offline" }
+    expect(events.outboxEvents.any { it.stage is OutboxStage.Retrying }) { "no Retrying event" }
+    expectThrows<MotcuaException.Network> { client.refreshDossiers() }
+
+    // Back online: the dossier arrives, once.
+    server.start()
+    syncUntilSent(client, 1u)
+    val sent = events.outboxEvents.map { it.stage }.filterIsInstance<OutboxStage.Sent>()
+    expectEqual(sent.size, 1, "Sent events")
+    val dossierId = sent[0].dossierId
+    expectEqual(client.syncOutbox().sent, 0u, "sent by a second pass")
+    expectEqual(client.outbox().map { it.dossierId }, listOf<String?>(dossierId), "outbox")
+    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "submitted"), "my dossiers")
+    val officer = server.officerToken()
+    val (queueStatus, queue) = server.call("GET", "/api/v1/dossiers", officer)
+    expect(queueStatus == 200 && Regex("\"id\"\\s*:\\s*\"$dossierId\"").findAll(queue).count() == 1) { queue }
+
+    // The officer receives it; the citizen sees the new status.
+    val (status, body) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"receive"}""")
+    expectEqual(status, 200, "receive ($body)")
+    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "received"), "after receive")
+    expectEqual(events.changes.map { it.dossierId to it.toStatus }, listOf(dossierId to "received"), "status events")
+    expectEqual(client.dossiers().single().status, "received", "cached dossier")
+    expect(client.dossier(dossierId).timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    val note = client.refreshNotifications().first { it.dossierId == dossierId }
+    client.markNotificationRead(note.id)
+    expect(client.notifications().single { it.id == note.id }.read) { "notification not read" }
+
+    client.logout()
+    expect(!client.isSignedIn() && tokens.tokens == null && client.listDrafts().isEmpty()) { "data left after logout" }
+    client.shutdown()
+}
+
+suspend fun appTransport(server: Server, dir: File) {
+    val transport = JdkTransport()
+    val client = MotcuaClient.open(config(server, dir), MemoryTokens(), transport)
+    val profile = client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    expectEqual(client.login("0912000001", "matkhau12345").id, profile.id, "login")
+    client.syncCatalogue()
+    expect("POST /api/v1/auth/login" in transport.log) { "${transport.log}" }
+    expectThrows<MotcuaException.NotFound> { client.procedure("9.999999") }
+
+    val birth = client.searchProcedures("khai sinh", "ho_tich", 0u).first()
+    val draftId = client.createDraft(birth.code).summary.id
+    val stray = File(dir, "stray.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47) + ByteArray(100)) }
+    client.removeFile(draftId, client.attachFile(draftId, "tep_to_khai", stray.absolutePath, "stray.png").id)
+    fill(client, draftId)
+    attachScans(client, draftId, dir)
+    client.setBranch(draftId, BRANCH)
+    val item = client.submitDraft(draftId)
+    expectThrows<MotcuaException.Conflict> { client.deleteDraft(draftId) }
+    client.cancelOutboxItem(item.id)
+    expectEqual(client.draft(draftId).summary.state, DraftState.EDITING, "after cancel")
+    val again = client.submitDraft(draftId)
+
+    transport.inject["/api/v1/dossiers"] = 403
+    expectEqual(client.syncOutbox().parked, 1u, "parked items")
+    expectEqual(client.outbox().single().parkReason, ParkReason.Forbidden, "park reason")
+    client.retryOutboxItem(again.id)
+    syncUntilSent(client, 1u)
+    expectEqual(client.refreshDossiers().size, 1, "dossiers on the server")
+
+    val other = client.createDraft(birth.code).summary.id
+    client.deleteDraft(other)
+    expectEqual(client.listDrafts().size, 1, "drafts left")
+    server.stop()
+    expectThrows<MotcuaException.Network> { client.refreshNotifications() }
+    client.shutdown()
+}
+
+fun main() {
+    val binary = System.getenv("MOTCUA_SERVER_BIN")
+        ?: throw TestFailure("MOTCUA_SERVER_BIN is not set: run these tests with `cargo xtask test`")
+    val tests: List<Pair<String, suspend (Server, File) -> Unit>> = listOf(
+        "citizen files a dossier offline and follows it to received" to ::citizenJourney,
+        "app transport carries requests and a parked item is retried" to ::appTransport,
+    )
+    var passed = 0
+    var failed = 0
+    for ((name, body) in tests) {
+        val dir = Files.createTempDirectory("motcua-kotlin-").toFile()
+        val server = Server(binary, dir)
+        try {
+            server.start()
+            server.addOfficer()
+            runBlocking { body(server, dir) }
+            println("ok   $name")
+            passed++
+        } catch (e: Throwable) {
+            println("FAIL $name")
+            e.printStackTrace()
+            failed++
+        } finally {
+            server.stop()
+            dir.deleteRecursively()
+        }
+    }
+    println("$passed passed, $failed failed")
+    exitProcess(if (failed == 0) 0 else 1)
+}

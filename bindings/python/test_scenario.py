@@ -1,0 +1,270 @@
+# Python tests of the generated bindings, against a live motcua-server: the citizen's
+# whole journey (register, catalogue, search without diacritics, an offline draft with
+# validation errors then fixed, submit while the server is down, delivery once when it is
+# back, the status change after an officer acts), the app's own HTTP stack with a parked
+# outbox item, and the draft and session operations with their errors.
+import asyncio
+import datetime
+import json
+import os
+
+import pytest
+
+import motcua_ffi as m
+from conftest import BRANCH, MemoryTokens, Recorder, UrllibTransport, config
+
+BIRTH_REGISTRATION = "Đăng ký khai sinh"
+
+
+def scan(path, seed: int, size: int = 40_000):
+    """A file that looks like a PNG scan (the server checks the type), distinct per seed."""
+    body = bytes([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) + os.urandom(size - 8 - seed % 7)
+    path.write_bytes(body)
+    return str(path)
+
+
+def birth_values():
+    """Every required value of the birth registration form, valid today."""
+    newborn = (datetime.date.today() - datetime.timedelta(days=10)).isoformat()
+    address = {"province": "Hà Nội", "ward": "Phường Hoàn Kiếm", "street": "12 Hàng Bài"}
+    return {
+        "ho_ten": "Nguyễn Văn An",
+        "so_cccd": "001099012345",
+        "dien_thoai": "0912345678",
+        "noi_cu_tru": address,
+        "nguoi_nop": "ban_than",
+        "quan_he": "cha",
+        "tre_ho_ten": "Nguyễn Minh Khôi",
+        "tre_ngay_sinh": newborn,
+        "tre_gioi_tinh": "nam",
+        "tre_dan_toc": "kinh",
+        "noi_sinh_loai": "co_so_y_te",
+        "ten_co_so_y_te": "Bệnh viện Phụ sản Hà Nội",
+        "noi_sinh": {"province": "Hà Nội", "ward": "Phường Đống Đa"},
+        "me_ho_ten": "Trần Thị Bình",
+        "me_so_cccd": "001195012346",
+        "me_ngay_sinh": "1995-05-20",
+        "hinh_thuc_nhan": "truc_tiep",
+        "cam_doan": True,
+    }
+
+
+async def fill(client, draft_id, values):
+    issues = []
+    for key, value in values.items():
+        issues = await client.set_field(draft_id, key, json.dumps(value))
+    return issues
+
+
+async def attach_scans(client, draft_id, tmp_path):
+    for i, field in enumerate(["tep_to_khai", "tep_giay_chung_sinh"]):
+        f = await client.attach_file(draft_id, field, scan(tmp_path / f"{field}.png", i), f"{field}.png")
+        assert f.field_key == field and f.size > 0 and len(f.sha256) == 64 and not f.uploaded
+
+
+async def sync_until_sent(client, expected: int, seconds: float = 30):
+    """What an app does when the network is back: pass over the outbox when items fall due."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    sent = 0
+    while True:
+        report = await client.sync_outbox()
+        sent += report.sent
+        if report.pending == 0:
+            assert sent == expected, report
+            return report
+        assert asyncio.get_running_loop().time() < deadline, f"outbox still pending: {report}"
+        await asyncio.sleep(min((report.next_retry_in_ms or 100) / 1000, 2))
+
+
+def issue_paths(issues):
+    return {i.path: i.code for i in issues}
+
+
+async def citizen_journey(server, tmp_path):
+    tokens, events = MemoryTokens(), Recorder()
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), tokens, None)
+    client.set_listener(events)
+    assert not client.is_signed_in()
+    assert await client.current_user() is None
+
+    profile = await client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    assert profile.role == "citizen" and profile.full_name == "Nguyễn Văn An"
+    assert client.is_signed_in() and tokens.tokens is not None and tokens.saves == 1
+    assert (await client.current_user()).id == profile.id
+
+    report = await client.sync_catalogue()
+    assert report.changed >= 50 and not report.not_modified
+    assert await client.catalogue_version() == report.version
+    assert "ho_tich" in {f.code for f in await client.fields()}
+
+    found = await client.search_procedures("dang ky khai sinh", None, 5)
+    assert found and found[0].name == BIRTH_REGISTRATION, [p.name for p in found]
+    birth = found[0]
+    assert [p.code for p in await client.search_procedures("khai sinh", "ho_tich", 0)][0] == birth.code
+    detail = await client.procedure(birth.code)
+    assert detail.item == birth and "tre_ngay_sinh" in {f["key"] for f in json.loads(detail.form_json)["fields"]}
+
+    # The phone goes offline: everything until the submit works without the server.
+    server.stop()
+    draft = await client.create_draft(birth.code)
+    draft_id = draft.summary.id
+    assert draft.summary.state == m.DraftState.EDITING
+    await client.set_field(draft_id, "ho_ten", json.dumps("A"))
+    issues = await client.set_field(draft_id, "so_cccd", json.dumps("12345"))
+    paths = issue_paths(issues)
+    assert paths["ho_ten"] == "too_short" and paths["so_cccd"] == "invalid_citizen_id", paths
+    assert all(i.message for i in issues)
+    with pytest.raises(m.MotcuaError.Validation) as refused:
+        await client.submit_draft(draft_id)
+    assert {"ho_ten", "so_cccd", "tep_to_khai"} <= {i.path for i in refused.value.fields}
+
+    issues = await fill(client, draft_id, birth_values())
+    assert issue_paths(issues) == {"tep_to_khai": "required", "tep_giay_chung_sinh": "required"}
+    await attach_scans(client, draft_id, tmp_path)
+    await client.set_branch(draft_id, BRANCH)
+    assert await client.validate_draft(draft_id) == []
+    resumed = await client.draft(draft_id)
+    assert resumed.branch_code == BRANCH and len(resumed.files) == 2 and resumed.issues == []
+    assert json.loads(resumed.values_json)["ho_ten"] == "Nguyễn Văn An"
+
+    item = await client.submit_draft(draft_id)
+    assert item.state == m.OutboxState.PENDING and item.draft_id == draft_id
+    assert (await client.draft(draft_id)).summary.state == m.DraftState.QUEUED
+    with pytest.raises(m.MotcuaError.Conflict):
+        await client.set_field(draft_id, "ho_ten", json.dumps("Người khác"))
+    offline = await client.sync_outbox()
+    assert offline.sent == 0 and offline.pending == 1 and offline.next_retry_in_ms is not None
+    assert any(e.stage.is_RETRYING() for e in events.outbox_events)
+    with pytest.raises(m.MotcuaError.Network):
+        await client.refresh_dossiers()
+
+    # The server is back: the dossier arrives, once.
+    server.start()
+    await sync_until_sent(client, expected=1)
+    sent_events = [e.stage for e in events.outbox_events if e.stage.is_SENT()]
+    assert len(sent_events) == 1
+    dossier_id, dossier_code = sent_events[0].dossier_id, sent_events[0].dossier_code
+    assert any(e.stage.is_UPLOADING() for e in events.outbox_events)
+    again = await client.sync_outbox()
+    assert again.sent == 0 and again.pending == 0
+    outbox = await client.outbox()
+    assert [(o.state, o.dossier_id) for o in outbox] == [(m.OutboxState.SENT, dossier_id)]
+    assert (await client.draft(draft_id)).summary.state == m.DraftState.SENT
+
+    mine = await client.refresh_dossiers()
+    assert [(d.id, d.code, d.status) for d in mine] == [(dossier_id, dossier_code, "submitted")]
+    officer = server.officer_token()
+    status, queue = server.call("GET", "/api/v1/dossiers", token=officer)
+    assert status == 200 and [d["id"] for d in queue["items"]] == [dossier_id], queue
+
+    # The officer receives it; the citizen sees the new status.
+    status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
+                               body={"action": "receive"})
+    assert status == 200, body
+    mine = await client.refresh_dossiers()
+    assert [(d.id, d.status) for d in mine] == [(dossier_id, "received")]
+    assert mine[0].due_date is not None and mine[0].status_label
+    assert [(c.dossier_id, c.to_status) for c in events.changes] == [(dossier_id, "received")]
+    assert [(d.id, d.status) for d in await client.dossiers()] == [(dossier_id, "received")]
+    full = await client.dossier(dossier_id)
+    assert full.item.code == dossier_code and "receive" in [t.action for t in full.timeline]
+    assert json.loads(full.values_json)["tre_ho_ten"] == "Nguyễn Minh Khôi"
+
+    notes = await client.refresh_notifications()
+    about = [n for n in notes if n.dossier_id == dossier_id]
+    assert about and not about[0].read, notes
+    await client.mark_notification_read(about[0].id)
+    assert [n.read for n in await client.notifications() if n.id == about[0].id] == [True]
+
+    await client.logout()
+    assert not client.is_signed_in() and tokens.tokens is None
+    assert await client.list_drafts() == [] and await client.dossiers() == []
+    await client.shutdown()
+
+
+def test_citizen_files_a_dossier_offline_and_follows_it_to_received(server, tmp_path):
+    asyncio.run(citizen_journey(server, tmp_path))
+
+
+async def app_transport_and_parked_item(server, tmp_path):
+    transport, events = UrllibTransport(), Recorder()
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), transport)
+    client.set_listener(events)
+    await client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    await client.sync_catalogue()
+    assert ("POST", "/api/v1/auth/register") in transport.log
+    assert any(path.startswith("/api/v1/catalogue/changes") for _, path in transport.log)
+
+    birth = (await client.search_procedures("Đăng ký khai sinh", None, 1))[0]
+    draft_id = (await client.create_draft(birth.code)).summary.id
+    await fill(client, draft_id, birth_values())
+    await attach_scans(client, draft_id, tmp_path)
+    await client.set_branch(draft_id, BRANCH)
+    item = await client.submit_draft(draft_id)
+
+    # A permanent refusal parks the item; the citizen may try again later.
+    transport.inject["api/v1/dossiers"] = 403
+    report = await client.sync_outbox()
+    assert (report.sent, report.parked) == (0, 1)
+    parked = (await client.outbox())[0]
+    assert parked.state == m.OutboxState.PARKED and parked.park_reason == m.ParkReason.FORBIDDEN()
+    assert any(e.stage.is_PARKED() for e in events.outbox_events)
+    await client.retry_outbox_item(item.id)
+    await sync_until_sent(client, expected=1)
+    assert len(await client.refresh_dossiers()) == 1
+
+    # A transport that cannot reach anything surfaces as Network.
+    server.stop()
+    with pytest.raises(m.MotcuaError.Network):
+        await client.refresh_dossiers()
+    await client.shutdown()
+
+
+def test_app_transport_carries_requests_and_a_parked_item_is_retried(server, tmp_path):
+    asyncio.run(app_transport_and_parked_item(server, tmp_path))
+
+
+async def drafts_and_errors(server, tmp_path):
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    with pytest.raises(m.MotcuaError.SignedOut):
+        await client.refresh_dossiers()
+    with pytest.raises(m.MotcuaError.Validation) as weak:
+        await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "123")
+    assert "password" in {i.path for i in weak.value.fields}
+    await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "matkhau12345")
+    with pytest.raises(m.MotcuaError.Conflict):
+        await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "matkhau12345")
+    await client.logout()
+    profile = await client.login("0912000002", "matkhau12345")
+    assert profile.citizen_id == "001099012399"
+    with pytest.raises(m.MotcuaError.SignedOut):
+        await client.login("0912000002", "sai-mat-khau-1")
+    with pytest.raises(m.MotcuaError.NotFound):
+        await client.procedure("9.999999")
+    await client.sync_catalogue()
+    assert (await client.sync_catalogue()).changed == 0
+
+    birth = (await client.search_procedures("khai sinh", None, 1))[0]
+    draft_id = (await client.create_draft(birth.code)).summary.id
+    with pytest.raises(m.MotcuaError.NotFound):
+        await client.draft("no-such-draft")
+    f = await client.attach_file(draft_id, "tep_to_khai", scan(tmp_path / "a.png", 3), "a.png")
+    assert [x.id for x in (await client.draft(draft_id)).files] == [f.id]
+    await client.remove_file(draft_id, f.id)
+    assert (await client.draft(draft_id)).files == []
+
+    await fill(client, draft_id, birth_values())
+    await attach_scans(client, draft_id, tmp_path)
+    item = await client.submit_draft(draft_id)
+    with pytest.raises(m.MotcuaError.Conflict):
+        await client.delete_draft(draft_id)
+    await client.cancel_outbox_item(item.id)
+    assert await client.outbox() == []
+    assert (await client.draft(draft_id)).summary.state == m.DraftState.EDITING
+    await client.delete_draft(draft_id)
+    assert await client.list_drafts() == []
+    await client.shutdown()
+
+
+def test_drafts_session_and_errors(server, tmp_path):
+    asyncio.run(drafts_and_errors(server, tmp_path))

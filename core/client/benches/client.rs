@@ -1,0 +1,192 @@
+//! Figures of the offline client (printed, not asserted), each against a baseline measured
+//! in the same run: autosave of one field of a 200-field draft vs a raw single-row INSERT
+//! into the same SQLite store; offline search over the seed catalogue vs a linear scan of
+//! names; cold open of a store with 1,000 drafts vs opening an empty store.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use motcua_client::{Client, ClientConfig, HttpRequest, HttpResponse, MemoryTokenStore, Transport, TransportError};
+use serde_json::{Value, json};
+
+/// Serves one catalogue version holding `procedures`.
+struct Catalogue {
+    procedures: Vec<Value>,
+}
+
+#[async_trait::async_trait]
+impl Transport for Catalogue {
+    async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let since: i64 = request.url.split("since=").nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+        let procedures = if since >= 1 { Vec::new() } else { self.procedures.clone() };
+        let body = json!({"version": 1, "since": since, "fields": [], "procedures": procedures, "retired": []});
+        Ok(HttpResponse { status: 200, headers: Vec::new(), body: body.to_string().into_bytes() })
+    }
+}
+
+async fn open(dir: &Path, procedures: Vec<Value>) -> Arc<Client> {
+    let config = ClientConfig::new("http://bench.invalid", dir.to_string_lossy());
+    match Client::open_with_transport(config, Arc::new(MemoryTokenStore::new()), Arc::new(Catalogue { procedures }))
+        .await
+    {
+        Ok(c) => c,
+        Err(e) => panic!("open: {e}"),
+    }
+}
+
+fn wide_procedure(fields: usize) -> Value {
+    let fields: Vec<Value> = (0..fields)
+        .map(|i| {
+            json!({"key": format!("f{i:03}"), "label": format!("Trường {i}"), "required": i % 3 == 0,
+                        "type": "text", "max_length": 200})
+        })
+        .collect();
+    json!({"code": "9.999999", "name": "Thủ tục 200 trường", "name_en": "Wide", "field": "ho_tich",
+           "agency": "UBND", "processing_days": 1, "fee_vnd": 0, "online_level": "full", "boundary_free": true,
+           "required_documents": [], "form": {"version": 1, "fields": fields}, "version": 1})
+}
+
+struct Stats {
+    p50: Duration,
+    p99: Duration,
+}
+
+fn stats(mut samples: Vec<Duration>) -> Stats {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() as f64 - 1.0) * q).round() as usize];
+    Stats { p50: at(0.50), p99: at(0.99) }
+}
+
+fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn line(what: &str, s: &Stats, base_what: &str, b: &Stats) {
+    println!(
+        "{what:<44} p50 {:>9.1} µs  p99 {:>9.1} µs | baseline {base_what:<34} p50 {:>8.1} µs  p99 {:>8.1} µs | ratio p50 {:>6.1}x  p99 {:>6.1}x",
+        us(s.p50),
+        us(s.p99),
+        us(b.p50),
+        us(b.p99),
+        us(s.p50) / us(b.p50).max(0.001),
+        us(s.p99) / us(b.p99).max(0.001),
+    );
+}
+
+async fn autosave() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = open(dir.path(), vec![wide_procedure(200)]).await;
+    c.sync_catalogue().await.unwrap_or_else(|e| panic!("{e}"));
+    let draft = c.create_draft("9.999999".into()).await.unwrap_or_else(|e| panic!("{e}"));
+    let id = draft.summary.id;
+    for i in 0..200 {
+        c.set_field(id.clone(), format!("f{i:03}"), json!(format!("giá trị {i}")).to_string())
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let mut samples = Vec::new();
+    for n in 0..1_000 {
+        let value = json!(format!("Nguyễn Văn An {n}")).to_string();
+        let t = Instant::now();
+        c.set_field(id.clone(), format!("f{:03}", n % 200), value).await.unwrap_or_else(|e| panic!("{e}"));
+        samples.push(t.elapsed());
+    }
+    c.close().await;
+    // Baseline: one raw single-row INSERT (own transaction) into the same store file.
+    let url = format!("sqlite://{}", dir.path().join("motcua.db").display());
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url).await.unwrap_or_else(|e| panic!("{e}"));
+    sqlx::raw_sql("PRAGMA synchronous = NORMAL; CREATE TABLE bench_rows (k INTEGER PRIMARY KEY, v TEXT NOT NULL)")
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut base = Vec::new();
+    for n in 0..1_000_i64 {
+        let t = Instant::now();
+        sqlx::query("INSERT INTO bench_rows (k, v) VALUES ($1, $2)")
+            .bind(n)
+            .bind("Nguyễn Văn An")
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        base.push(t.elapsed());
+    }
+    line("autosave 1 field of a 200-field draft", &stats(samples), "raw single-row INSERT", &stats(base));
+}
+
+async fn search() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server/seed/procedures.json");
+    let seed: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = seed.iter().filter_map(|p| p["name"].as_str().map(str::to_lowercase)).collect();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = open(dir.path(), seed).await;
+    c.sync_catalogue().await.unwrap_or_else(|e| panic!("{e}"));
+    let queries =
+        ["khai sinh", "Đăng ký", "dang ky ket hon", "giấy phép xây dựng", "dat dai", "cap", "ho kinh doanh", "z"];
+    c.search_procedures("warm".into(), None, 0).await.unwrap_or_else(|e| panic!("{e}"));
+    let mut samples = Vec::new();
+    let mut base = Vec::new();
+    let mut found = 0;
+    for n in 0..2_000 {
+        let q = queries[n % queries.len()];
+        let t = Instant::now();
+        found += c.search_procedures(q.into(), None, 20).await.unwrap_or_else(|e| panic!("{e}")).len();
+        samples.push(t.elapsed());
+        let t = Instant::now();
+        let lower = q.to_lowercase();
+        found += names.iter().filter(|name| name.contains(&lower)).count();
+        base.push(t.elapsed());
+    }
+    line(
+        &format!("offline search, {} procedures", names.len()),
+        &stats(samples),
+        "linear scan of names (contains)",
+        &stats(base),
+    );
+    std::hint::black_box(found);
+    c.close().await;
+}
+
+async fn cold_open() {
+    let full = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let c = open(full.path(), vec![wide_procedure(20)]).await;
+    c.sync_catalogue().await.unwrap_or_else(|e| panic!("{e}"));
+    for _ in 0..1_000 {
+        let d = c.create_draft("9.999999".into()).await.unwrap_or_else(|e| panic!("{e}"));
+        for i in 0..5 {
+            c.set_field(d.summary.id.clone(), format!("f{i:03}"), json!("giá trị").to_string())
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    c.close().await;
+    drop(c);
+    let empty = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    open(empty.path(), Vec::new()).await.close().await;
+    let (mut samples, mut base) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        let t = Instant::now();
+        let c = open(full.path(), Vec::new()).await;
+        let drafts = c.list_drafts().await.unwrap_or_else(|e| panic!("{e}"));
+        samples.push(t.elapsed());
+        assert_eq!(drafts.len(), 1_000);
+        c.close().await;
+        let t = Instant::now();
+        let c = open(empty.path(), Vec::new()).await;
+        c.list_drafts().await.unwrap_or_else(|e| panic!("{e}"));
+        base.push(t.elapsed());
+        c.close().await;
+    }
+    line("cold open + list, 1,000 drafts", &stats(samples), "cold open + list, empty store", &stats(base));
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap_or_else(|e| panic!("{e}"));
+    println!("motcua-client benchmarks ({} build)", if cfg!(debug_assertions) { "debug" } else { "release" });
+    runtime.block_on(async {
+        autosave().await;
+        search().await;
+        cold_open().await;
+    });
+}

@@ -1,0 +1,324 @@
+//! The `Client` object the app holds: each public method is a thin entry point over the
+//! module that does the work, converting the internal error in one place.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use motcua_domain::i18n::Lang;
+use motcua_domain::wire::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserInfo};
+
+use crate::catalogue::{self, IndexCache};
+use crate::dossiers;
+use crate::drafts;
+use crate::error::{ClientError, Error, FieldIssue, Result};
+use crate::events::Events;
+use crate::http::{Api, check, decode, header, stored_tokens};
+use crate::model::{
+    CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
+    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile,
+};
+use crate::outbox;
+use crate::session::TokenStore;
+use crate::store::Store;
+use crate::transport::{ReqwestTransport, Transport};
+
+const DEFAULT_CHUNK: u64 = 256 * 1024;
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+/// The offline client: one per signed-in app, shared as `Arc<Client>`.
+#[derive(Debug)]
+pub struct Client {
+    store: Store,
+    api: Api,
+    events: Arc<Events>,
+    index: IndexCache,
+    forms: drafts::FormCache,
+    /// One outbox pass (or logout) at a time.
+    sync_lock: tokio::sync::Mutex<()>,
+    chunk_size: u64,
+    lang: Lang,
+}
+
+type Public<T> = std::result::Result<T, ClientError>;
+
+fn profile(u: &UserInfo) -> UserProfile {
+    UserProfile {
+        id: u.id.clone(),
+        full_name: u.full_name.clone(),
+        role: u.role.as_str().to_owned(),
+        phone: u.phone.clone(),
+        citizen_id: u.citizen_id.clone(),
+        email: u.email.clone(),
+    }
+}
+
+impl Client {
+    /// Opens the client over the store in `config.data_dir`, with the built-in transport.
+    pub async fn open(config: ClientConfig, tokens: Arc<dyn TokenStore>) -> Public<Arc<Client>> {
+        let timeout = if config.request_timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { config.request_timeout_ms };
+        let transport = ReqwestTransport::shared(Duration::from_millis(timeout)).map_err(Error::from)?;
+        Client::open_with_transport(config, tokens, transport).await
+    }
+
+    /// Opens the client with the app's own HTTP stack.
+    pub async fn open_with_transport(
+        config: ClientConfig,
+        tokens: Arc<dyn TokenStore>,
+        transport: Arc<dyn Transport>,
+    ) -> Public<Arc<Client>> {
+        Ok(Arc::new(Client::open_inner(config, tokens, transport).await?))
+    }
+
+    async fn open_inner(
+        config: ClientConfig,
+        tokens: Arc<dyn TokenStore>,
+        transport: Arc<dyn Transport>,
+    ) -> Result<Client> {
+        let lang = if config.language.eq_ignore_ascii_case("en") { Lang::En } else { Lang::Vi };
+        let store = Store::open(&PathBuf::from(&config.data_dir)).await?;
+        drafts::remove_orphan_files(&store).await?;
+        let events = Arc::new(Events::default());
+        let api = Api::new(&config.base_url, transport, tokens, events.clone(), lang);
+        let chunk_size = if config.upload_chunk_size == 0 { DEFAULT_CHUNK } else { config.upload_chunk_size };
+        Ok(Client {
+            store,
+            api,
+            events,
+            index: IndexCache::default(),
+            forms: drafts::FormCache::default(),
+            sync_lock: tokio::sync::Mutex::new(()),
+            chunk_size,
+            lang,
+        })
+    }
+
+    pub fn set_listener(&self, listener: Arc<dyn ClientListener>) {
+        self.events.set(listener);
+    }
+
+    /// Closes the store; the client is unusable afterwards.
+    pub async fn close(&self) {
+        let _guard = self.sync_lock.lock().await;
+        self.store.close().await;
+    }
+
+    // --- session -----------------------------------------------------------------------
+
+    pub async fn register(
+        &self,
+        citizen_id: String,
+        phone: String,
+        full_name: String,
+        password: String,
+    ) -> Public<UserProfile> {
+        let body = RegisterRequest { citizen_id, phone, full_name, password, email: None };
+        Ok(self.sign_in("/api/v1/auth/register", &body).await?)
+    }
+
+    pub async fn login(&self, login: String, password: String) -> Public<UserProfile> {
+        Ok(self.sign_in("/api/v1/auth/login", &LoginRequest { login, password }).await?)
+    }
+
+    async fn sign_in<B: serde::Serialize>(&self, path: &str, body: &B) -> Result<UserProfile> {
+        let response = self
+            .api
+            .send("POST", path, vec![header("Content-Type", "application/json")], serde_json::to_vec(body)?)
+            .await?;
+        let answer: TokenResponse = decode(check(response)?)?;
+        let previous: Option<String> =
+            sqlx::query_scalar("SELECT user FROM account WHERE id = 1").fetch_optional(self.store.read()).await?;
+        let previous: Option<UserInfo> = previous.map(|p| serde_json::from_str(&p)).transpose()?;
+        if previous.is_some_and(|p| p.id != answer.user.id) {
+            // Another person signs in on this device: the last one's data must not show.
+            self.wipe_personal_data().await?;
+        }
+        sqlx::query(
+            "INSERT INTO account (id, user) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET user = excluded.user",
+        )
+        .bind(serde_json::to_string(&answer.user)?)
+        .execute(self.store.write())
+        .await?;
+        self.api.tokens().save(stored_tokens(&answer));
+        Ok(profile(&answer.user))
+    }
+
+    /// Signs out: revokes the refresh token (if the server is reachable) and wipes every
+    /// personal datum from the device (drafts, outbox, files, dossiers, notifications).
+    pub async fn logout(&self) -> Public<()> {
+        Ok(self.logout_inner().await?)
+    }
+
+    async fn logout_inner(&self) -> Result<()> {
+        if let Some(tokens) = self.api.tokens().load() {
+            let body = serde_json::to_vec(&RefreshRequest { refresh_token: tokens.refresh_token })?;
+            let revoked = self
+                .api
+                .send("POST", "/api/v1/auth/logout", vec![header("Content-Type", "application/json")], body)
+                .await;
+            if let Err(e) = revoked.and_then(check) {
+                tracing::info!(error = %e, "the server did not confirm the logout; signing out locally");
+            }
+        }
+        self.api.tokens().clear();
+        self.wipe_personal_data().await
+    }
+
+    async fn wipe_personal_data(&self) -> Result<()> {
+        let _guard = self.sync_lock.lock().await;
+        let mut tx = self.store.begin().await?;
+        for table in
+            ["outbox", "draft_files", "draft_values", "draft_forms", "drafts", "dossiers", "notifications", "account"]
+        {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        let mut dir = tokio::fs::read_dir(self.store.files_dir()).await?;
+        while let Some(entry) = dir.next_entry().await? {
+            tokio::fs::remove_file(entry.path()).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn current_user(&self) -> Public<Option<UserProfile>> {
+        let user: Option<String> = sqlx::query_scalar("SELECT user FROM account WHERE id = 1")
+            .fetch_optional(self.store.read())
+            .await
+            .map_err(Error::from)?;
+        let user: Option<UserInfo> = user.map(|u| serde_json::from_str(&u)).transpose().map_err(Error::from)?;
+        Ok(user.as_ref().map(profile))
+    }
+
+    pub fn is_signed_in(&self) -> bool {
+        self.api.tokens().load().is_some()
+    }
+
+    // --- catalogue -----------------------------------------------------------------------
+
+    pub async fn sync_catalogue(&self) -> Public<CatalogueSyncReport> {
+        let report = catalogue::sync(&self.store, &self.api).await?;
+        if !report.not_modified {
+            self.index.invalidate().await;
+        }
+        Ok(report)
+    }
+
+    pub async fn search_procedures(
+        &self,
+        query: String,
+        field: Option<String>,
+        limit: u32,
+    ) -> Public<Vec<ProcedureItem>> {
+        let index = self.index.get(&self.store).await?;
+        Ok(index.search(&query, field.as_deref(), usize::try_from(limit).unwrap_or(usize::MAX)))
+    }
+
+    pub async fn procedure(&self, code: String) -> Public<ProcedureDetail> {
+        Ok(catalogue::detail(&self.store, &code).await?)
+    }
+
+    pub async fn fields(&self) -> Public<Vec<ProcedureField>> {
+        Ok(catalogue::fields(&self.store).await?)
+    }
+
+    pub async fn catalogue_version(&self) -> Public<i64> {
+        Ok(catalogue::version(&self.store).await?.0)
+    }
+
+    // --- drafts --------------------------------------------------------------------------
+
+    pub async fn create_draft(&self, procedure_code: String) -> Public<Draft> {
+        Ok(drafts::create(&self.store, &procedure_code, self.lang).await?)
+    }
+
+    pub async fn list_drafts(&self) -> Public<Vec<DraftSummary>> {
+        Ok(drafts::list(&self.store).await?)
+    }
+
+    pub async fn draft(&self, draft_id: String) -> Public<Draft> {
+        Ok(drafts::load(&self.store, &draft_id, self.lang).await?)
+    }
+
+    pub async fn set_field(&self, draft_id: String, key: String, value_json: String) -> Public<Vec<FieldIssue>> {
+        Ok(drafts::set_field(&self.store, &draft_id, &key, &value_json, self.lang, &self.forms).await?)
+    }
+
+    pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Public<()> {
+        Ok(drafts::set_branch(&self.store, &draft_id, branch_code.as_deref()).await?)
+    }
+
+    pub async fn attach_file(
+        &self,
+        draft_id: String,
+        field_key: String,
+        source_path: String,
+        file_name: String,
+    ) -> Public<DraftFile> {
+        Ok(drafts::attach_file(&self.store, &draft_id, &field_key, Path::new(&source_path), &file_name).await?)
+    }
+
+    pub async fn remove_file(&self, draft_id: String, file_id: String) -> Public<()> {
+        Ok(drafts::remove_file(&self.store, &draft_id, &file_id).await?)
+    }
+
+    pub async fn validate_draft(&self, draft_id: String) -> Public<Vec<FieldIssue>> {
+        Ok(drafts::validate_draft(&self.store, &draft_id, self.lang).await?)
+    }
+
+    pub async fn delete_draft(&self, draft_id: String) -> Public<()> {
+        Ok(drafts::delete(&self.store, &draft_id).await?)
+    }
+
+    // --- outbox --------------------------------------------------------------------------
+
+    pub async fn submit_draft(&self, draft_id: String) -> Public<OutboxItem> {
+        Ok(outbox::submit(&self.store, &draft_id, self.lang).await?)
+    }
+
+    pub async fn outbox(&self) -> Public<Vec<OutboxItem>> {
+        Ok(outbox::list(&self.store).await?)
+    }
+
+    /// One pass of the sync engine over every due item.
+    pub async fn sync_outbox(&self) -> Public<OutboxReport> {
+        let _guard = self.sync_lock.lock().await;
+        let engine =
+            outbox::Engine { store: &self.store, api: &self.api, events: &self.events, chunk_size: self.chunk_size };
+        Ok(engine.run().await?)
+    }
+
+    pub async fn retry_outbox_item(&self, item_id: String) -> Public<()> {
+        Ok(outbox::retry(&self.store, &item_id).await?)
+    }
+
+    pub async fn cancel_outbox_item(&self, item_id: String) -> Public<()> {
+        let _guard = self.sync_lock.lock().await;
+        Ok(outbox::cancel(&self.store, &item_id).await?)
+    }
+
+    // --- my dossiers ---------------------------------------------------------------------
+
+    pub async fn refresh_dossiers(&self) -> Public<Vec<DossierItem>> {
+        Ok(dossiers::refresh(&self.store, &self.api, &self.events).await?)
+    }
+
+    pub async fn dossiers(&self) -> Public<Vec<DossierItem>> {
+        Ok(dossiers::cached(&self.store, self.lang).await?)
+    }
+
+    pub async fn dossier(&self, dossier_id: String) -> Public<DossierDetail> {
+        Ok(dossiers::get(&self.store, &self.api, &self.events, &dossier_id).await?)
+    }
+
+    pub async fn refresh_notifications(&self) -> Public<Vec<NotificationItem>> {
+        Ok(dossiers::refresh_notifications(&self.store, &self.api).await?)
+    }
+
+    pub async fn notifications(&self) -> Public<Vec<NotificationItem>> {
+        Ok(dossiers::cached_notifications(&self.store).await?)
+    }
+
+    pub async fn mark_notification_read(&self, notification_id: String) -> Public<()> {
+        Ok(dossiers::mark_read(&self.store, &self.api, &notification_id).await?)
+    }
+}

@@ -1,0 +1,212 @@
+//! The citizen's dossiers and notification inbox: fetched from the server, cached in the
+//! store for offline reading, with status changes reported to the listener.
+
+use motcua_domain::i18n::Lang;
+use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, NotificationList};
+use motcua_domain::workflow::DossierStatus;
+use sqlx::SqliteConnection;
+
+use crate::error::Result;
+use crate::events::Events;
+use crate::http::{Api, check};
+use crate::model::{DossierDetail, DossierItem, DossierStatusChange, NotificationItem, TimelineItem};
+use crate::store::Store;
+
+fn wire_name<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn item(s: &DossierSummary, lang: Lang) -> DossierItem {
+    DossierItem {
+        id: s.id.clone(),
+        code: s.code.clone(),
+        procedure_code: s.procedure_code.clone(),
+        procedure_name: s.procedure_name.clone(),
+        status: s.status.as_str().to_owned(),
+        status_label: s.status.label(lang).to_owned(),
+        branch_code: s.branch_code.clone(),
+        submitted_at_ms: s.submitted_at.timestamp_millis(),
+        updated_at_ms: s.updated_at.timestamp_millis(),
+        due_date: s.due_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        deadline: wire_name(&s.deadline),
+    }
+}
+
+/// The list entry of a full dossier.
+fn summary_of(d: &Dossier) -> DossierSummary {
+    let updated_at = d.timeline.iter().map(|t| t.at).max().unwrap_or(d.submitted_at);
+    DossierSummary {
+        id: d.id.clone(),
+        code: d.code.clone(),
+        procedure_code: d.procedure_code.clone(),
+        procedure_name: d.procedure_name.clone(),
+        status: d.status,
+        branch_code: d.branch_code.clone(),
+        submitted_at: d.submitted_at,
+        updated_at,
+        due_date: d.due_date,
+        deadline: d.deadline,
+    }
+}
+
+fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
+    DossierDetail {
+        item: item(&summary_of(d), lang),
+        form_version: d.form_version,
+        values_json: d.values.to_string(),
+        timeline: d
+            .timeline
+            .iter()
+            .map(|t| TimelineItem {
+                at_ms: t.at.timestamp_millis(),
+                action: t.action.clone(),
+                from_status: t.from.map(|s| s.as_str().to_owned()),
+                to_status: t.to.as_str().to_owned(),
+                actor_role: t.actor_role.as_str().to_owned(),
+                actor_name: t.actor_name.clone(),
+                note: t.note.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Stores a summary, returning the status it replaces (if it was cached).
+async fn upsert_summary(conn: &mut SqliteConnection, s: &DossierSummary) -> Result<Option<String>> {
+    let old: Option<String> =
+        sqlx::query_scalar("SELECT status FROM dossiers WHERE id = $1").bind(&s.id).fetch_optional(&mut *conn).await?;
+    sqlx::query(
+        "INSERT INTO dossiers (id, status, updated_at, summary) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, updated_at = excluded.updated_at,
+             summary = excluded.summary",
+    )
+    .bind(&s.id)
+    .bind(s.status.as_str())
+    .bind(s.updated_at.to_rfc3339())
+    .bind(serde_json::to_string(s)?)
+    .execute(&mut *conn)
+    .await?;
+    Ok(old)
+}
+
+/// Caches a full dossier (and its list entry).
+pub(crate) async fn cache_detail(conn: &mut SqliteConnection, d: &Dossier) -> Result<Option<String>> {
+    let old = upsert_summary(conn, &summary_of(d)).await?;
+    sqlx::query("UPDATE dossiers SET detail = $1 WHERE id = $2")
+        .bind(serde_json::to_string(d)?)
+        .bind(&d.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(old)
+}
+
+fn change(id: &str, code: &str, old: Option<String>, new: DossierStatus) -> Option<DossierStatusChange> {
+    let old = old?;
+    (old != new.as_str()).then(|| DossierStatusChange {
+        dossier_id: id.to_owned(),
+        dossier_code: code.to_owned(),
+        from_status: Some(old),
+        to_status: new.as_str().to_owned(),
+    })
+}
+
+pub(crate) async fn refresh(store: &Store, api: &Api, events: &Events) -> Result<Vec<DossierItem>> {
+    let list: DossierList = api.get("/api/v1/dossiers").await?;
+    let mut changes = Vec::new();
+    let mut tx = store.begin().await?;
+    for s in &list.items {
+        let old = upsert_summary(&mut tx, s).await?;
+        changes.extend(change(&s.id, &s.code, old, s.status));
+    }
+    tx.commit().await?;
+    for c in changes {
+        events.status_changed(c);
+    }
+    cached(store, api.lang()).await
+}
+
+pub(crate) async fn cached(store: &Store, lang: Lang) -> Result<Vec<DossierItem>> {
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM dossiers ORDER BY updated_at DESC, id").fetch_all(store.read()).await?;
+    rows.iter().map(|r| Ok(item(&serde_json::from_str(r)?, lang))).collect()
+}
+
+/// The dossier from the server (cached), or from the cache when the server is out of reach.
+pub(crate) async fn get(store: &Store, api: &Api, events: &Events, id: &str) -> Result<DossierDetail> {
+    match api.get::<Dossier>(&format!("/api/v1/dossiers/{id}")).await {
+        Ok(d) => {
+            let mut tx = store.begin().await?;
+            let old = cache_detail(&mut tx, &d).await?;
+            tx.commit().await?;
+            if let Some(c) = change(&d.id, &d.code, old, d.status) {
+                events.status_changed(c);
+            }
+            Ok(detail(&d, api.lang()))
+        }
+        Err(e) if e.is_transient() => {
+            let doc: Option<Option<String>> = sqlx::query_scalar("SELECT detail FROM dossiers WHERE id = $1")
+                .bind(id)
+                .fetch_optional(store.read())
+                .await?;
+            match doc.flatten() {
+                Some(doc) => Ok(detail(&serde_json::from_str(&doc)?, api.lang())),
+                None => Err(e),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn notification(n: &Notification) -> NotificationItem {
+    NotificationItem {
+        id: n.id.clone(),
+        kind: n.kind.clone(),
+        dossier_id: n.dossier_id.clone(),
+        dossier_code: n.dossier_code.clone(),
+        status: n.status.map(|s| s.as_str().to_owned()),
+        title: n.title.clone(),
+        body: n.body.clone(),
+        created_at_ms: n.created_at.timestamp_millis(),
+        read: n.read_at.is_some(),
+    }
+}
+
+pub(crate) async fn refresh_notifications(store: &Store, api: &Api) -> Result<Vec<NotificationItem>> {
+    let list: NotificationList = api.get("/api/v1/notifications").await?;
+    let mut tx = store.begin().await?;
+    sqlx::query("DELETE FROM notifications").execute(&mut *tx).await?;
+    for n in &list.items {
+        sqlx::query("INSERT INTO notifications (id, created_at, read_at, doc) VALUES ($1, $2, $3, $4)")
+            .bind(&n.id)
+            .bind(n.created_at.to_rfc3339())
+            .bind(n.read_at.map(|t| t.to_rfc3339()))
+            .bind(serde_json::to_string(n)?)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    cached_notifications(store).await
+}
+
+pub(crate) async fn cached_notifications(store: &Store) -> Result<Vec<NotificationItem>> {
+    let rows: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT doc, read_at FROM notifications ORDER BY created_at DESC, id")
+            .fetch_all(store.read())
+            .await?;
+    rows.iter()
+        .map(|(doc, read_at)| {
+            let mut item = notification(&serde_json::from_str(doc)?);
+            item.read = read_at.is_some();
+            Ok(item)
+        })
+        .collect()
+}
+
+pub(crate) async fn mark_read(store: &Store, api: &Api, id: &str) -> Result<()> {
+    check(api.send_authed("POST", &format!("/api/v1/notifications/{id}/read"), Vec::new(), Vec::new()).await?)?;
+    sqlx::query("UPDATE notifications SET read_at = $1 WHERE id = $2 AND read_at IS NULL")
+        .bind(chrono::Utc::now().to_rfc3339())
+        .bind(id)
+        .execute(store.write())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Exactly once: the sync engine is SIGKILLed at random moments, many times, and every
+//! submission still exists on the server exactly once, with all its attachments.
+
+use std::collections::{HashMap, HashSet};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use motcua_client::*;
+use serde_json::json;
+
+use crate::helpers::*;
+
+const DRAFTS: usize = 10;
+const FILES_PER_DRAFT: usize = 3;
+const FILE_SIZE: usize = 96 * 1024;
+const CHUNK: &str = "8192";
+const KILLS: usize = 25;
+
+fn random_below(n: u64) -> u64 {
+    (uuid::Uuid::new_v4().as_u128() % u128::from(n)) as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let tokens = dir.path().join("tokens.json");
+    let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
+    let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
+    let (citizen_id, phone) = identity();
+    c.register(citizen_id, phone.clone(), "Nguyễn Văn An".into(), PASSWORD.into()).await.unwrap();
+    c.sync_catalogue().await.unwrap();
+
+    // draft id -> the (sha256, size) of its files.
+    let mut expected: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+    for d in 0..DRAFTS {
+        let files: Vec<(usize, u64)> =
+            (0..FILES_PER_DRAFT).map(|f| (FILE_SIZE - f * 1000, (d * 100 + f) as u64 + 1)).collect();
+        let draft = ready_draft(&c, dir.path(), &files).await;
+        expected.insert(draft.summary.id.clone(), draft.files.iter().map(|f| (f.sha256.clone(), f.size)).collect());
+        c.submit_draft(draft.summary.id.clone()).await.unwrap();
+    }
+    c.close().await;
+    drop(c);
+
+    let harness = env!("CARGO_BIN_EXE_motcua-sync-harness");
+    let args = [store.to_string_lossy().into_owned(), server.base_url.clone(), tokens.to_string_lossy().into_owned()];
+    let mut kills = 0;
+    for _ in 0..KILLS {
+        let mut child = Command::new(harness)
+            .args(&args)
+            .arg(CHUNK)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(15 + random_below(120))).await;
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "the harness failed on its own: {status}");
+                break;
+            }
+            None => {
+                // SIGKILL: no destructor, no flush, no goodbye.
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    eprintln!("exactly once: {kills} SIGKILLs landed during a sync");
+    assert!(kills >= 15, "only {kills} kills landed during a sync; make the work larger");
+    let status = Command::new(harness).args(&args).arg(CHUNK).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+
+    // The device: every item sent, every draft linked to its dossier.
+    let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
+    let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
+    let outbox = c.outbox().await.unwrap();
+    assert_eq!(outbox.len(), DRAFTS);
+    assert!(outbox.iter().all(|i| i.state == OutboxState::Sent), "{outbox:?}");
+
+    // The server: exactly one dossier per submission, with all its files.
+    let token = server.login_token(&phone, PASSWORD).await;
+    let (status, list) = server.call("GET", "/api/v1/dossiers", Some(&token), None).await;
+    assert_eq!(status, 200);
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), DRAFTS, "exactly one dossier per submission (after {kills} kills)");
+    let mut seen_dossiers = HashSet::new();
+    for draft in c.list_drafts().await.unwrap() {
+        assert_eq!(draft.state, DraftState::Sent);
+        let dossier_id = draft.dossier_id.clone().unwrap();
+        assert!(seen_dossiers.insert(dossier_id.clone()));
+        let (status, dossier) = server.call("GET", &format!("/api/v1/dossiers/{dossier_id}"), Some(&token), None).await;
+        assert_eq!(status, 200);
+        let attached: Vec<String> = dossier["values"]["tep_de_nghi"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        let files = &expected[&draft.id];
+        assert_eq!(attached.len(), files.len());
+        for (sha256, size) in files {
+            // The server holds these exact bytes for this account: it answers with the attachment.
+            let (status, upload) = server
+                .call(
+                    "POST",
+                    "/api/v1/uploads",
+                    Some(&token),
+                    Some(json!({"sha256": sha256, "size": size, "file_name": "check.png"})),
+                )
+                .await;
+            assert_eq!(status, 200, "{upload}");
+            let id = upload["attachment"]["id"].as_str().unwrap();
+            assert!(attached.iter().any(|a| a == id), "file {sha256} is attached to its dossier");
+        }
+    }
+    assert_eq!(seen_dossiers.len(), DRAFTS);
+}
