@@ -54,17 +54,24 @@ fn is_json(headers: &HeaderMap) -> bool {
 /// Deserializes `bytes`, turning serde's complaint into a field error at the right path.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    let err = match serde_path_to_error::deserialize::<_, T>(de) {
-        Ok(value) => return Ok(value),
-        Err(err) => err,
-    };
+    serde_path_to_error::deserialize::<_, T>(de).map_err(rejection)
+}
+
+/// Reads an already-parsed JSON value as `T` (no second trip through text), with the same
+/// field errors as [`parse_json`].
+pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    serde_path_to_error::deserialize::<_, T>(value).map_err(rejection)
+}
+
+/// The API error for serde's complaint, at the path it names.
+fn rejection(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let mut path = err.path().to_string();
     if path == "." {
         path.clear();
     }
     let inner = err.into_inner();
     if !inner.is_data() {
-        return Err(ApiError::BadRequest(vec![FieldError::new(path, FieldErrorCode::Invalid)]));
+        return ApiError::BadRequest(vec![FieldError::new(path, FieldErrorCode::Invalid)]);
     }
     let text = inner.to_string();
     let named = |prefix: &str| {
@@ -79,7 +86,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     } else {
         FieldError::new(path, FieldErrorCode::WrongType)
     };
-    Err(ApiError::Validation(vec![error]))
+    ApiError::Validation(vec![error])
 }
 
 /// Documents, on every operation of the assembled document, what the extractors here answer

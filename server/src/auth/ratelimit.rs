@@ -35,6 +35,11 @@ impl AddressLimiter {
         AddressLimiter { per_minute: f64::from(per_minute.max(1)), buckets: Mutex::new(HashMap::new()) }
     }
 
+    /// [`AddressLimiter::check`] as the API's 429 (with its `Retry-After`).
+    pub fn admit(&self, ip: IpAddr) -> Result<(), crate::error::ApiError> {
+        self.check(ip).map_err(|retry_after_secs| crate::error::ApiError::RateLimited { retry_after_secs })
+    }
+
     /// Takes one token for `ip`; `Err(seconds)` says how long until the next one.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
         let now = Instant::now();

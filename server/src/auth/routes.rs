@@ -109,7 +109,7 @@ async fn register(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<impl IntoResponse> {
-    app.limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    app.limiter.admit(ip)?;
     let (citizen_id, phone, full_name, email) = validate_registration(&req)?;
     let password_hash = super::passwords::hash(req.password).await?;
     let new = NewUser {
@@ -148,7 +148,7 @@ async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
-    app.limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    app.limiter.admit(ip)?;
     let mut errors = Vec::new();
     if req.login.trim().is_empty() {
         errors.push(FieldError::new("login", FieldErrorCode::Required));

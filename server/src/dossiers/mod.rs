@@ -144,7 +144,7 @@ async fn submit(
         return Err(ApiError::field("Idempotency-Key", FieldErrorCode::Required));
     }
     let hash = store::request_hash(&raw);
-    let req: SubmitDossier = crate::extract::parse_json(raw.to_string().as_bytes())?;
+    let req: SubmitDossier = crate::extract::parse_value(raw)?;
     if let Some(response) = replay(&app, user.id, &key, &hash).await? {
         return Ok(response);
     }

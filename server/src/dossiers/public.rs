@@ -45,7 +45,7 @@ async fn track(
     Path(code): Path<String>,
     ApiQuery(q): ApiQuery<TrackQuery>,
 ) -> ApiResult<axum::Json<PublicDossier>> {
-    app.public_limiter.check(ip).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+    app.public_limiter.admit(ip)?;
     let verifier = q.verifier.as_deref().map(str::trim).filter(|v| !v.is_empty());
     let Some(verifier) = verifier else {
         return Err(ApiError::field("verifier", motcua_domain::form::FieldErrorCode::Required));
