@@ -192,6 +192,7 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
                     idempotency_key: Uuid::new_v4().to_string(),
                     request_hash: "raw".into(),
                     attachments: attachments.clone(),
+                    tracking_verifier: store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("{e}"))?,
                 };
                 store::insert_submission(&db, &submission, &actor, Utc::now()).await?;
             }

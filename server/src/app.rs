@@ -31,7 +31,7 @@ use crate::catalogue::Catalogue;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::db::Db;
-use crate::extract::{error_shape_layer, language_layer};
+use crate::extract::{control_characters_layer, error_shape_layer, language_layer};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone, Debug)]
@@ -61,6 +61,10 @@ impl AppState {
             retired = outcome.retired_procedures,
             "catalogue seed checked"
         );
+        let filled = crate::dossiers::store::backfill_clock(&db).await?;
+        if filled > 0 {
+            tracing::info!(filled, "filled the working days taken of dossiers decided before they were recorded");
+        }
         let keys = KeyRing::load_or_create(&db).await?;
         let blobs = LocalBlobStore::open(&config.blob_dir).await?;
         Ok(AppState {
@@ -164,6 +168,7 @@ pub fn router(state: AppState) -> Router {
             .propagate_x_request_id()
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))
+            .layer(middleware::from_fn(control_characters_layer))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
             .layer(CatchPanicLayer::new()),
     )

@@ -19,12 +19,14 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::blobs::{digest_file, sniff, write_at};
+use crate::blobs::{sniff, write_new};
 use crate::db::{BeginWrite, Db};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::on_db;
+use crate::quotas::{self, Quota};
 use crate::seed::hex;
+use std::path::PathBuf;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -86,7 +88,6 @@ pub async fn owned_attachments(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Resu
 #[derive(Debug, Clone, sqlx::FromRow)]
 struct UploadRow {
     id: Uuid,
-    owner_id: Uuid,
     sha256: String,
     size: i64,
     file_name: String,
@@ -94,7 +95,7 @@ struct UploadRow {
     attachment_id: Option<Uuid>,
 }
 
-const UPLOAD_SELECT: &str = "SELECT id, owner_id, sha256, size, file_name, received, attachment_id FROM uploads";
+const UPLOAD_SELECT: &str = "SELECT id, sha256, size, file_name, received, attachment_id FROM uploads";
 
 async fn upload_row(db: &Db, id: Uuid, owner: Uuid) -> ApiResult<UploadRow> {
     let sql = sqlx::AssertSqlSafe(format!("{UPLOAD_SELECT} WHERE id = $1 AND owner_id = $2"));
@@ -131,6 +132,28 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
     Uuid::parse_str(raw).map_err(|_| ApiError::NotFound)
 }
 
+/// Refuses an upload of `incoming` bytes that would leave less free disk than the reserve
+/// (a clean 507 before the disk is full, rather than a failed write half-way).
+fn check_disk(app: &AppState, incoming: u64) -> ApiResult<()> {
+    let reserve = app.config.quotas.min_free_disk_bytes;
+    match app.blobs.free_bytes() {
+        Some(free) if free < reserve.saturating_add(incoming) => {
+            metrics::counter!("motcua_uploads_refused_disk_total").increment(1);
+            tracing::warn!(free, reserve, incoming, "refusing an upload: the blob store's disk is nearly full");
+            Err(ApiError::InsufficientStorage)
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Takes one upload and `bytes` from the caller's daily allowance.
+async fn claim_upload_quota(app: &AppState, owner: Uuid, bytes: u64) -> ApiResult<()> {
+    let q = &app.config.quotas;
+    let now = Utc::now();
+    quotas::claim(&app.db, owner, Quota::UploadsPerDay, 1, u64::from(q.uploads_per_day), now).await?;
+    quotas::claim(&app.db, owner, Quota::UploadBytesPerDay, bytes, q.upload_bytes_per_day, now).await
+}
+
 /// Announce an upload. If the caller already stored these exact bytes, the answer carries
 /// the attachment and nothing needs sending; an unfinished upload of the same bytes is
 /// resumed (its offset is returned).
@@ -140,6 +163,8 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
         (status = 200, description = "Already stored (see `attachment`) or an unfinished upload to resume", body = UploadStatus),
         (status = 401, body = ErrorBody), (status = 413, description = "Larger than the limit", body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 429, description = "The account's daily upload allowance is used up", body = ErrorBody),
+        (status = 507, description = "The server's disk reserve is reached; retry later", body = ErrorBody),
     ))]
 async fn start_upload(
     State(app): State<AppState>,
@@ -181,6 +206,8 @@ async fn start_upload(
     if let Some(row) = unfinished {
         return Ok((StatusCode::OK, axum::Json(status_of(&app.db, &row).await?)).into_response());
     }
+    check_disk(&app, req.size)?;
+    claim_upload_quota(&app, user.id, req.size).await?;
     let id = Uuid::now_v7();
     insert_upload(&app.db, id, user.id, &sha, size, &file_name, 0, None, now).await?;
     let row = upload_row(&app.db, id, user.id).await?;
@@ -222,17 +249,28 @@ async fn upload_status(
     Ok(axum::Json(status_of(&app.db, &row).await?))
 }
 
+/// The folder holding the chunks of upload `id`, one file per accepted chunk.
+fn chunk_dir(app: &AppState, id: Uuid) -> PathBuf {
+    app.blobs.staging_path(&id.to_string()).with_extension("chunks")
+}
+
 /// Send the next chunk: `Upload-Offset` must equal the bytes received so far. The answer
-/// carries `attachment` once the last byte arrived and the file checked out.
+/// carries `attachment` once the last byte arrived and the file checked out. An empty
+/// chunk at the end finishes an upload whose last answer was lost.
+///
+/// Two requests for the same range never both write: the range is claimed in the
+/// database first (a claim lasts the request timeout), each chunk goes to a file of its
+/// own, and the offset moves only with the claim that wrote it.
 #[utoipa::path(patch, path = "/api/v1/uploads/{upload_id}", tag = "attachments", security(("bearer" = [])),
     params(("upload_id" = String, Path), ("Upload-Offset" = u64, Header, description = "Bytes received so far")),
     request_body(content = Vec<u8>, content_type = "application/offset+octet-stream"),
     responses(
         (status = 200, body = UploadStatus),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, description = "Wrong offset; the right one is in the Upload-Offset header", body = ErrorBody),
+        (status = 409, description = "Wrong offset (or the range is being written by another request); the right offset is in the Upload-Offset header", body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 422, description = "Too many bytes, checksum mismatch, or not a PDF/JPEG/PNG", body = ErrorBody),
+        (status = 507, description = "The server's disk reserve is reached; retry later", body = ErrorBody),
     ))]
 async fn upload_chunk(
     State(app): State<AppState>,
@@ -259,24 +297,78 @@ async fn upload_chunk(
             FieldError::new("body", FieldErrorCode::TooLarge).with_limit(row.size - offset),
         ]));
     }
-    let staged = app.blobs.staging_path(&row.id.to_string());
-    write_at(&staged, u64::try_from(offset).unwrap_or_default(), &body).await?;
-    let received = offset + len;
-    let moved = on_db!(&app.db, write, pool => {
-        sqlx::query("UPDATE uploads SET received = $1, updated_at = $2 WHERE id = $3 AND received = $4 AND attachment_id IS NULL")
-            .bind(received).bind(Utc::now()).bind(row.id).bind(offset)
-            .execute(pool).await.map(|r| r.rows_affected())
-    })?;
-    if moved == 0 {
-        let current = upload_row(&app.db, row.id, user.id).await?;
-        return Ok(offset_mismatch(current.received));
+    if len > 0 {
+        check_disk(&app, body.len() as u64)?;
+        if !write_chunk(&app, &row, offset, &body).await? {
+            let current = upload_row(&app.db, row.id, user.id).await?;
+            if current.attachment_id.is_some() {
+                return Ok(axum::Json(status_of(&app.db, &current).await?).into_response());
+            }
+            return Ok(offset_mismatch(current.received));
+        }
     }
-    let row = UploadRow { received, ..row };
-    if received == row.size {
-        finish_upload(&app, &row, &staged).await?;
+    if offset + len == row.size {
+        finish_upload(&app, row.id, user.id).await?;
     }
     let row = upload_row(&app.db, row.id, user.id).await?;
     Ok(axum::Json(status_of(&app.db, &row).await?).into_response())
+}
+
+/// Claims `[offset, offset + len)` of the upload, writes the chunk to its own file and
+/// moves the offset; `false` if another request holds or already moved this offset.
+async fn write_chunk(app: &AppState, row: &UploadRow, offset: i64, bytes: &[u8]) -> ApiResult<bool> {
+    let token = Uuid::new_v4().simple().to_string();
+    let now = Utc::now();
+    let claim_until = now + app.config.request_timeout + std::time::Duration::from_secs(30);
+    let claimed = on_db!(&app.db, write, pool => {
+        sqlx::query(
+            "UPDATE uploads SET claim_token = $1, claim_until = $2, updated_at = $3 \
+             WHERE id = $4 AND received = $5 AND attachment_id IS NULL AND (claim_until IS NULL OR claim_until < $3)",
+        )
+        .bind(&token).bind(claim_until).bind(now).bind(row.id).bind(offset)
+        .execute(pool).await.map(|r| r.rows_affected())
+    })?;
+    if claimed == 0 {
+        return Ok(false);
+    }
+    let file = chunk_dir(app, row.id).join(format!("{offset:020}-{token}"));
+    if let Err(e) = write_new(&file, bytes).await {
+        release_claim(&app.db, row.id, &token).await?;
+        return Err(e.into());
+    }
+    let len = bytes.len() as i64;
+    let moved: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let moved = sqlx::query(
+            "UPDATE uploads SET received = $1, claim_token = NULL, claim_until = NULL, updated_at = $2 \
+             WHERE id = $3 AND claim_token = $4 AND received = $5",
+        )
+        .bind(offset + len).bind(Utc::now()).bind(row.id).bind(&token).bind(offset)
+        .execute(&mut *tx).await?.rows_affected();
+        if moved == 1 {
+            sqlx::query(
+                "INSERT INTO upload_chunks (upload_id, start, len, file_token) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (upload_id, start) DO UPDATE SET len = $3, file_token = $4",
+            )
+            .bind(row.id).bind(offset).bind(len).bind(&token)
+            .execute(&mut *tx).await?;
+            tx.commit().await?;
+        }
+        Ok(moved)
+    }.await);
+    if moved? == 0 {
+        // The claim ran out and another request took the range: this chunk is not used.
+        tokio::fs::remove_file(&file).await.ok();
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+async fn release_claim(db: &Db, id: Uuid, token: &str) -> sqlx::Result<()> {
+    on_db!(db, write, pool => {
+        sqlx::query("UPDATE uploads SET claim_token = NULL, claim_until = NULL WHERE id = $1 AND claim_token = $2")
+            .bind(id).bind(token).execute(pool).await.map(|_| ())
+    })
 }
 
 fn offset_mismatch(current: i64) -> Response {
@@ -285,17 +377,50 @@ fn offset_mismatch(current: i64) -> Response {
     response
 }
 
-/// Checks the completed file (checksum, type), moves it into the blob store and records
-/// the attachment. A mismatch restarts the upload from zero.
-async fn finish_upload(app: &AppState, row: &UploadRow, staged: &std::path::Path) -> ApiResult<()> {
-    let (sha, head) = digest_file(staged).await?;
+#[derive(Debug, sqlx::FromRow)]
+struct ChunkRow {
+    start: i64,
+    len: i64,
+    file_token: String,
+}
+
+/// Assembles the chunks of a fully received upload, checks it (checksum, type), stores it
+/// and records the attachment. Idempotent: a second finisher (a retry whose first answer
+/// was lost, or a concurrent one) finds or records the same attachment. A mismatch
+/// restarts the upload from zero.
+async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
+    let row = upload_row(&app.db, id, owner).await?;
+    if row.attachment_id.is_some() {
+        return Ok(());
+    }
+    let chunks: Vec<ChunkRow> = on_db!(&app.db, read, pool => {
+        sqlx::query_as("SELECT start, len, file_token FROM upload_chunks WHERE upload_id = $1 ORDER BY start")
+            .bind(id).fetch_all(pool).await
+    })?;
+    let dir = chunk_dir(app, id);
+    let staged = app.blobs.staging_path(&format!("{id}-{}", Uuid::new_v4().simple()));
+    let assembled = assemble(&dir, &chunks, row.size, &staged).await;
+    let (sha, head) = match assembled {
+        Ok(Some(done)) => done,
+        Ok(None) => {
+            tokio::fs::remove_file(&staged).await.ok();
+            // A chunk vanished: another finisher completed (and cleaned up) first.
+            if upload_row(&app.db, id, owner).await?.attachment_id.is_some() {
+                return Ok(());
+            }
+            tracing::error!(upload = %id, "an upload's chunks do not add up; restarting it");
+            restart_upload(app, id).await?;
+            return Err(ApiError::Validation(vec![FieldError::new("body", FieldErrorCode::Invalid)]));
+        }
+        Err(e) => {
+            tokio::fs::remove_file(&staged).await.ok();
+            return Err(e.into());
+        }
+    };
     let content_type = sniff(&head);
     if sha != row.sha256 || content_type.is_none() {
-        tokio::fs::remove_file(staged).await.ok();
-        on_db!(&app.db, write, pool => {
-            sqlx::query("UPDATE uploads SET received = 0, updated_at = $1 WHERE id = $2").bind(Utc::now()).bind(row.id)
-                .execute(pool).await.map(|_| ())
-        })?;
+        tokio::fs::remove_file(&staged).await.ok();
+        restart_upload(app, id).await?;
         let error = if sha != row.sha256 {
             FieldError::new("sha256", FieldErrorCode::Invalid)
         } else {
@@ -303,16 +428,80 @@ async fn finish_upload(app: &AppState, row: &UploadRow, staged: &std::path::Path
         };
         return Err(ApiError::Validation(vec![error]));
     }
-    app.blobs.put_file(&sha, staged).await?;
+    // The upload row (holding this sha) exists all along, so the janitor leaves the blob
+    // alone while it is put in place.
+    app.blobs.put_file(&sha, &staged).await?;
     let attachment =
-        record_attachment(&app.db, row.owner_id, &sha, row.size, content_type.unwrap_or_default(), &row.file_name)
-            .await?;
-    on_db!(&app.db, write, pool => {
-        sqlx::query("UPDATE uploads SET attachment_id = $1, updated_at = $2 WHERE id = $3")
-            .bind(attachment).bind(Utc::now()).bind(row.id)
-            .execute(pool).await.map(|_| ())
-    })?;
+        record_attachment(&app.db, owner, &sha, row.size, content_type.unwrap_or_default(), &row.file_name).await?;
+    on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("UPDATE uploads SET attachment_id = $1, updated_at = $2 WHERE id = $3 AND attachment_id IS NULL")
+            .bind(attachment).bind(Utc::now()).bind(id)
+            .execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    tokio::fs::remove_dir_all(&dir).await.ok();
     metrics::counter!("motcua_attachments_stored_total").increment(1);
+    Ok(())
+}
+
+/// Concatenates the chunk files into `out`, hashing as it goes; `None` when the chunks do
+/// not cover exactly `[0, size)` or a chunk file is gone.
+async fn assemble(
+    dir: &std::path::Path,
+    chunks: &[ChunkRow],
+    size: i64,
+    out: &std::path::Path,
+) -> anyhow::Result<Option<(String, Vec<u8>)>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut expected = 0;
+    for chunk in chunks {
+        if chunk.start != expected {
+            return Ok(None);
+        }
+        expected += chunk.len;
+    }
+    if expected != size {
+        return Ok(None);
+    }
+    let mut file = tokio::fs::File::create(out).await?;
+    let mut hasher = Sha256::new();
+    let mut head = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    for chunk in chunks {
+        let path = dir.join(format!("{:020}-{}", chunk.start, chunk.file_token));
+        let mut part = match tokio::fs::File::open(&path).await {
+            Ok(part) => part,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        loop {
+            let n = part.read(&mut buf).await?;
+            if n == 0 {
+                break;
+            }
+            if head.len() < 16 {
+                head.extend_from_slice(&buf[..n.min(16 - head.len())]);
+            }
+            hasher.update(&buf[..n]);
+            file.write_all(&buf[..n]).await?;
+        }
+    }
+    file.sync_data().await?;
+    Ok(Some((hex(&hasher.finalize()), head)))
+}
+
+/// Forgets every byte received (after a checksum or type mismatch).
+async fn restart_upload(app: &AppState, id: Uuid) -> ApiResult<()> {
+    on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE uploads SET received = 0, claim_token = NULL, claim_until = NULL, updated_at = $1 WHERE id = $2 AND attachment_id IS NULL")
+            .bind(Utc::now()).bind(id).execute(&mut *tx).await?;
+        tx.commit().await
+    }.await)?;
+    tokio::fs::remove_dir_all(chunk_dir(app, id)).await.ok();
     Ok(())
 }
 
@@ -363,6 +552,8 @@ pub struct WholeQuery {
         (status = 200, description = "These bytes were already stored for the caller", body = Attachment),
         (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, description = "Empty, or not a PDF/JPEG/PNG", body = ErrorBody),
+        (status = 429, description = "The account's daily upload allowance is used up", body = ErrorBody),
+        (status = 507, description = "The server's disk reserve is reached; retry later", body = ErrorBody),
     ))]
 async fn upload_whole(
     State(app): State<AppState>,
@@ -387,14 +578,21 @@ async fn upload_whole(
     if let Some(existing) = attachment_by(&app.db, "a.owner_id = $1 AND a.sha256 = $2", user.id, Some(&sha)).await? {
         return Ok((StatusCode::OK, axum::Json(existing.wire())).into_response());
     }
-    let staged = app.blobs.staging_path(&Uuid::now_v7().to_string());
-    write_at(&staged, 0, &body).await?;
-    app.blobs.put_file(&sha, &staged).await?;
-    let content_type = sniff(&body[..body.len().min(16)]).unwrap_or_default();
+    check_disk(&app, body.len() as u64)?;
+    claim_upload_quota(&app, user.id, body.len() as u64).await?;
+    // The same path as a resumable upload sent in one chunk, so there is one way a file
+    // becomes an attachment.
     let size = i64::try_from(body.len()).map_err(|_| ApiError::PayloadTooLarge)?;
-    let id = record_attachment(&app.db, user.id, &sha, size, content_type, &file_name).await?;
-    let row = attachment_by(&app.db, "a.id = $1", id, None).await?.ok_or(ApiError::Internal)?;
-    metrics::counter!("motcua_attachments_stored_total").increment(1);
+    let id = Uuid::now_v7();
+    insert_upload(&app.db, id, user.id, &sha, size, &file_name, 0, None, Utc::now()).await?;
+    let row = upload_row(&app.db, id, user.id).await?;
+    if !write_chunk(&app, &row, 0, &body).await? {
+        tracing::error!(upload = %id, "a fresh one-shot upload lost its own claim");
+        return Err(ApiError::Internal);
+    }
+    finish_upload(&app, id, user.id).await?;
+    let attachment = upload_row(&app.db, id, user.id).await?.attachment_id.ok_or(ApiError::Internal)?;
+    let row = attachment_by(&app.db, "a.id = $1", attachment, None).await?.ok_or(ApiError::Internal)?;
     Ok((StatusCode::CREATED, axum::Json(row.wire())).into_response())
 }
 
@@ -452,5 +650,30 @@ async fn attachment_content(
     })?;
     let content_type =
         HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, content_disposition(&row.file_name))],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `inline` (images and PDFs are shown in the officer's page, never run), with the file
+/// name as typed (RFC 6266: an ASCII fallback and the UTF-8 name percent-encoded).
+fn content_disposition(file_name: &str) -> HeaderValue {
+    let ascii: String = deunicode::deunicode(file_name)
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static("inline"))
 }

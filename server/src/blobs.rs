@@ -5,10 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
-
-use crate::seed::hex;
 
 /// A boxed future, so the store can be chosen at run time (`Arc<dyn BlobStore>`).
 pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -22,6 +19,16 @@ pub trait BlobStore: Send + Sync + std::fmt::Debug {
     fn get<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, anyhow::Result<Option<Vec<u8>>>>;
     /// A private scratch path for the upload `id` (partial bytes of a resumable upload).
     fn staging_path(&self, id: &str) -> PathBuf;
+    /// Moves the file of `sha256` aside (the first step of deleting it); returns where it
+    /// went, or `None` if there was no file. Follow with [`BlobStore::restore`] when the
+    /// blob turned out to be wanted after all, else [`BlobStore::purge`].
+    fn trash<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, anyhow::Result<Option<PathBuf>>>;
+    /// Puts a trashed file back, unless the blob was stored again meanwhile.
+    fn restore<'a>(&'a self, sha256: &'a str, trashed: &'a Path) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Deletes a trashed file.
+    fn purge<'a>(&'a self, trashed: &'a Path) -> BoxFuture<'a, anyhow::Result<()>>;
+    /// Free bytes left for new files (`None` where it cannot be told).
+    fn free_bytes(&self) -> Option<u64>;
 }
 
 /// Blobs in `<root>/<first two hex digits>/<sha256>`, uploads staged in `<root>/staging`.
@@ -62,54 +69,80 @@ impl BlobStore for LocalBlobStore {
     fn staging_path(&self, id: &str) -> PathBuf {
         self.root.join("staging").join(format!("{id}.part"))
     }
+
+    fn trash<'a>(&'a self, sha256: &'a str) -> BoxFuture<'a, anyhow::Result<Option<PathBuf>>> {
+        Box::pin(async move {
+            let trashed = self.root.join("staging").join(format!("{sha256}.trash-{}", uuid::Uuid::new_v4().simple()));
+            match tokio::fs::rename(self.path(sha256), &trashed).await {
+                Ok(()) => Ok(Some(trashed)),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    fn restore<'a>(&'a self, sha256: &'a str, trashed: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let target = self.path(sha256);
+            if tokio::fs::try_exists(&target).await? {
+                tokio::fs::remove_file(trashed).await?;
+            } else {
+                tokio::fs::rename(trashed, &target).await?;
+                sync_dir(target.parent()).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn purge<'a>(&'a self, trashed: &'a Path) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            match tokio::fs::remove_file(trashed).await {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn free_bytes(&self) -> Option<u64> {
+        let stats = rustix::fs::statvfs(&self.root).ok()?;
+        Some(stats.f_bavail.saturating_mul(stats.f_frsize))
+    }
 }
 
 impl LocalBlobStore {
+    /// Always renames the staged file over the target (never "already there, drop mine"):
+    /// with the janitor's trash-then-recheck deletion this leaves the file in place
+    /// whatever the interleaving. The file and its directory are synced before returning,
+    /// so an answered upload survives a crash.
     async fn put_file_inner(&self, sha256: &str, staged: &Path) -> anyhow::Result<()> {
         let target = self.path(sha256);
-        if tokio::fs::try_exists(&target).await? {
-            tokio::fs::remove_file(staged).await.ok();
-            return Ok(());
-        }
         if let Some(dir) = target.parent() {
             tokio::fs::create_dir_all(dir).await?;
         }
+        tokio::fs::File::open(staged).await?.sync_all().await?;
         // Same file system: an atomic rename, so a reader never sees half a file.
         tokio::fs::rename(staged, &target).await.context("moving an upload into the blob store")?;
-        Ok(())
+        sync_dir(target.parent()).await
     }
 }
 
-/// Writes `chunk` at `offset` of the staged file (creating it), so a repeated chunk after
-/// a lost response overwrites the same bytes rather than appending them twice.
-pub async fn write_at(path: &Path, offset: u64, chunk: &[u8]) -> anyhow::Result<()> {
-    use tokio::io::AsyncSeekExt;
-    let mut file = tokio::fs::OpenOptions::new().create(true).write(true).truncate(false).open(path).await?;
-    file.set_len(offset).await?;
-    file.seek(std::io::SeekFrom::Start(offset)).await?;
-    file.write_all(chunk).await?;
-    file.sync_data().await?;
+/// Makes a rename in `dir` durable.
+async fn sync_dir(dir: Option<&Path>) -> anyhow::Result<()> {
+    if let Some(dir) = dir {
+        tokio::fs::File::open(dir).await?.sync_all().await?;
+    }
     Ok(())
 }
 
-/// SHA-256 (hex) and the first bytes of a staged file.
-pub async fn digest_file(path: &Path) -> anyhow::Result<(String, Vec<u8>)> {
-    use tokio::io::AsyncReadExt;
-    let mut file = tokio::fs::File::open(path).await?;
-    let mut hasher = Sha256::new();
-    let mut head = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf).await?;
-        if n == 0 {
-            break;
-        }
-        if head.len() < 16 {
-            head.extend_from_slice(&buf[..n.min(16 - head.len())]);
-        }
-        hasher.update(&buf[..n]);
+/// Writes `bytes` to a new file at `path` (its folder created) and syncs it.
+pub async fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        tokio::fs::create_dir_all(dir).await?;
     }
-    Ok((hex(&hasher.finalize()), head))
+    let mut file = tokio::fs::File::create(path).await?;
+    file.write_all(bytes).await?;
+    file.sync_data().await?;
+    Ok(())
 }
 
 /// The type of a file judged by its first bytes (never by its name): PDF, JPEG or PNG.

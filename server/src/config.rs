@@ -43,6 +43,47 @@ pub struct Config {
     pub max_upload_bytes: u64,
     /// `MOTCUA_PUBLIC_RATE_PER_MIN`: public dossier look-ups per client address per minute.
     pub public_rate_per_min: u32,
+    /// Per-account quotas and the upload janitor (see [`Quotas`]).
+    pub quotas: Quotas,
+}
+
+/// What one account may do, counted in the database (so shared by every process), and
+/// how long unfinished or unused uploads are kept.
+#[derive(Debug, Clone)]
+pub struct Quotas {
+    /// `MOTCUA_DOSSIERS_PER_MINUTE`: dossiers one account may file per minute.
+    pub dossiers_per_minute: u32,
+    /// `MOTCUA_DOSSIERS_PER_DAY`: dossiers one account may file per (local) day.
+    pub dossiers_per_day: u32,
+    /// `MOTCUA_UPLOADS_PER_DAY`: uploads one account may start per day.
+    pub uploads_per_day: u32,
+    /// `MOTCUA_UPLOAD_MB_PER_DAY`: bytes one account may announce or send per day, in MiB.
+    pub upload_bytes_per_day: u64,
+    /// `MOTCUA_STAGING_TTL_HOURS`: an unfinished upload untouched this long is removed.
+    pub staging_ttl: Duration,
+    /// `MOTCUA_ORPHAN_TTL_HOURS`: a finished attachment that no dossier refers to is
+    /// removed after this long (and its file, once no attachment uses it).
+    pub orphan_ttl: Duration,
+    /// `MOTCUA_MIN_FREE_DISK_MB`: uploads are refused (507) rather than letting the blob
+    /// directory's disk fall below this much free space.
+    pub min_free_disk_bytes: u64,
+    /// `MOTCUA_JANITOR_INTERVAL_SECS`: how often expired uploads and orphans are collected.
+    pub janitor_interval: Duration,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Quotas {
+            dossiers_per_minute: 5,
+            dossiers_per_day: 30,
+            uploads_per_day: 300,
+            upload_bytes_per_day: 500 * 1024 * 1024,
+            staging_ttl: Duration::from_secs(24 * 3600),
+            orphan_ttl: Duration::from_secs(7 * 24 * 3600),
+            min_free_disk_bytes: 1024 * 1024 * 1024,
+            janitor_interval: Duration::from_secs(600),
+        }
+    }
 }
 
 impl Default for Config {
@@ -64,6 +105,7 @@ impl Default for Config {
             blob_dir: std::path::PathBuf::from("data/blobs"),
             max_upload_bytes: 10 * 1024 * 1024,
             public_rate_per_min: 30,
+            quotas: Quotas::default(),
         }
     }
 }
@@ -93,6 +135,30 @@ impl Config {
             blob_dir: std::env::var_os("MOTCUA_BLOB_DIR").map(Into::into).unwrap_or(d.blob_dir),
             max_upload_bytes: var("MOTCUA_MAX_UPLOAD_BYTES")?.unwrap_or(d.max_upload_bytes),
             public_rate_per_min: var("MOTCUA_PUBLIC_RATE_PER_MIN")?.unwrap_or(d.public_rate_per_min),
+            quotas: Quotas::from_env(d.quotas)?,
+        })
+    }
+}
+
+impl Quotas {
+    fn from_env(d: Quotas) -> anyhow::Result<Quotas> {
+        const MIB: u64 = 1024 * 1024;
+        let hours = |h: u64| Duration::from_secs(h * 3600);
+        Ok(Quotas {
+            dossiers_per_minute: var("MOTCUA_DOSSIERS_PER_MINUTE")?.unwrap_or(d.dossiers_per_minute),
+            dossiers_per_day: var("MOTCUA_DOSSIERS_PER_DAY")?.unwrap_or(d.dossiers_per_day),
+            uploads_per_day: var("MOTCUA_UPLOADS_PER_DAY")?.unwrap_or(d.uploads_per_day),
+            upload_bytes_per_day: var::<u64>("MOTCUA_UPLOAD_MB_PER_DAY")?
+                .map(|mb| mb.saturating_mul(MIB))
+                .unwrap_or(d.upload_bytes_per_day),
+            staging_ttl: var("MOTCUA_STAGING_TTL_HOURS")?.map(hours).unwrap_or(d.staging_ttl),
+            orphan_ttl: var("MOTCUA_ORPHAN_TTL_HOURS")?.map(hours).unwrap_or(d.orphan_ttl),
+            min_free_disk_bytes: var::<u64>("MOTCUA_MIN_FREE_DISK_MB")?
+                .map(|mb| mb.saturating_mul(MIB))
+                .unwrap_or(d.min_free_disk_bytes),
+            janitor_interval: var("MOTCUA_JANITOR_INTERVAL_SECS")?
+                .map(Duration::from_secs)
+                .unwrap_or(d.janitor_interval),
         })
     }
 }

@@ -50,6 +50,11 @@ pub enum ApiError {
     UnsupportedMediaType,
     /// 429, with the seconds to wait.
     RateLimited { retry_after_secs: u64 },
+    /// 429: the account used up a quota (dossiers or uploads per minute or day); the
+    /// seconds until the window turns.
+    QuotaExceeded { retry_after_secs: u64 },
+    /// 507: the server keeps a reserve of free disk and an upload would eat into it.
+    InsufficientStorage,
     /// 503: a dependency (the database) is down.
     Unavailable,
     /// 500: a bug or an outage; the cause was logged when this was made.
@@ -68,7 +73,8 @@ impl ApiError {
             ApiError::Conflict(_) | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -88,6 +94,8 @@ impl ApiError {
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
+            ApiError::QuotaExceeded { .. } => "quota_exceeded",
+            ApiError::InsufficientStorage => "insufficient_storage",
             ApiError::Unavailable => "unavailable",
             ApiError::Internal => "internal",
         }
@@ -158,6 +166,14 @@ impl ApiError {
             ApiError::RateLimited { .. } => {
                 ("Bạn thao tác quá nhiều lần, vui lòng thử lại sau.", "Too many attempts; please try again later.")
             }
+            ApiError::QuotaExceeded { .. } => (
+                "Tài khoản đã dùng hết hạn mức cho phép trong khoảng thời gian này; vui lòng thử lại sau.",
+                "This account has used up its allowance for now; please try again later.",
+            ),
+            ApiError::InsufficientStorage => (
+                "Máy chủ tạm thời không đủ chỗ lưu tệp; hồ sơ của bạn vẫn được giữ trên máy, vui lòng thử lại sau.",
+                "The server is short of storage for files right now; your dossier is kept on the device, please retry later.",
+            ),
             ApiError::Unavailable => (
                 "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau.",
                 "The service is temporarily unavailable; please retry later.",
@@ -204,7 +220,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body(current_lang());
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } = self {
+        if let ApiError::RateLimited { retry_after_secs } | ApiError::QuotaExceeded { retry_after_secs } = self {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
         if let ApiError::Unauthorized = self {

@@ -52,15 +52,47 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// Deserializes `bytes`, turning serde's complaint into a field error at the right path.
+/// A string anywhere in the body (a value or a key) holding a control character other
+/// than a line break or a tab is refused with a 422 naming it: such bytes are never what
+/// a person typed, and PostgreSQL cannot store a NUL in text.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize::<_, T>(de).map_err(rejection)
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(value) => parse_value(value),
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_slice(bytes);
+            serde_path_to_error::deserialize::<_, T>(de).map_err(rejection)
+        }
+    }
 }
 
 /// Reads an already-parsed JSON value as `T` (no second trip through text), with the same
-/// field errors as [`parse_json`].
+/// field errors as [`parse_json`] (control characters included).
 pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
+    if let Some(path) = control_character_path(&value, String::new()) {
+        return Err(ApiError::Validation(vec![FieldError::new(path, FieldErrorCode::Invalid)]));
+    }
     serde_path_to_error::deserialize::<_, T>(value).map_err(rejection)
+}
+
+/// Whether `text` holds a character nobody types into a form: C0/C1 controls and DEL,
+/// except line breaks and tabs.
+pub fn has_control_character(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+/// The path (`a.b[2]`) of the first string in `value` with a control character, if any.
+fn control_character_path(value: &serde_json::Value, path: String) -> Option<String> {
+    match value {
+        serde_json::Value::String(s) => has_control_character(s).then_some(path),
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, item)| control_character_path(item, format!("{path}[{i}]")))
+        }
+        serde_json::Value::Object(map) => map.iter().find_map(|(key, item)| {
+            let at = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+            if has_control_character(key) { Some(at) } else { control_character_path(item, at) }
+        }),
+        _ => None,
+    }
 }
 
 /// The API error for serde's complaint, at the path it names.
@@ -140,6 +172,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or_default();
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+            .map_err(|_| ApiError::BadRequest(vec![FieldError::new("", FieldErrorCode::Invalid)]))?;
+        let bad: Vec<FieldError> = pairs
+            .iter()
+            .filter(|(name, value)| has_control_character(name) || has_control_character(value))
+            .map(|(name, _)| FieldError::new(name.clone(), FieldErrorCode::Invalid))
+            .collect();
+        if !bad.is_empty() {
+            return Err(ApiError::Validation(bad));
+        }
         serde_urlencoded::from_str(query)
             .map(ApiQuery)
             .map_err(|_| ApiError::BadRequest(vec![FieldError::new("", FieldErrorCode::Invalid)]))
@@ -171,6 +213,35 @@ impl ParamErrors {
     pub fn finish(self) -> Result<(), ApiError> {
         if self.0.is_empty() { Ok(()) } else { Err(ApiError::Validation(self.0)) }
     }
+}
+
+/// Refuses a request whose path, once percent-decoded, holds a control character (e.g.
+/// `/public/dossiers/H26%00`): a 422 naming `path`, before any handler or database sees it.
+pub async fn control_characters_layer(req: Request, next: Next) -> Response {
+    if percent_decoded_has_control(req.uri().path()) {
+        return ApiError::Validation(vec![FieldError::new("path", FieldErrorCode::Invalid)]).into_response();
+    }
+    next.run(req).await
+}
+
+fn percent_decoded_has_control(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                decoded.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                decoded.push(b);
+                i += 1;
+            }
+        }
+    }
+    has_control_character(&String::from_utf8_lossy(&decoded))
 }
 
 /// Sets the language of the request from `Accept-Language` for everything inside it.

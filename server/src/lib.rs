@@ -15,7 +15,9 @@ pub mod db;
 pub mod dossiers;
 pub mod error;
 pub mod extract;
+pub mod janitor;
 pub mod notifications;
+pub mod quotas;
 pub mod seed;
 pub mod telemetry;
 

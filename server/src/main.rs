@@ -131,8 +131,10 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let state = motcua_server::app::AppState::new(config, db.clone()).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    let janitor = tokio::spawn(motcua_server::janitor::run(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), ready_in_ms = started.elapsed().as_millis() as u64, "motcua-server listening");
     motcua_server::serve(listener, state, shutdown_signal()).await?;
+    janitor.abort();
     db.close().await;
     tracing::info!("motcua-server stopped");
     Ok(())

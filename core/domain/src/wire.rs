@@ -421,6 +421,12 @@ pub struct Dossier {
     pub assigned_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rating: Option<Rating>,
+    /// The secret printed on the applicant's receipt beside the code: with both, anyone
+    /// may follow the dossier (`/public/dossiers/{code}?verifier=`). Shown to the
+    /// applicant only; absent on dossiers filed before verifiers existed (their verifier
+    /// is the last 4 digits of the applicant's phone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking_verifier: Option<String>,
     pub timeline: Vec<TimelineEntry>,
 }
 
@@ -445,6 +451,9 @@ pub struct DossierSummary {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct DossierList {
     pub items: Vec<DossierSummary>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
 }
 
 /// `POST /api/v1/dossiers/{id}/transitions`.

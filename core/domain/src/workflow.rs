@@ -157,6 +157,18 @@ impl Action {
     pub fn by_applicant(self) -> bool {
         matches!(self, Action::AnswerSupplement | Action::Withdraw)
     }
+
+    /// Whether the action ends the dossier's life (the result is handed back, or the
+    /// citizen withdrew).
+    pub fn closes(self) -> bool {
+        matches!(self, Action::ReturnResult | Action::Withdraw)
+    }
+
+    /// Whether the action carries new form values, so it is taken only through the
+    /// endpoint that validates them (`/supplement`), never as a bare transition.
+    pub fn carries_values(self) -> bool {
+        matches!(self, Action::AnswerSupplement)
+    }
 }
 
 /// Why a transition is refused.
@@ -212,25 +224,83 @@ pub enum DeadlineState {
     Paused,
 }
 
-/// A span during which the clock was stopped (supplement requested), in local dates; an
-/// open span has no end.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Pause {
-    pub from: NaiveDate,
-    pub to: Option<NaiveDate>,
+/// The legal clock of one dossier, in local (Vietnamese) dates: everything the deadline
+/// depends on. Only [`step`] moves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Clock {
+    /// The procedure's legal processing time, in working days.
+    pub processing_days: u32,
+    /// The day the desk received the dossier (the clock starts the next working day).
+    pub received_on: Option<NaiveDate>,
+    /// The due date: `processing_days` plus the paused working days after reception.
+    pub due_date: Option<NaiveDate>,
+    /// Working days spent waiting for supplements that were answered.
+    pub paused_days: u32,
+    /// The day the open supplement request was made (the clock is stopped since).
+    pub pause_started_on: Option<NaiveDate>,
+    /// The day of the decision (approval or rejection).
+    pub decided_on: Option<NaiveDate>,
+    /// Working days from reception to decision, once decided after a reception.
+    pub working_days_taken: Option<u32>,
 }
 
-/// The due date: `days` working days after the day of reception, pushed back by the
-/// working days spent in pauses (up to `today` for an open pause).
-pub fn due_date(
+/// What an action did to a dossier: its new state and clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub to: DossierStatus,
+    pub clock: Clock,
+}
+
+/// The one place a dossier moves: whether `action` is legal from `from` for this caller
+/// (see [`transition`]), and how it moves the legal clock on `today`: reception starts it
+/// (`due = processing_days` working days after that day), a supplement request stops it,
+/// the answer restarts it with the due date pushed back by the working days it stood
+/// still, and a decision records its day and the working days it took.
+pub fn step(
     calendar: &WorkingCalendar,
-    received: NaiveDate,
-    days: u32,
-    pauses: &[Pause],
+    from: DossierStatus,
+    clock: Clock,
+    action: Action,
+    role: Role,
+    applicant: bool,
     today: NaiveDate,
-) -> NaiveDate {
-    let paused: i64 = pauses.iter().map(|p| calendar.working_days_between(p.from, p.to.unwrap_or(today)).max(0)).sum();
-    calendar.add_working_days(received, days.saturating_add(u32::try_from(paused).unwrap_or(u32::MAX)))
+) -> Result<Step, TransitionError> {
+    let to = transition(from, action, role, applicant)?;
+    let mut clock = clock;
+    match action {
+        Action::Receive => {
+            clock.received_on = Some(today);
+            clock.due_date = Some(calendar.add_working_days(today, clock.processing_days));
+        }
+        Action::RequestSupplement => clock.pause_started_on = Some(today),
+        Action::AnswerSupplement => {
+            if let (Some(started), Some(received)) = (clock.pause_started_on.take(), clock.received_on) {
+                let stood = u32::try_from(calendar.working_days_between(started, today).max(0)).unwrap_or(u32::MAX);
+                clock.paused_days = clock.paused_days.saturating_add(stood);
+                let total = clock.processing_days.saturating_add(clock.paused_days);
+                clock.due_date = Some(calendar.add_working_days(received, total));
+            }
+        }
+        Action::Approve | Action::Reject => {
+            clock.decided_on = Some(today);
+            clock.working_days_taken = clock
+                .received_on
+                .map(|received| u32::try_from(calendar.working_days_between(received, today).max(0)).unwrap_or(0));
+        }
+        Action::StartProcessing | Action::ReturnResult | Action::Withdraw => {}
+    }
+    Ok(Step { to, clock })
+}
+
+/// Whether a dossier decided on `decided` met its due date.
+pub fn decided_on_time(due: Option<NaiveDate>, decided: NaiveDate) -> bool {
+    due.is_some_and(|due| decided <= due)
+}
+
+/// Open dossiers due before this date (and not yet overdue) are at risk on `today`: one
+/// working day or less is left.
+pub fn at_risk_before(calendar: &WorkingCalendar, today: NaiveDate) -> NaiveDate {
+    calendar.add_working_days(today, 2)
 }
 
 /// The deadline state of a dossier with `status`, due on `due` (if received), decided on
@@ -253,7 +323,7 @@ pub fn deadline_state(
     if status.is_closed() {
         return DeadlineState::OnTime;
     }
-    if calendar.working_days_between(today, due) <= 1 { DeadlineState::AtRisk } else { DeadlineState::OnTime }
+    if due < at_risk_before(calendar, today) { DeadlineState::AtRisk } else { DeadlineState::OnTime }
 }
 
 #[cfg(test)]
@@ -309,21 +379,81 @@ mod tests {
         }
     }
 
-    #[test]
-    fn due_date_skips_tet_and_pauses() {
+    fn walk(actions: &[(Action, &str)], days: u32) -> Step {
         let cal = crate::calendar::vietnam();
+        let mut at = Step { to: DossierStatus::Submitted, clock: Clock { processing_days: days, ..Clock::default() } };
+        for (action, on) in actions {
+            let applicant = action.by_applicant();
+            let role = if applicant { Role::Citizen } else { Role::Officer };
+            at = step(cal, at.to, at.clock, *action, role, applicant, d(on)).unwrap();
+        }
+        at
+    }
+
+    #[test]
+    fn the_clock_skips_tet_and_stands_still_during_a_supplement() {
         // Received Friday 13 Feb 2026, 5 working days; Tết break 14-22 Feb 2026.
-        let due = due_date(cal, d("2026-02-13"), 5, &[], d("2026-02-13"));
-        assert_eq!(due, d("2026-02-27"));
-        // A pause from Mon 23 Feb to Wed 25 Feb adds 2 working days.
-        let paused = due_date(
-            cal,
-            d("2026-02-13"),
+        let received = walk(&[(Action::Receive, "2026-02-13")], 5);
+        assert_eq!(received.clock.due_date, Some(d("2026-02-27")));
+        // Stopped Mon 23 Feb, answered Wed 25 Feb: 2 working days added.
+        let answered = walk(
+            &[
+                (Action::Receive, "2026-02-13"),
+                (Action::StartProcessing, "2026-02-13"),
+                (Action::RequestSupplement, "2026-02-23"),
+                (Action::AnswerSupplement, "2026-02-25"),
+            ],
             5,
-            &[Pause { from: d("2026-02-23"), to: Some(d("2026-02-25")) }],
-            d("2026-03-01"),
         );
-        assert_eq!(paused, d("2026-03-03"));
+        assert_eq!(answered.to, DossierStatus::InProcessing);
+        assert_eq!(answered.clock.due_date, Some(d("2026-03-03")));
+        assert_eq!(answered.clock.paused_days, 2);
+        assert_eq!(answered.clock.pause_started_on, None);
+        // Decided on Tuesday 3 March: 7 working days after reception, on time.
+        let decided = walk(
+            &[
+                (Action::Receive, "2026-02-13"),
+                (Action::StartProcessing, "2026-02-13"),
+                (Action::RequestSupplement, "2026-02-23"),
+                (Action::AnswerSupplement, "2026-02-25"),
+                (Action::Approve, "2026-03-03"),
+            ],
+            5,
+        );
+        assert_eq!(decided.clock.decided_on, Some(d("2026-03-03")));
+        assert_eq!(decided.clock.working_days_taken, Some(7));
+        assert!(decided_on_time(decided.clock.due_date, d("2026-03-03")));
+        assert!(!decided_on_time(decided.clock.due_date, d("2026-03-04")));
+        // A rejection before reception has no working days taken.
+        let rejected = walk(&[(Action::Reject, "2026-02-13")], 5);
+        assert_eq!(rejected.clock.working_days_taken, None);
+    }
+
+    #[test]
+    fn illegal_steps_leave_the_clock_alone() {
+        let cal = crate::calendar::vietnam();
+        let clock = Clock { processing_days: 3, ..Clock::default() };
+        let refused =
+            step(cal, DossierStatus::Submitted, clock, Action::Approve, Role::Officer, false, d("2026-03-02"));
+        assert_eq!(refused, Err(TransitionError::Illegal { from: DossierStatus::Submitted, action: Action::Approve }));
+    }
+
+    #[test]
+    fn at_risk_is_one_working_day_or_less() {
+        let cal = crate::calendar::vietnam();
+        // Friday 6 March 2026: the second working day after it is Tuesday 10 March.
+        assert_eq!(at_risk_before(cal, d("2026-03-06")), d("2026-03-10"));
+        for (due, state) in [
+            ("2026-03-06", DeadlineState::AtRisk),
+            ("2026-03-09", DeadlineState::AtRisk),
+            ("2026-03-10", DeadlineState::OnTime),
+        ] {
+            assert_eq!(
+                deadline_state(cal, DossierStatus::InProcessing, Some(d(due)), None, d("2026-03-06")),
+                state,
+                "{due}"
+            );
+        }
     }
 
     #[test]

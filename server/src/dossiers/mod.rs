@@ -17,21 +17,20 @@ use motcua_domain::wire::{
     Branch, BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
     TransitionRequest,
 };
-use motcua_domain::workflow::{Action, DeadlineState, DossierStatus, TransitionError, transition};
+use motcua_domain::workflow::{Action, DossierStatus, TransitionError, at_risk_before, step};
 use serde::{Deserialize, Serialize};
-use sqlx::types::Json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use self::store::{Actor, Change, DossierRow, local_date};
+use self::store::{Actor, Change, Cursor, DossierRow, Move, RateOutcome, Scope, local_date};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::db::{BeginWrite, is_unique_violation};
+use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, ParamErrors};
-use crate::{on_db, record_change};
+use crate::quotas::{self, Quota};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -173,6 +172,12 @@ async fn submit(
     }
     let applicant = crate::auth::find_user(&app.db, user.id).await?.ok_or(ApiError::Unauthorized)?;
     let now = app.clock.now();
+    // Claimed before the insert: concurrent submissions cannot all pass the last unit.
+    let q = &app.config.quotas;
+    quotas::claim(&app.db, user.id, Quota::DossiersPerMinute, 1, u64::from(q.dossiers_per_minute), now).await?;
+    quotas::claim(&app.db, user.id, Quota::DossiersPerDay, 1, u64::from(q.dossiers_per_day), now).await?;
+    let tracking_verifier =
+        store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("no randomness for a tracking verifier: {e}"))?;
     let id = Uuid::now_v7();
     let actor = Actor { id: user.id, role: Role::Citizen, name: applicant.full_name.clone() };
     let submission = store::Submission {
@@ -189,12 +194,17 @@ async fn submit(
         idempotency_key: key.clone(),
         request_hash: hash.clone(),
         attachments,
+        tracking_verifier,
     };
     let row = match store::insert_submission(&app.db, &submission, &actor, now).await {
         Ok(row) => row,
         // A concurrent retry with the same key won the race: answer as its replay.
         Err(e) if is_unique_violation(&e) => {
             return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict("idempotency_conflict"));
+        }
+        // An attachment collected by the janitor between the check and the insert.
+        Err(e) if crate::db::is_foreign_key_violation(&e) => {
+            return Err(ApiError::field("values", FieldErrorCode::UnknownAttachment));
         }
         Err(e) => return Err(e.into()),
     };
@@ -205,11 +215,7 @@ async fn submit(
 
 /// The earlier answer to the same idempotency key, if any (409 if the body differs).
 async fn replay(app: &AppState, owner: Uuid, key: &str, hash: &str) -> ApiResult<Option<Response>> {
-    let found: Option<(String, Uuid)> = on_db!(&app.db, read, pool => {
-        sqlx::query_as("SELECT request_hash, dossier_id FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
-            .bind(owner).bind(key).fetch_optional(pool).await
-    })?;
-    let Some((stored_hash, dossier_id)) = found else { return Ok(None) };
+    let Some((stored_hash, dossier_id)) = store::find_idempotent(&app.db, owner, key).await? else { return Ok(None) };
     if stored_hash != hash {
         return Err(ApiError::Conflict("idempotency_conflict"));
     }
@@ -226,14 +232,16 @@ pub struct ListQuery {
     status: Option<String>,
     /// Admins: only this branch.
     branch: Option<String>,
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000)]
-    page: Option<String>,
+    /// The `next_cursor` of the previous page.
+    after: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     per_page: Option<String>,
 }
 
 /// A citizen's own dossiers (newest first); for an officer, the queue of their branch
-/// (overdue first, then at risk, then by due date); for an admin, every branch.
+/// (overdue first, then at risk, on time, not yet received, paused, closed; earliest due
+/// date first within each); for an admin, every branch. Paged by key: follow
+/// `next_cursor` with `after=`.
 #[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = DossierList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
@@ -242,65 +250,34 @@ async fn list(
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<axum::Json<DossierList>> {
     let mut errors = ParamErrors::default();
-    let page: u32 = errors.parse("page", &q.page).unwrap_or(1);
     let per_page: u32 = errors.parse("per_page", &q.per_page).unwrap_or(50);
-    if page == 0 {
-        errors.push("page", FieldErrorCode::TooSmall, 1);
-    } else if page > 10_000 {
-        errors.push("page", FieldErrorCode::TooLarge, 10_000);
-    }
     if !(1..=200).contains(&per_page) {
         errors.push("per_page", FieldErrorCode::TooLarge, 200);
     }
     let status = q.status.as_deref().filter(|s| !s.is_empty());
-    if status.is_some_and(|s| DossierStatus::parse(s).is_none()) {
+    let parsed_status = status.and_then(DossierStatus::parse);
+    if status.is_some() && parsed_status.is_none() {
         errors.push("status", FieldErrorCode::InvalidOption, "");
     }
+    let after = q.after.as_deref().filter(|a| !a.is_empty());
+    let cursor = after.and_then(Cursor::decode);
+    if after.is_some() && cursor.is_none() {
+        errors.push("after", FieldErrorCode::Invalid, "");
+    }
     errors.finish()?;
-    let (clause, scope): (&str, String) = match user.role {
-        Role::Citizen => ("applicant_id = $1", user.id.to_string()),
-        Role::Officer => ("branch_code = $1", user.branch.clone().unwrap_or_default()),
+    let scope = match user.role {
+        Role::Citizen => Scope::Applicant(user.id),
+        Role::Officer => Scope::Branch(user.branch.clone().unwrap_or_default()),
         Role::Admin => match q.branch.as_deref().filter(|b| !b.is_empty()) {
-            Some(b) => ("branch_code = $1", b.to_owned()),
-            None => ("$1 = $1", String::new()),
+            Some(b) => Scope::Branch(b.to_owned()),
+            None => Scope::All,
         },
     };
-    let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT {} FROM dossiers WHERE {clause} AND ($2 = '' OR status = $2) ORDER BY submitted_at DESC LIMIT 5000",
-        store::DOSSIER_COLUMNS
-    ));
-    let status = status.unwrap_or_default().to_owned();
-    let rows: Vec<DossierRow> = match user.role {
-        Role::Citizen => {
-            on_db!(&app.db, read, pool => sqlx::query_as(sql).bind(user.id).bind(&status).fetch_all(pool).await)?
-        }
-        _ => on_db!(&app.db, read, pool => sqlx::query_as(sql).bind(&scope).bind(&status).fetch_all(pool).await)?,
-    };
     let today = local_date(app.clock.now());
-    let mut items: Vec<_> = rows.iter().map(|r| r.summary(today)).collect();
-    if user.role != Role::Citizen {
-        let urgency = |d: DeadlineState| match d {
-            DeadlineState::Overdue => 0,
-            DeadlineState::AtRisk => 1,
-            DeadlineState::OnTime => 2,
-            DeadlineState::NotStarted => 3,
-            DeadlineState::Paused => 4,
-        };
-        items.sort_by(|a, b| {
-            (a.status.is_closed(), urgency(a.deadline), a.due_date, a.submitted_at).cmp(&(
-                b.status.is_closed(),
-                urgency(b.deadline),
-                b.due_date,
-                b.submitted_at,
-            ))
-        });
-    }
-    let items = items
-        .into_iter()
-        .skip(((page - 1) as usize).saturating_mul(per_page as usize))
-        .take(per_page as usize)
-        .collect();
-    Ok(axum::Json(DossierList { items }))
+    let risk = at_risk_before(store::calendar(), today);
+    let (rows, more) = store::list(&app.db, &scope, parsed_status, cursor.as_ref(), per_page, today, risk).await?;
+    let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
+    Ok(axum::Json(DossierList { items: rows.iter().map(|r| r.summary(today)).collect(), next_cursor }))
 }
 
 /// One dossier with its timeline, due date and deadline state.
@@ -315,8 +292,9 @@ async fn get_dossier(
     Ok(axum::Json(store::load_full(&app.db, &row, app.clock.now()).await?))
 }
 
-/// Applies `action` to `row` (already visible to `user`), with the deadline bookkeeping,
-/// in one transaction with its timeline entry, notification and outbox row.
+/// Applies `action` to `row` (already visible to `user`): the domain's `step` decides
+/// whether it is legal and how the clock moves; the store writes it in one transaction
+/// with its timeline entry, notification and outbox row.
 async fn apply_action(
     app: &AppState,
     user: &AuthUser,
@@ -326,68 +304,26 @@ async fn apply_action(
     new_values: Option<(&serde_json::Value, u32, &[Uuid])>,
 ) -> ApiResult<Dossier> {
     let from = row.status();
-    let to = match transition(from, action, user.role, row.applicant_id == user.id) {
-        Ok(to) => to,
+    let now = app.clock.now();
+    let moved =
+        step(store::calendar(), from, row.clock(), action, user.role, row.applicant_id == user.id, local_date(now));
+    let moved = match moved {
+        Ok(moved) => moved,
         Err(TransitionError::Forbidden { .. }) => return Err(ApiError::Forbidden),
         Err(TransitionError::Illegal { from, action }) => return Err(ApiError::IllegalTransition { from, action }),
     };
     let actor = actor(app, user).await?;
-    let now = app.clock.now();
-    let today = local_date(now);
-    let cal = store::calendar();
-    let days = u32::try_from(row.processing_days).unwrap_or_default();
-    let mut received_at = row.received_at;
-    let mut due_date = row.due_date;
-    let mut paused_days = row.paused_days;
-    let mut pause_started_on = row.pause_started_on;
-    let mut decided_at = row.decided_at;
-    let mut closed_at = row.closed_at;
-    match action {
-        Action::Receive => {
-            received_at = Some(now);
-            due_date = Some(cal.add_working_days(today, days));
-        }
-        Action::RequestSupplement => pause_started_on = Some(today),
-        Action::AnswerSupplement => {
-            if let (Some(started), Some(received)) = (pause_started_on.take(), received_at) {
-                paused_days += cal.working_days_between(started, today).max(0);
-                let total = days.saturating_add(u32::try_from(paused_days).unwrap_or(u32::MAX));
-                due_date = Some(cal.add_working_days(local_date(received), total));
-            }
-        }
-        Action::Approve | Action::Reject => decided_at = Some(now),
-        Action::ReturnResult | Action::Withdraw => closed_at = Some(now),
-        Action::StartProcessing => {}
-    }
-    let (values, form_version) = match new_values {
-        Some((values, version, _)) => (Json(values.clone()), i64::from(version)),
-        None => (row.form_values.clone(), row.form_version),
+    let mv = Move {
+        to: moved.to,
+        clock: moved.clock,
+        received_at: if action == Action::Receive { Some(now) } else { row.received_at },
+        decided_at: if moved.clock.decided_on != row.clock().decided_on { Some(now) } else { row.decided_at },
+        closed_at: if action.closes() { Some(now) } else { row.closed_at },
+        values: new_values,
     };
-    let links: &[Uuid] = new_values.map(|(_, _, ids)| ids).unwrap_or(&[]);
-    let result: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let updated = sqlx::query(
-            "UPDATE dossiers SET status = $1, received_at = $2, due_date = $3, paused_days = $4, pause_started_on = $5, \
-             decided_at = $6, closed_at = $7, form_values = $8, form_version = $9, updated_at = $10, revision = revision + 1 \
-             WHERE id = $11 AND revision = $12",
-        )
-        .bind(to.as_str()).bind(received_at).bind(due_date).bind(paused_days).bind(pause_started_on)
-        .bind(decided_at).bind(closed_at).bind(&values).bind(form_version).bind(now).bind(row.id).bind(row.revision)
-        .execute(&mut *tx).await?.rows_affected();
-        if updated == 0 {
-            return Ok(0);
-        }
-        for attachment in links {
-            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(row.id).bind(attachment)
-                .execute(&mut *tx).await?;
-        }
-        let change = Change { dossier: row, action: action.as_str(), from: Some(from), to, actor: &actor, note, at: now };
-        record_change!(tx, &change);
-        tx.commit().await?;
-        Ok(updated)
-    }.await);
-    if result? == 0 {
+    let change =
+        Change { dossier: row, action: action.as_str(), from: Some(from), to: moved.to, actor: &actor, note, at: now };
+    if !store::apply_move(&app.db, row, &mv, &change).await? {
         return Err(ApiError::Conflict("concurrent_update"));
     }
     metrics::counter!("motcua_dossier_transitions_total", "action" => action.as_str()).increment(1);
@@ -424,6 +360,11 @@ async fn take_action(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<TransitionRequest>,
 ) -> ApiResult<axum::Json<Dossier>> {
+    if req.action.carries_values() {
+        // Answering a supplement restarts the legal clock: only with the supplied values,
+        // validated, through `/supplement`.
+        return Err(ApiError::field("action", FieldErrorCode::InvalidOption));
+    }
     let row = visible(&app, &user, &id).await?;
     let note = check_note(req.action, req.note.as_deref())?;
     Ok(axum::Json(apply_action(&app, &user, &row, req.action, note.as_deref(), None).await?))
@@ -502,19 +443,16 @@ async fn assign(
     let now = app.clock.now();
     let note = format!("Phân công cho {}", officer.full_name);
     let status = row.status();
-    let updated: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
-        let mut tx = pool.begin_write().await?;
-        let updated = sqlx::query("UPDATE dossiers SET assigned_to = $1, updated_at = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
-            .bind(officer.id).bind(now).bind(row.id).bind(row.revision)
-            .execute(&mut *tx).await?.rows_affected();
-        if updated == 1 {
-            let change = Change { dossier: &row, action: "assign", from: Some(status), to: status, actor: &actor, note: Some(&note), at: now };
-            record_change!(tx, &change);
-            tx.commit().await?;
-        }
-        Ok(updated)
-    }.await);
-    if updated? == 0 {
+    let change = Change {
+        dossier: &row,
+        action: "assign",
+        from: Some(status),
+        to: status,
+        actor: &actor,
+        note: Some(&note),
+        at: now,
+    };
+    if !store::assign(&app.db, &row, officer.id, &change).await? {
         return Err(ApiError::Conflict("concurrent_update"));
     }
     let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
@@ -557,13 +495,14 @@ async fn rate(
         return Err(ApiError::Conflict("not_returned_yet"));
     }
     let now = app.clock.now();
-    let updated = on_db!(&app.db, write, pool => {
-        sqlx::query("UPDATE dossiers SET rating_score = $1, rating_comment = $2, rated_at = $3, updated_at = $3 WHERE id = $4 AND rating_score IS NULL")
-            .bind(i64::from(req.score)).bind(comment).bind(now).bind(row.id)
-            .execute(pool).await.map(|r| r.rows_affected())
-    })?;
-    if updated == 0 {
-        return Err(ApiError::Conflict("already_rated"));
+    let actor = actor(&app, &user).await?;
+    let status = row.status();
+    let change =
+        Change { dossier: &row, action: "rate", from: Some(status), to: status, actor: &actor, note: comment, at: now };
+    match store::rate(&app.db, &row, req.score, comment, &change).await? {
+        RateOutcome::Rated => {}
+        RateOutcome::AlreadyRated => return Err(ApiError::Conflict("already_rated")),
+        RateOutcome::ChangedMeanwhile => return Err(ApiError::Conflict("concurrent_update")),
     }
     metrics::counter!("motcua_ratings_total", "score" => req.score.to_string()).increment(1);
     let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;

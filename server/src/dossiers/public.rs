@@ -1,6 +1,9 @@
-//! Public tracking: anyone holding the receipt follows a dossier by its code and a
-//! verifier (the last 4 digits of the applicant's phone), without logging in. The answer
-//! carries no personal data; wrong guesses are throttled per address and per code.
+//! Public tracking: anyone holding the receipt follows a dossier by its code and the
+//! verifier printed beside it (8 letters and digits; dossiers filed before verifiers
+//! existed use the last 4 digits of the applicant's phone), without logging in. The answer
+//! carries no personal data. Look-ups are limited per address, and every attempt at a code
+//! is counted *before* the verifier is checked (5 per code per quarter hour; a right answer
+//! gives its attempt back), so concurrent guesses cannot slip past the count.
 
 use axum::extract::{Path, State};
 use motcua_domain::i18n::Lang;
@@ -12,12 +15,14 @@ use utoipa_axum::routes;
 
 use super::store::{self, local_date};
 use crate::app::AppState;
-use crate::auth::ratelimit;
 use crate::error::{ApiError, ApiResult, current_lang};
 use crate::extract::{ApiQuery, ClientIp};
+use crate::quotas;
 
-/// Wrong verifiers for one code before it is locked (then 1 s, 2 s, 4 s ... 15 min).
+/// Wrong verifiers allowed per code and window.
 const FREE_GUESSES: u32 = 5;
+/// The window over which guesses at one code are counted.
+const GUESS_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(track))
@@ -26,8 +31,9 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TrackQuery {
-    /// The last 4 digits of the applicant's phone number.
-    #[param(required = true, min_length = 4, max_length = 4, pattern = "^[0-9]{4}$")]
+    /// The verifier printed on the receipt (older receipts: the last 4 digits of the
+    /// applicant's phone number).
+    #[param(required = true, min_length = 4, max_length = 16)]
     verifier: Option<String>,
 }
 
@@ -50,18 +56,21 @@ async fn track(
     let Some(verifier) = verifier else {
         return Err(ApiError::field("verifier", motcua_domain::form::FieldErrorCode::Required));
     };
-    let now = app.clock.now();
-    let key = ratelimit::login_key(&format!("public-dossier:{}", code.trim().to_uppercase()));
-    if let Some(wait) = ratelimit::locked_for(&app.db, &key, now).await? {
-        return Err(ApiError::RateLimited { retry_after_secs: wait });
+    if verifier.chars().count() > 16 {
+        return Err(ApiError::Validation(vec![
+            motcua_domain::form::FieldError::new("verifier", motcua_domain::form::FieldErrorCode::TooLong)
+                .with_limit(16),
+        ]));
     }
-    let row = store::find_by_code(&app.db, code.trim()).await?;
-    let Some(row) =
-        row.filter(|r| r.applicant_phone.len() >= 4 && r.applicant_phone.ends_with(verifier) && verifier.len() == 4)
-    else {
-        ratelimit::record_failure(&app.db, &key, FREE_GUESSES, now).await?;
+    let now = app.clock.now();
+    let code = code.trim().to_uppercase();
+    let key = format!("track:{code}");
+    quotas::claim_guess(&app.db, &key, FREE_GUESSES, GUESS_WINDOW, now).await?;
+    let row = store::find_by_code(&app.db, &code).await?;
+    let Some(row) = row.filter(|r| store::verifier_matches(r, verifier)) else {
         return Err(ApiError::NotFound);
     };
+    quotas::refund_guess(&app.db, &key).await?;
     let lang = current_lang();
     let timeline = store::timeline(&app.db, row.id).await?;
     let steps = timeline

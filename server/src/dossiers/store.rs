@@ -1,13 +1,16 @@
-//! Dossier persistence: rows, loading with the timeline, the per-day dossier code counter,
-//! and the one function that records a status change together with its timeline entry,
-//! the citizen's notification and the push outbox row — in the caller's transaction, so
-//! there is never a change without its notification nor a notification without its change.
+//! Dossier persistence: every SQL statement about dossiers lives here, behind functions
+//! the handlers call. Rows, loading with the timeline, the per-day dossier code counter,
+//! the queue (ordered by urgency and paged by key in SQL), the moves of the workflow
+//! (with an optimistic revision check), assignment, rating, statistics aggregated in SQL,
+//! and the one macro that records a change together with its timeline entry, the
+//! citizen's notification and the push outbox row — in the caller's transaction, so there
+//! is never a change without its notification nor a notification without its change.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::calendar::{WorkingCalendar, vietnam};
 use motcua_domain::i18n::Lang;
 use motcua_domain::wire::{Dossier, DossierSummary, Rating, Role, TimelineEntry};
-use motcua_domain::workflow::{DeadlineState, DossierStatus, deadline_state};
+use motcua_domain::workflow::{Clock, DeadlineState, DossierStatus, deadline_state};
 use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -51,15 +54,33 @@ pub struct DossierRow {
     pub rated_at: Option<DateTime<Utc>>,
     pub updated_at: DateTime<Utc>,
     pub revision: i64,
+    pub tracking_verifier: Option<String>,
+    pub received_on: Option<NaiveDate>,
+    pub decided_on: Option<NaiveDate>,
+    pub working_days_taken: Option<i64>,
 }
 
 pub const DOSSIER_COLUMNS: &str = "id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
      processing_days, form_version, form_values, status, branch_code, assigned_to, submitted_at, received_at, due_date, \
-     paused_days, pause_started_on, decided_at, closed_at, rating_score, rating_comment, rated_at, updated_at, revision";
+     paused_days, pause_started_on, decided_at, closed_at, rating_score, rating_comment, rated_at, updated_at, revision, \
+     tracking_verifier, received_on, decided_on, working_days_taken";
 
 impl DossierRow {
     pub fn status(&self) -> DossierStatus {
         DossierStatus::parse(&self.status).unwrap_or(DossierStatus::Submitted)
+    }
+
+    /// The legal clock as stored (the domain's [`motcua_domain::workflow::step`] moves it).
+    pub fn clock(&self) -> Clock {
+        Clock {
+            processing_days: u32::try_from(self.processing_days).unwrap_or_default(),
+            received_on: self.received_on.or(self.received_at.map(local_date)),
+            due_date: self.due_date,
+            paused_days: u32::try_from(self.paused_days).unwrap_or_default(),
+            pause_started_on: self.pause_started_on,
+            decided_on: self.decided_on.or(self.decided_at.map(local_date)),
+            working_days_taken: self.working_days_taken.and_then(|d| u32::try_from(d).ok()),
+        }
     }
 
     pub fn deadline(&self, today: NaiveDate) -> DeadlineState {
@@ -70,21 +91,6 @@ impl DossierRow {
             self.decided_at.or(self.closed_at).map(local_date),
             today,
         )
-    }
-
-    pub fn summary(&self, today: NaiveDate) -> DossierSummary {
-        DossierSummary {
-            id: self.id.to_string(),
-            code: self.code.clone(),
-            procedure_code: self.procedure_code.clone(),
-            procedure_name: self.procedure_name.clone(),
-            status: self.status(),
-            branch_code: self.branch_code.clone(),
-            submitted_at: self.submitted_at,
-            updated_at: self.updated_at,
-            due_date: self.due_date,
-            deadline: self.deadline(today),
-        }
     }
 
     pub fn full(&self, timeline: Vec<TimelineEntry>, today: NaiveDate) -> Dossier {
@@ -108,6 +114,7 @@ impl DossierRow {
                 score: u8::try_from(score).unwrap_or_default(),
                 comment: self.rating_comment.clone(),
             }),
+            tracking_verifier: self.tracking_verifier.clone(),
             timeline,
         }
     }
@@ -360,6 +367,8 @@ pub struct Submission {
     pub idempotency_key: String,
     pub request_hash: String,
     pub attachments: Vec<Uuid>,
+    /// The secret printed on the receipt for public tracking ([`new_tracking_verifier`]).
+    pub tracking_verifier: String,
 }
 
 /// Stores a submission in one transaction: its code, the dossier, the idempotency key, the
@@ -396,15 +405,19 @@ pub async fn insert_submission(db: &Db, s: &Submission, actor: &Actor, now: Date
             rated_at: None,
             updated_at: now,
             revision: 1,
+            tracking_verifier: Some(s.tracking_verifier.clone()),
+            received_on: None,
+            decided_on: None,
+            working_days_taken: None,
         };
         sqlx::query(
             "INSERT INTO dossiers (id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
-             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)",
+             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision, tracking_verifier) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $14)",
         )
         .bind(row.id).bind(&row.code).bind(row.applicant_id).bind(&row.applicant_name).bind(&row.applicant_phone)
         .bind(&row.procedure_code).bind(&row.procedure_name).bind(row.processing_days).bind(row.form_version)
-        .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now)
+        .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now).bind(&s.tracking_verifier)
         .execute(&mut *tx).await?;
         sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(s.applicant_id).bind(&s.idempotency_key).bind(&s.request_hash).bind(s.id).bind(now)
@@ -431,5 +444,376 @@ pub fn submitted_entry(actor: &Actor, now: DateTime<Utc>) -> TimelineEntry {
         actor_role: actor.role,
         actor_name: Some(actor.name.clone()),
         note: None,
+    }
+}
+
+/// Letters and digits a person reads off a receipt without confusing them (no 0/O, 1/I/L).
+const VERIFIER_ALPHABET: &[u8] = b"ABCDEFGHJKMNPQRSTUVWXYZ23456789";
+/// Length of a tracking verifier: 31^8 ≈ 8.5 × 10^11 possibilities, against 5 guesses per
+/// code per quarter hour.
+pub const VERIFIER_LEN: usize = 8;
+
+/// A fresh random verifier for a new dossier's receipt.
+pub fn new_tracking_verifier() -> Result<String, getrandom::Error> {
+    let mut out = String::with_capacity(VERIFIER_LEN);
+    let mut buf = [0u8; 32];
+    while out.len() < VERIFIER_LEN {
+        getrandom::fill(&mut buf)?;
+        // Rejection sampling keeps every symbol equally likely (256 = 8 × 31 + 8).
+        let limit = 256 - 256 % VERIFIER_ALPHABET.len();
+        for b in buf.iter().filter(|&&b| usize::from(b) < limit).take(VERIFIER_LEN - out.len()) {
+            out.push(char::from(VERIFIER_ALPHABET[usize::from(*b) % VERIFIER_ALPHABET.len()]));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `given` is the verifier of `row`: its receipt verifier (spaces, dashes and case
+/// ignored), or, for dossiers filed before verifiers existed, the last 4 digits of the
+/// applicant's phone.
+pub fn verifier_matches(row: &DossierRow, given: &str) -> bool {
+    let given: String = given.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_uppercase();
+    match &row.tracking_verifier {
+        Some(secret) => {
+            secret.len() == given.len() && secret.bytes().zip(given.bytes()).fold(0, |acc, (a, b)| acc | (a ^ b)) == 0
+        }
+        None => given.len() == 4 && row.applicant_phone.len() >= 4 && row.applicant_phone.ends_with(&given),
+    }
+}
+
+/// The earlier submission under an idempotency key: its body hash and dossier.
+pub async fn find_idempotent(db: &Db, owner: Uuid, key: &str) -> sqlx::Result<Option<(String, Uuid)>> {
+    on_db!(db, read, pool => {
+        sqlx::query_as("SELECT request_hash, dossier_id FROM idempotency_keys WHERE owner_id = $1 AND key = $2")
+            .bind(owner).bind(key).fetch_optional(pool).await
+    })
+}
+
+/// A move of the workflow to store: the new status and clock, the timestamps it sets, and
+/// (for a supplement answer) the new values and attachment links.
+#[derive(Debug, Clone)]
+pub struct Move<'a> {
+    pub to: DossierStatus,
+    pub clock: Clock,
+    pub received_at: Option<DateTime<Utc>>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
+}
+
+/// Stores `mv` over `row` if nobody changed the row since it was read (its revision), with
+/// the change's timeline entry, notification and outbox row; `false` if someone did.
+pub async fn apply_move(db: &Db, row: &DossierRow, mv: &Move<'_>, change: &Change<'_>) -> sqlx::Result<bool> {
+    use crate::db::BeginWrite;
+    let (values, form_version) = match mv.values {
+        Some((values, version, _)) => (Json(values.clone()), i64::from(version)),
+        None => (row.form_values.clone(), row.form_version),
+    };
+    let links: &[Uuid] = mv.values.map(|(_, _, ids)| ids).unwrap_or(&[]);
+    let c = &mv.clock;
+    on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE dossiers SET status = $1, received_at = $2, due_date = $3, paused_days = $4, pause_started_on = $5, \
+             decided_at = $6, closed_at = $7, form_values = $8, form_version = $9, updated_at = $10, revision = revision + 1, \
+             received_on = $11, decided_on = $12, working_days_taken = $13 \
+             WHERE id = $14 AND revision = $15",
+        )
+        .bind(mv.to.as_str()).bind(mv.received_at).bind(c.due_date).bind(i64::from(c.paused_days)).bind(c.pause_started_on)
+        .bind(mv.decided_at).bind(mv.closed_at).bind(&values).bind(form_version).bind(change.at)
+        .bind(c.received_on).bind(c.decided_on).bind(c.working_days_taken.map(i64::from))
+        .bind(row.id).bind(row.revision)
+        .execute(&mut *tx).await?.rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        for attachment in links {
+            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(row.id).bind(attachment)
+                .execute(&mut *tx).await?;
+        }
+        crate::record_change!(tx, change);
+        tx.commit().await?;
+        Ok(true)
+    }.await)
+}
+
+/// Assigns `row` to `officer` (revision-checked, with its timeline entry).
+pub async fn assign(db: &Db, row: &DossierRow, officer: Uuid, change: &Change<'_>) -> sqlx::Result<bool> {
+    use crate::db::BeginWrite;
+    on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query("UPDATE dossiers SET assigned_to = $1, updated_at = $2, revision = revision + 1 WHERE id = $3 AND revision = $4")
+            .bind(officer).bind(change.at).bind(row.id).bind(row.revision)
+            .execute(&mut *tx).await?.rows_affected();
+        if updated == 0 {
+            return Ok(false);
+        }
+        crate::record_change!(tx, change);
+        tx.commit().await?;
+        Ok(true)
+    }.await)
+}
+
+/// Why a rating was not stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateOutcome {
+    Rated,
+    AlreadyRated,
+    ChangedMeanwhile,
+}
+
+/// Stores the applicant's rating like every other change: revision-checked, with a
+/// timeline entry (no status change, so no notification).
+pub async fn rate(
+    db: &Db,
+    row: &DossierRow,
+    score: u8,
+    comment: Option<&str>,
+    change: &Change<'_>,
+) -> sqlx::Result<RateOutcome> {
+    use crate::db::BeginWrite;
+    let rated_on = local_date(change.at);
+    on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let updated = sqlx::query(
+            "UPDATE dossiers SET rating_score = $1, rating_comment = $2, rated_at = $3, rated_on = $4, updated_at = $3, \
+             revision = revision + 1 WHERE id = $5 AND revision = $6 AND rating_score IS NULL",
+        )
+        .bind(i64::from(score)).bind(comment).bind(change.at).bind(rated_on).bind(row.id).bind(row.revision)
+        .execute(&mut *tx).await?.rows_affected();
+        if updated == 0 {
+            let (rated,): (Option<i64>,) = sqlx::query_as("SELECT rating_score FROM dossiers WHERE id = $1")
+                .bind(row.id).fetch_one(&mut *tx).await?;
+            return Ok(if rated.is_some() { RateOutcome::AlreadyRated } else { RateOutcome::ChangedMeanwhile });
+        }
+        crate::record_change!(tx, change);
+        tx.commit().await?;
+        Ok(RateOutcome::Rated)
+    }.await)
+}
+
+/// Whose dossiers a list shows.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// A citizen's own, newest first.
+    Applicant(Uuid),
+    /// A branch's queue, most urgent first.
+    Branch(String),
+    /// Every branch's queue (admins).
+    All,
+}
+
+/// One row of a list: only what a list shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SummaryRow {
+    pub id: Uuid,
+    pub code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub status: String,
+    pub branch_code: String,
+    pub submitted_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub due_date: Option<NaiveDate>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub urgency: i64,
+    pub due_key: NaiveDate,
+}
+
+impl SummaryRow {
+    pub fn summary(&self, today: NaiveDate) -> DossierSummary {
+        let status = DossierStatus::parse(&self.status).unwrap_or(DossierStatus::Submitted);
+        let decided = self.decided_at.or(self.closed_at).map(local_date);
+        DossierSummary {
+            id: self.id.to_string(),
+            code: self.code.clone(),
+            procedure_code: self.procedure_code.clone(),
+            procedure_name: self.procedure_name.clone(),
+            status,
+            branch_code: self.branch_code.clone(),
+            submitted_at: self.submitted_at,
+            updated_at: self.updated_at,
+            due_date: self.due_date,
+            deadline: deadline_state(calendar(), status, self.due_date, decided, today),
+        }
+    }
+
+    /// Where the next page starts.
+    pub fn cursor(&self) -> Cursor {
+        Cursor { urgency: self.urgency, due_key: self.due_key, submitted_at: self.submitted_at, id: self.id }
+    }
+}
+
+/// A position in a list: the sort key of the last row shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub urgency: i64,
+    pub due_key: NaiveDate,
+    pub submitted_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// An opaque token (`after=`), URL-safe.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        let text = format!("{}|{}|{}|{}", self.urgency, self.due_key, self.submitted_at.to_rfc3339(), self.id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    pub fn decode(token: &str) -> Option<Cursor> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let mut parts = text.split('|');
+        let cursor = Cursor {
+            urgency: parts.next()?.parse().ok()?,
+            due_key: parts.next()?.parse().ok()?,
+            submitted_at: DateTime::parse_from_rfc3339(parts.next()?).ok()?.with_timezone(&Utc),
+            id: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(cursor)
+    }
+}
+
+/// Due key of dossiers without a due date: after every real one.
+const NO_DUE: &str = "9999-12-31";
+
+/// One page of a list, and whether more follow. A branch queue is ordered by urgency
+/// (overdue, at risk, on time, not received yet, paused, then closed; within each, the
+/// earliest due date, then the oldest), exactly as [`deadline_state`] judges on `today`
+/// (`at_risk_before` from the domain); a citizen's list newest first. Both are paged by
+/// key, so every dossier is reachable however many there are, and a page costs the same.
+pub async fn list(
+    db: &Db,
+    scope: &Scope,
+    status: Option<DossierStatus>,
+    after: Option<&Cursor>,
+    limit: u32,
+    today: NaiveDate,
+    at_risk_before: NaiveDate,
+) -> sqlx::Result<(Vec<SummaryRow>, bool)> {
+    let closed: Vec<String> =
+        DossierStatus::ALL.iter().filter(|s| s.is_closed()).map(|s| format!("'{}'", s.as_str())).collect();
+    let paused = DossierStatus::SupplementRequested.as_str();
+    let citizen = matches!(scope, Scope::Applicant(_));
+    let scope_clause = match scope {
+        Scope::Applicant(_) => "applicant_id = $1",
+        Scope::Branch(_) => "branch_code = $1",
+        Scope::All => "CAST($1 AS TEXT) = ''",
+    };
+    let (urgency, order, cursor_clause) = if citizen {
+        (
+            "0".to_owned(),
+            "submitted_at DESC, id DESC",
+            if after.is_some() { "(submitted_at, id) < ($4, $5)" } else { "1 = 1" },
+        )
+    } else {
+        (
+            format!(
+                "CASE WHEN status IN ({}) THEN 5 WHEN due_date IS NULL THEN 3 WHEN status = '{paused}' THEN 4 \
+                 WHEN due_date < $4 THEN 0 WHEN due_date < $5 THEN 1 ELSE 2 END",
+                closed.join(", ")
+            ),
+            "urgency, due_key, submitted_at, id",
+            if after.is_some() { "(urgency, due_key, submitted_at, id) > ($6, $7, $8, $9)" } else { "1 = 1" },
+        )
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM (SELECT id, code, procedure_code, procedure_name, status, branch_code, submitted_at, updated_at, \
+         due_date, decided_at, closed_at, CAST({urgency} AS BIGINT) AS urgency, COALESCE(due_date, '{NO_DUE}') AS due_key \
+         FROM dossiers WHERE {scope_clause} AND ($2 = '' OR status = $2)) q \
+         WHERE {cursor_clause} ORDER BY {order} LIMIT $3"
+    ));
+    let status = status.map(|s| s.as_str()).unwrap_or_default();
+    let fetch = i64::from(limit) + 1;
+    let mut rows: Vec<SummaryRow> = on_db!(db, read, pool => {
+        let q = sqlx::query_as(sql);
+        let q = match scope {
+            Scope::Applicant(id) => q.bind(*id),
+            Scope::Branch(code) => q.bind(code.clone()),
+            Scope::All => q.bind(String::new()),
+        };
+        let q = q.bind(status).bind(fetch);
+        let q = match (citizen, after) {
+            (true, Some(c)) => q.bind(c.submitted_at).bind(c.id),
+            (true, None) => q,
+            (false, Some(c)) => q.bind(today).bind(at_risk_before).bind(c.urgency).bind(c.due_key).bind(c.submitted_at).bind(c.id),
+            (false, None) => q.bind(today).bind(at_risk_before),
+        };
+        q.fetch_all(pool).await
+    })?;
+    let more = rows.len() > limit as usize;
+    rows.truncate(limit as usize);
+    Ok((rows, more))
+}
+
+/// Sums of one branch and procedure over a period (local dates, inclusive).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StatsGroup {
+    pub branch_code: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub received: i64,
+    pub decided: i64,
+    pub decided_on_time: i64,
+    pub working_days: i64,
+    pub ratings: i64,
+    pub satisfied: i64,
+}
+
+/// Figures per branch and procedure, aggregated in SQL over the clock's local dates (a
+/// decision counts when it followed a reception; on time means on or before the due
+/// date, as `workflow::decided_on_time` says).
+pub async fn stats_groups(
+    db: &Db,
+    branch: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<StatsGroup>> {
+    let within = |col: &str| format!("{col} >= $2 AND {col} <= $3");
+    let decided = format!("{} AND received_on IS NOT NULL", within("decided_on"));
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT branch_code, procedure_code, MAX(procedure_name) AS procedure_name, \
+         CAST(SUM(CASE WHEN {received} THEN 1 ELSE 0 END) AS BIGINT) AS received, \
+         CAST(SUM(CASE WHEN {decided} THEN 1 ELSE 0 END) AS BIGINT) AS decided, \
+         CAST(SUM(CASE WHEN {decided} AND decided_on <= due_date THEN 1 ELSE 0 END) AS BIGINT) AS decided_on_time, \
+         CAST(SUM(CASE WHEN {decided} THEN COALESCE(working_days_taken, 0) ELSE 0 END) AS BIGINT) AS working_days, \
+         CAST(SUM(CASE WHEN {rated} THEN 1 ELSE 0 END) AS BIGINT) AS ratings, \
+         CAST(SUM(CASE WHEN {rated} AND rating_score >= 4 THEN 1 ELSE 0 END) AS BIGINT) AS satisfied \
+         FROM dossiers WHERE ($1 = '' OR branch_code = $1) AND ({received} OR {decided_any} OR {rated}) \
+         GROUP BY branch_code, procedure_code ORDER BY branch_code, procedure_code",
+        received = within("received_on"),
+        decided_any = within("decided_on"),
+        rated = within("rated_on"),
+    ));
+    let branch = branch.unwrap_or_default().to_owned();
+    on_db!(db, read, pool => sqlx::query_as(sql).bind(branch).bind(from).bind(to).fetch_all(pool).await)
+}
+
+/// Fills the clock's dates on dossiers stored before they existed (the migration fills the
+/// dates; the working days taken need the calendar). Bounded batches; a no-op once done.
+pub async fn backfill_clock(db: &Db) -> sqlx::Result<u64> {
+    let mut done = 0;
+    loop {
+        let rows: Vec<(Uuid, NaiveDate, NaiveDate)> = on_db!(db, read, pool => {
+            sqlx::query_as(
+                "SELECT id, received_on, decided_on FROM dossiers \
+                 WHERE working_days_taken IS NULL AND received_on IS NOT NULL AND decided_on IS NOT NULL LIMIT 500",
+            )
+            .fetch_all(pool).await
+        })?;
+        if rows.is_empty() {
+            return Ok(done);
+        }
+        for (id, received, decided) in rows {
+            let days = calendar().working_days_between(received, decided).max(0);
+            on_db!(db, write, pool => {
+                sqlx::query("UPDATE dossiers SET working_days_taken = $1 WHERE id = $2").bind(days).bind(id).execute(pool).await.map(|_| ())
+            })?;
+            done += 1;
+        }
     }
 }

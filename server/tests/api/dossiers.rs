@@ -23,13 +23,13 @@ both!(
     nobody_sees_anothers_dossiers
 );
 
-const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+pub(crate) const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
 
-fn at(s: &str) -> DateTime<Utc> {
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("time").with_timezone(&Utc)
 }
 
-fn day(s: &str) -> NaiveDate {
+pub(crate) fn day(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
 }
 
@@ -55,7 +55,7 @@ fn nth_working_day_after(start: NaiveDate, n: u32) -> NaiveDate {
 
 /// A procedure with a deadline of several working days, boundary-free, with at least one
 /// required paper (so attachments are exercised).
-async fn pick_procedure(app: &TestApp) -> Procedure {
+pub(crate) async fn pick_procedure(app: &TestApp) -> Procedure {
     let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
     let all: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone()).expect("procedures");
     all.into_iter()
@@ -64,7 +64,7 @@ async fn pick_procedure(app: &TestApp) -> Procedure {
         .expect("a procedure with 5-15 working days and two papers")
 }
 
-async fn upload_whole(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> String {
+pub(crate) async fn upload_whole(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> String {
     let response = app
         .request(Method::POST, &format!("/api/v1/attachments?name={name}"))
         .bearer_auth(token)
@@ -79,7 +79,7 @@ async fn upload_whole(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> S
 }
 
 /// Values for `procedure` with a fresh PNG in every attachment slot.
-async fn values_for(app: &TestApp, token: &str, procedure: &Procedure, today: NaiveDate) -> Value {
+pub(crate) async fn values_for(app: &TestApp, token: &str, procedure: &Procedure, today: NaiveDate) -> Value {
     let mut slots = Vec::new();
     valid_values(&procedure.form, today, &mut |doc| {
         slots.push(doc.to_owned());
@@ -94,7 +94,7 @@ async fn values_for(app: &TestApp, token: &str, procedure: &Procedure, today: Na
     valid_values(&procedure.form, today, &mut |doc| vec![ids[doc].clone()])
 }
 
-async fn submit(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn submit(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
     app.request(Method::POST, "/api/v1/dossiers")
         .bearer_auth(token)
         .header("idempotency-key", key)
@@ -104,7 +104,7 @@ async fn submit(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest:
         .expect("request")
 }
 
-async fn act(app: &TestApp, token: &str, id: &str, action: &str, note: Option<&str>) -> Value {
+pub(crate) async fn act(app: &TestApp, token: &str, id: &str, action: &str, note: Option<&str>) -> Value {
     let response = app
         .post_as(token, &format!("/api/v1/dossiers/{id}/transitions"), &json!({"action": action, "note": note}))
         .await;
@@ -189,6 +189,7 @@ async fn lifecycle_from_upload_to_rating(backend: Backend) {
             ("answer_supplement", "in_processing"),
             ("approve", "approved"),
             ("return_result", "result_returned"),
+            ("rate", "result_returned"),
         ]
     );
     assert_eq!(dossier["timeline"][3]["note"], "Bổ sung bản sao giấy chứng sinh rõ nét hơn");
@@ -211,27 +212,31 @@ async fn lifecycle_from_upload_to_rating(backend: Backend) {
     let outbox = outbox_rows(&app).await;
     assert_eq!(outbox, 7, "every notification has its push outbox row");
 
-    // Anyone with the receipt follows it, with the last 4 digits of the phone; no personal data.
-    let public = app.get(&format!("/api/v1/public/dossiers/{code}?verifier=5678")).await;
+    // Anyone with the receipt follows it, with the verifier printed on it; no personal data.
+    let verifier = dossier["tracking_verifier"].as_str().expect("a verifier on the receipt").to_owned();
+    assert_eq!(verifier.len(), 8, "{verifier}");
+    let public = app.get(&format!("/api/v1/public/dossiers/{code}?verifier={verifier}")).await;
     let text = public.text().await.expect("body");
     let public: Value = serde_json::from_str(&text).expect("json");
     assert_eq!(public["status"], "result_returned");
     assert_eq!(public["status_label"], "Đã trả kết quả");
     assert_eq!(public["steps"].as_array().map(Vec::len), Some(7));
-    for secret in ["Nguyễn Văn An", "0912345678", "001203004567", "5678\""] {
+    for secret in ["Nguyễn Văn An", "0912345678", "001203004567", verifier.as_str()] {
         assert!(!text.contains(secret), "public answer leaks {secret}: {text}");
     }
     expect_error(app.get(&format!("/api/v1/public/dossiers/{code}?verifier=0000")).await, 404, "not_found").await;
     expect_error(app.get("/api/v1/public/dossiers/H26.00-270413-9999?verifier=5678").await, 404, "not_found").await;
+    // The last digits of the phone are no verifier for a dossier that has its own.
+    expect_error(app.get(&format!("/api/v1/public/dossiers/{code}?verifier=5678")).await, 404, "not_found").await;
     let missing = app.get(&format!("/api/v1/public/dossiers/{code}")).await;
     assert_eq!(expect_error(missing, 422, "validation_failed").await, vec!["verifier"]);
-    // Guessing is throttled per code: 5 wrong verifiers are free, the 6th locks the code
-    // (1 s, then doubling), and even the right verifier waits.
-    for guess in ["1111", "2222", "3333", "4444", "5555"] {
+    // Guessing is throttled per code: 5 wrong verifiers per quarter hour (two spent just
+    // above), then even the right verifier waits.
+    for guess in ["1111", "2222", "3333"] {
         expect_error(app.get(&format!("/api/v1/public/dossiers/{code}?verifier={guess}")).await, 404, "not_found")
             .await;
     }
-    let locked = app.get(&format!("/api/v1/public/dossiers/{code}?verifier=5678")).await;
+    let locked = app.get(&format!("/api/v1/public/dossiers/{code}?verifier={verifier}")).await;
     assert!(locked.headers().get("retry-after").is_some());
     expect_error(locked, 429, "rate_limited").await;
 
@@ -398,7 +403,7 @@ async fn validation_lists_every_problem(backend: Backend) {
     app.stop().await;
 }
 
-async fn file_one(app: &TestApp, citizen: &str, branch: &str) -> Value {
+pub(crate) async fn file_one(app: &TestApp, citizen: &str, branch: &str) -> Value {
     let procedure = pick_procedure(app).await;
     let today = motcua_server::dossiers::store::local_date(app.clock.now_utc());
     let values = values_for(app, citizen, &procedure, today).await;

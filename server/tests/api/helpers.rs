@@ -55,6 +55,15 @@ pub fn test_config(url: &str, scratch: &std::path::Path) -> Config {
         auth_rate_per_min: 10_000,
         login_free_failures: 100,
         log_json: false,
+        // Scenarios file many dossiers quickly; the quota tests set their own limits.
+        quotas: motcua_server::config::Quotas {
+            dossiers_per_minute: 10_000,
+            dossiers_per_day: 10_000,
+            uploads_per_day: 10_000,
+            // The reserve of free disk is tested on its own.
+            min_free_disk_bytes: 0,
+            ..Default::default()
+        },
         ..Config::default()
     }
 }

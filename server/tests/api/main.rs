@@ -4,6 +4,7 @@
 mod forms;
 mod helpers;
 
+mod abuse;
 mod auth;
 mod catalogue;
 mod dossiers;

@@ -1,0 +1,49 @@
+-- Hardening (SQLite): uploads claim their byte range before writing and keep each chunk in
+-- a file of its own; per-account quotas counted atomically; guesses at public tracking
+-- claimed before they are checked; a stronger tracking verifier for new dossiers.
+ALTER TABLE uploads ADD COLUMN claim_token TEXT;
+ALTER TABLE uploads ADD COLUMN claim_until TEXT;
+CREATE INDEX uploads_unfinished ON uploads (attachment_id, updated_at);
+
+CREATE TABLE upload_chunks (
+    upload_id BLOB NOT NULL REFERENCES uploads (id) ON DELETE CASCADE,
+    start INTEGER NOT NULL,
+    len INTEGER NOT NULL,
+    file_token TEXT NOT NULL,
+    PRIMARY KEY (upload_id, start)
+);
+
+CREATE INDEX attachments_by_age ON attachments (created_at);
+CREATE INDEX attachments_by_sha ON attachments (sha256);
+CREATE INDEX uploads_by_sha ON uploads (sha256);
+CREATE INDEX uploads_by_attachment ON uploads (attachment_id);
+
+CREATE TABLE quota_counters (
+    account_id BLOB NOT NULL,
+    kind TEXT NOT NULL,
+    window_start TEXT NOT NULL,
+    used INTEGER NOT NULL,
+    PRIMARY KEY (account_id, kind, window_start)
+);
+
+CREATE TABLE guess_counters (
+    key TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    window_start TEXT NOT NULL
+);
+
+ALTER TABLE dossiers ADD COLUMN tracking_verifier TEXT;
+
+-- The legal clock's dates (local, Vietnamese) beside the timestamps, so statistics are
+-- aggregated in SQL the same way on both databases; filled for older rows here and by the
+-- server at start-up (working days need the calendar).
+ALTER TABLE dossiers ADD COLUMN received_on TEXT;
+ALTER TABLE dossiers ADD COLUMN decided_on TEXT;
+ALTER TABLE dossiers ADD COLUMN rated_on TEXT;
+ALTER TABLE dossiers ADD COLUMN working_days_taken INTEGER;
+UPDATE dossiers SET received_on = date(received_at, '+7 hours') WHERE received_at IS NOT NULL;
+UPDATE dossiers SET decided_on = date(decided_at, '+7 hours') WHERE decided_at IS NOT NULL;
+UPDATE dossiers SET rated_on = date(rated_at, '+7 hours') WHERE rated_at IS NOT NULL;
+CREATE INDEX dossiers_by_received_on ON dossiers (received_on);
+CREATE INDEX dossiers_by_decided_on ON dossiers (decided_on);
+CREATE INDEX dossiers_by_rated_on ON dossiers (rated_on);

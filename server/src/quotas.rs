@@ -1,0 +1,132 @@
+//! Counting what an account (or a guesser) may still do, atomically in the database so
+//! every process shares the count: a claim is taken *before* the work it pays for, in one
+//! statement, so two requests at once can never both take the last unit.
+//!
+//! - [`claim`]: per-account quotas over fixed windows (a minute, a local day): filing
+//!   dossiers, starting uploads, bytes uploaded.
+//! - [`claim_guess`] / [`refund_guess`]: attempts at a secret (public tracking verifiers)
+//!   per key and window; the right answer gives its attempt back.
+
+use chrono::{DateTime, Duration, DurationRound, NaiveTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::on_db;
+
+/// What is being counted, with the window it is counted over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quota {
+    DossiersPerMinute,
+    DossiersPerDay,
+    UploadsPerDay,
+    UploadBytesPerDay,
+}
+
+impl Quota {
+    fn kind(self) -> &'static str {
+        match self {
+            Quota::DossiersPerMinute => "dossiers/min",
+            Quota::DossiersPerDay => "dossiers/day",
+            Quota::UploadsPerDay => "uploads/day",
+            Quota::UploadBytesPerDay => "upload_bytes/day",
+        }
+    }
+
+    /// The start of the window holding `now`, and its length.
+    fn window(self, now: DateTime<Utc>) -> (DateTime<Utc>, Duration) {
+        match self {
+            Quota::DossiersPerMinute => {
+                (now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now), TimeDelta::minutes(1))
+            }
+            _ => {
+                // Local (UTC+7) midnight.
+                let local = crate::dossiers::store::local_date(now);
+                let start = local.and_time(NaiveTime::MIN).and_utc() - TimeDelta::hours(7);
+                (start, TimeDelta::days(1))
+            }
+        }
+    }
+}
+
+/// Takes `amount` units of `quota` for `account` if `cap` allows it; otherwise a 429 that
+/// says when the window turns. Nothing is taken when refused.
+pub async fn claim(
+    db: &Db,
+    account: Uuid,
+    quota: Quota,
+    amount: u64,
+    cap: u64,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let (start, length) = quota.window(now);
+    let amount = i64::try_from(amount).unwrap_or(i64::MAX);
+    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
+    let refused = || {
+        let wait = (start + length - now).num_seconds().max(1);
+        metrics::counter!("motcua_quota_refusals_total", "quota" => quota.kind()).increment(1);
+        Err(ApiError::QuotaExceeded { retry_after_secs: u64::try_from(wait).unwrap_or(1) })
+    };
+    if amount > cap {
+        return refused();
+    }
+    let claimed: Option<(i64,)> = on_db!(db, write, pool => {
+        sqlx::query_as(
+            "INSERT INTO quota_counters (account_id, kind, window_start, used) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (account_id, kind, window_start) DO UPDATE SET used = quota_counters.used + $4 \
+             WHERE quota_counters.used + $4 <= $5 RETURNING used",
+        )
+        .bind(account).bind(quota.kind()).bind(start).bind(amount).bind(cap)
+        .fetch_optional(pool).await
+    })?;
+    if claimed.is_some() { Ok(()) } else { refused() }
+}
+
+/// Takes one attempt at the secret behind `key` (at most `allowed` per `window`); a 429
+/// when none is left. Counted before the answer is checked, so concurrent guesses cannot
+/// all slip in before the count.
+pub async fn claim_guess(
+    db: &Db,
+    key: &str,
+    allowed: u32,
+    window: Duration,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let stale = now - window;
+    let row: (i64, DateTime<Utc>) = on_db!(db, write, pool => {
+        sqlx::query_as(
+            "INSERT INTO guess_counters (key, attempts, window_start) VALUES ($1, 1, $2) \
+             ON CONFLICT (key) DO UPDATE SET \
+               attempts = CASE WHEN guess_counters.window_start < $3 THEN 1 ELSE guess_counters.attempts + 1 END, \
+               window_start = CASE WHEN guess_counters.window_start < $3 THEN $2 ELSE guess_counters.window_start END \
+             RETURNING attempts, window_start",
+        )
+        .bind(key).bind(now).bind(stale)
+        .fetch_one(pool).await
+    })?;
+    let (attempts, started) = row;
+    if attempts <= i64::from(allowed) {
+        return Ok(());
+    }
+    let wait = (started + window - now).num_seconds().max(1);
+    Err(ApiError::RateLimited { retry_after_secs: u64::try_from(wait).unwrap_or(1) })
+}
+
+/// Gives back the attempt of a right answer (the holder of the secret is never locked out
+/// by their own look-ups).
+pub async fn refund_guess(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    on_db!(db, write, pool => {
+        sqlx::query("UPDATE guess_counters SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
+            .bind(key).execute(pool).await.map(|_| ())
+    })
+}
+
+/// Forgets windows that have ended (run by the janitor).
+pub async fn forget_old(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let day_ago = now - TimeDelta::days(2);
+    on_db!(db, write, pool => async {
+        let quotas = sqlx::query("DELETE FROM quota_counters WHERE window_start < $1").bind(day_ago).execute(pool).await?;
+        let guesses = sqlx::query("DELETE FROM guess_counters WHERE window_start < $1").bind(day_ago).execute(pool).await?;
+        Ok(quotas.rows_affected() + guesses.rows_affected())
+    }.await)
+}
