@@ -39,6 +39,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub catalogue: Arc<Catalogue>,
+    /// This process's copy of the branches (see `branches::BranchCache`).
+    pub branches: Arc<crate::branches::BranchCache>,
     pub keys: Arc<KeyRing>,
     pub limiter: Arc<AddressLimiter>,
     /// Public dossier look-ups per client address (separate from the login limit).
@@ -75,6 +77,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             catalogue: Arc::new(Catalogue::default()),
+            branches: Arc::new(crate::branches::BranchCache::default()),
             keys: Arc::new(keys),
             metrics: crate::telemetry::prometheus(),
         })
@@ -148,9 +151,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 
 /// The complete service with its middleware.
 pub fn router(state: AppState) -> Router {
+    router_with(state, Router::new())
+}
+
+/// The service with `extra` routes behind the same middleware (benchmarks add a baseline
+/// endpoint this way, so it is measured under exactly the same stack).
+pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let config = state.config.clone();
     let (routes, openapi) = api(&config);
     let routes = routes
+        .merge(extra)
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -73,16 +73,28 @@ async fn attachment_by(db: &Db, clause: &'static str, a: Uuid, b: Option<&str>) 
     })
 }
 
-/// The caller's attachments among `ids` (others are simply absent).
+/// Most attachment ids looked up at once (a dossier's form allows far fewer).
+pub const MAX_OWNED_LOOKUP: usize = 500;
+
+/// The caller's attachments among `ids` (others are simply absent), in one query.
 pub async fn owned_attachments(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
-    let mut found = Vec::new();
-    for id in ids {
-        let row: Option<(Uuid,)> = on_db!(db, read, pool => {
-            sqlx::query_as("SELECT id FROM attachments WHERE id = $1 AND owner_id = $2").bind(id).bind(owner).fetch_optional(pool).await
-        })?;
-        found.extend(row.map(|(id,)| id));
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(found)
+    let ids = &ids[..ids.len().min(MAX_OWNED_LOOKUP)];
+    let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT id FROM attachments WHERE owner_id = $1 AND id IN ({})",
+        placeholders.join(", ")
+    ));
+    let rows: Vec<(Uuid,)> = on_db!(db, read, pool => {
+        let mut q = sqlx::query_as(sql).bind(owner);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(pool).await
+    })?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -45,6 +45,30 @@ pub async fn all(db: &Db) -> Result<Vec<Branch>, sqlx::Error> {
     Ok(rows.into_iter().map(|(doc,)| doc.0).collect())
 }
 
+/// The branches as this process last read them: reloaded when older than [`BRANCH_TTL`].
+/// Branches change only with a new seed (a deploy), so a submission checks its branch
+/// without a round trip; a process sees a new seed's branches within the TTL.
+#[derive(Debug, Default)]
+pub struct BranchCache {
+    current: tokio::sync::RwLock<Option<(std::time::Instant, std::sync::Arc<Vec<Branch>>)>>,
+}
+
+/// How long a process trusts its copy of the branches.
+pub const BRANCH_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl BranchCache {
+    pub async fn get(&self, db: &Db) -> Result<std::sync::Arc<Vec<Branch>>, sqlx::Error> {
+        if let Some((at, branches)) = self.current.read().await.as_ref()
+            && at.elapsed() < BRANCH_TTL
+        {
+            return Ok(branches.clone());
+        }
+        let branches = std::sync::Arc::new(all(db).await?);
+        *self.current.write().await = Some((std::time::Instant::now(), branches.clone()));
+        Ok(branches)
+    }
+}
+
 /// Query of `GET /api/v1/branches`.
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]

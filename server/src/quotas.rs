@@ -49,6 +49,64 @@ impl Quota {
     }
 }
 
+/// A claim to take inside a larger transaction (see [`claim_in_tx!`]), so that the units
+/// are taken if and only if the work they pay for is stored.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim {
+    pub quota: Quota,
+    pub amount: u64,
+    pub cap: u64,
+}
+
+impl Claim {
+    /// The statement's binds: kind, window start, amount, cap.
+    pub fn binds(&self, now: DateTime<Utc>) -> (&'static str, DateTime<Utc>, i64, i64) {
+        let (start, _) = self.quota.window(now);
+        (
+            self.quota.kind(),
+            start,
+            i64::try_from(self.amount).unwrap_or(i64::MAX),
+            i64::try_from(self.cap).unwrap_or(i64::MAX),
+        )
+    }
+
+    /// The 429 when the claim is refused.
+    pub fn refused(&self, now: DateTime<Utc>) -> ApiError {
+        let (start, length) = self.quota.window(now);
+        metrics::counter!("motcua_quota_refusals_total", "quota" => self.quota.kind()).increment(1);
+        let wait = (start + length - now).num_seconds().max(1);
+        ApiError::QuotaExceeded { retry_after_secs: u64::try_from(wait).unwrap_or(1) }
+    }
+}
+
+/// The claim statement: inserts or bumps the window's counter unless that passes the cap;
+/// returns a row only when the units were taken.
+pub const CLAIM_SQL: &str = "INSERT INTO quota_counters (account_id, kind, window_start, used) VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (account_id, kind, window_start) DO UPDATE SET used = quota_counters.used + $4 \
+     WHERE quota_counters.used + $4 <= $5 RETURNING used";
+
+/// Takes a [`Claim`] inside the caller's transaction: evaluates to `true` when taken.
+#[macro_export]
+macro_rules! claim_in_tx {
+    ($tx:expr, $account:expr, $claim:expr, $now:expr) => {{
+        let claim: &$crate::quotas::Claim = $claim;
+        let (kind, start, amount, cap) = claim.binds($now);
+        let taken: Option<(i64,)> = if amount > cap {
+            None
+        } else {
+            sqlx::query_as($crate::quotas::CLAIM_SQL)
+                .bind($account)
+                .bind(kind)
+                .bind(start)
+                .bind(amount)
+                .bind(cap)
+                .fetch_optional(&mut *$tx)
+                .await?
+        };
+        taken.is_some()
+    }};
+}
+
 /// Takes `amount` units of `quota` for `account` if `cap` allows it; otherwise a 429 that
 /// says when the window turns. Nothing is taken when refused.
 pub async fn claim(
@@ -71,11 +129,7 @@ pub async fn claim(
         return refused();
     }
     let claimed: Option<(i64,)> = on_db!(db, write, pool => {
-        sqlx::query_as(
-            "INSERT INTO quota_counters (account_id, kind, window_start, used) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (account_id, kind, window_start) DO UPDATE SET used = quota_counters.used + $4 \
-             WHERE quota_counters.used + $4 <= $5 RETURNING used",
-        )
+        sqlx::query_as(CLAIM_SQL)
         .bind(account).bind(quota.kind()).bind(start).bind(amount).bind(cap)
         .fetch_optional(pool).await
     })?;

@@ -14,23 +14,25 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::{FieldDef, FieldError, FieldErrorCode, FieldKind, validate};
 use motcua_domain::wire::{
-    Branch, BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
+    BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
     TransitionRequest,
 };
 use motcua_domain::workflow::{Action, DossierStatus, TransitionError, at_risk_before, step};
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use self::store::{Actor, Change, Cursor, DossierRow, Move, RateOutcome, Scope, local_date};
+use self::store::{Actor, Change, Cursor, DossierRow, InsertError, Move, RateOutcome, Scope, local_date};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiQuery, ParamErrors};
-use crate::quotas::{self, Quota};
+use crate::quotas::{Claim, Quota};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -56,12 +58,16 @@ async fn actor(app: &AppState, user: &AuthUser) -> ApiResult<Actor> {
 async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<DossierRow> {
     let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
     let row = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    let allowed = match user.role {
+    if may_see(user, &row) { Ok(row) } else { Err(ApiError::NotFound) }
+}
+
+/// Who may see a dossier: its applicant, its branch's officers, admins.
+fn may_see(user: &AuthUser, row: &DossierRow) -> bool {
+    match user.role {
         Role::Citizen => row.applicant_id == user.id,
         Role::Officer => user.branch.as_deref() == Some(row.branch_code.as_str()),
         Role::Admin => true,
-    };
-    if allowed { Ok(row) } else { Err(ApiError::NotFound) }
+    }
 }
 
 /// Attachment ids referred to by the top-level attachment fields of `values`, with the
@@ -97,23 +103,18 @@ async fn check_values(
         e.path = if e.path.is_empty() { "values".to_owned() } else { format!("values.{}", e.path) };
         e
     }));
+    let refs = attachment_refs(&procedure.form.fields, values);
+    let parsed: Vec<Uuid> = refs.iter().filter_map(|(_, raw)| Uuid::parse_str(raw).ok()).collect();
+    let owned = crate::attachments::owned_attachments(db, applicant, &parsed).await?;
     let mut ids = Vec::new();
-    for (path, raw) in attachment_refs(&procedure.form.fields, values) {
-        let owned = match Uuid::parse_str(&raw) {
-            Ok(id) => crate::attachments::owned_attachments(db, applicant, &[id]).await?.first().copied(),
-            Err(_) => None,
-        };
-        match owned {
+    for (path, raw) in refs {
+        match Uuid::parse_str(&raw).ok().filter(|id| owned.contains(id)) {
             Some(id) if !ids.contains(&id) => ids.push(id),
             Some(_) => {}
             None => errors.push(FieldError::new(format!("values.{path}"), FieldErrorCode::UnknownAttachment)),
         }
     }
     Ok(ids)
-}
-
-fn find_branch<'a>(branches: &'a [Branch], code: &str) -> Option<&'a Branch> {
-    branches.iter().find(|b| b.code == code)
 }
 
 /// The head office takes dossiers of any procedure when the citizen names no branch.
@@ -144,47 +145,32 @@ async fn submit(
     }
     let hash = store::request_hash(&raw);
     let req: SubmitDossier = crate::extract::parse_value(raw)?;
-    if let Some(response) = replay(&app, user.id, &key, &hash).await? {
-        return Ok(response);
-    }
-
-    let snapshot = app.catalogue.snapshot(&app.db).await?;
-    let mut errors = Vec::new();
-    let Some(procedure) = snapshot.get(&req.procedure_code).cloned() else {
-        return Err(ApiError::field("procedure_code", FieldErrorCode::Invalid));
-    };
-    if req.form_version != procedure.form.version {
-        errors.push(FieldError::new("form_version", FieldErrorCode::OutdatedForm).with_limit(procedure.form.version));
-    }
-    let branches = crate::branches::all(&app.db).await?;
-    let branch_code = req.branch_code.clone().unwrap_or_else(|| HEAD_OFFICE.to_owned());
-    match find_branch(&branches, &branch_code) {
-        None => errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid)),
-        // A receiving point takes boundary-free procedures only.
-        Some(b) if b.kind == BranchKind::ReceivingPoint && !procedure.boundary_free => {
-            errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid))
+    // A retry is recognised by its key when its insert collides (below), or here when it
+    // would not pass validation any more (a form changed since the first attempt): either
+    // way it gets its dossier back, and a first attempt pays no look-up for it.
+    let errors = check_submission(&app, &req, user.id).await?;
+    let (procedure, branch_code, attachments) = match errors {
+        Ok(checked) => checked,
+        Err(refusal) => {
+            return match replay(&app, user.id, &key, &hash).await? {
+                Some(response) => Ok(response),
+                None => Err(refusal),
+            };
         }
-        Some(_) => {}
-    }
-    let attachments = check_values(&app, &procedure, &req.values, user.id, &mut errors).await?;
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
-    let applicant = crate::auth::find_user(&app.db, user.id).await?.ok_or(ApiError::Unauthorized)?;
+    };
     let now = app.clock.now();
-    // Claimed before the insert: concurrent submissions cannot all pass the last unit.
     let q = &app.config.quotas;
-    quotas::claim(&app.db, user.id, Quota::DossiersPerMinute, 1, u64::from(q.dossiers_per_minute), now).await?;
-    quotas::claim(&app.db, user.id, Quota::DossiersPerDay, 1, u64::from(q.dossiers_per_day), now).await?;
+    // Taken in the insert's own transaction: concurrent submissions cannot all pass the
+    // last unit, and a submission that is not stored costs nothing.
+    let claims = [
+        Claim { quota: Quota::DossiersPerMinute, amount: 1, cap: u64::from(q.dossiers_per_minute) },
+        Claim { quota: Quota::DossiersPerDay, amount: 1, cap: u64::from(q.dossiers_per_day) },
+    ];
     let tracking_verifier =
         store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("no randomness for a tracking verifier: {e}"))?;
-    let id = Uuid::now_v7();
-    let actor = Actor { id: user.id, role: Role::Citizen, name: applicant.full_name.clone() };
     let submission = store::Submission {
-        id,
+        id: Uuid::now_v7(),
         applicant_id: user.id,
-        applicant_name: applicant.full_name.clone(),
-        applicant_phone: applicant.phone.clone(),
         procedure_code: procedure.code.clone(),
         procedure_name: procedure.name.clone(),
         processing_days: i64::from(procedure.processing_days),
@@ -196,21 +182,54 @@ async fn submit(
         attachments,
         tracking_verifier,
     };
-    let row = match store::insert_submission(&app.db, &submission, &actor, now).await {
-        Ok(row) => row,
+    let (row, actor) = match store::insert_submission(&app.db, &submission, &claims, now).await {
+        Ok(stored) => stored,
+        Err(InsertError::Quota(claim)) => return Err(claim.refused(now)),
+        Err(InsertError::NoApplicant) => return Err(ApiError::Unauthorized),
         // A concurrent retry with the same key won the race: answer as its replay.
-        Err(e) if is_unique_violation(&e) => {
+        Err(InsertError::Db(e)) if is_unique_violation(&e) => {
             return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict("idempotency_conflict"));
         }
         // An attachment collected by the janitor between the check and the insert.
-        Err(e) if crate::db::is_foreign_key_violation(&e) => {
+        Err(InsertError::Db(e)) if crate::db::is_foreign_key_violation(&e) => {
             return Err(ApiError::field("values", FieldErrorCode::UnknownAttachment));
         }
-        Err(e) => return Err(e.into()),
+        Err(InsertError::Db(e)) => return Err(e.into()),
     };
     metrics::counter!("motcua_dossiers_submitted_total").increment(1);
     let timeline = vec![store::submitted_entry(&actor, now)];
     Ok((StatusCode::CREATED, axum::Json(row.full(timeline, local_date(now)))).into_response())
+}
+
+/// What a submission is checked against: the procedure (current form), the branch, and
+/// the applicant's attachments. `Ok(Err(refusal))` lists every problem at once.
+async fn check_submission(
+    app: &AppState,
+    req: &SubmitDossier,
+    applicant: Uuid,
+) -> ApiResult<Result<(Arc<Procedure>, String, Vec<Uuid>), ApiError>> {
+    let snapshot = app.catalogue.snapshot(&app.db).await?;
+    let mut errors = Vec::new();
+    let Some(procedure) = snapshot.get(&req.procedure_code).cloned() else {
+        return Ok(Err(ApiError::field("procedure_code", FieldErrorCode::Invalid)));
+    };
+    if req.form_version != procedure.form.version {
+        errors.push(FieldError::new("form_version", FieldErrorCode::OutdatedForm).with_limit(procedure.form.version));
+    }
+    let branch_code = req.branch_code.clone().unwrap_or_else(|| HEAD_OFFICE.to_owned());
+    match app.branches.get(&app.db).await?.iter().find(|b| b.code == branch_code) {
+        None => errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid)),
+        // A receiving point takes boundary-free procedures only.
+        Some(b) if b.kind == BranchKind::ReceivingPoint && !procedure.boundary_free => {
+            errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid))
+        }
+        Some(_) => {}
+    }
+    let attachments = check_values(app, &procedure, &req.values, applicant, &mut errors).await?;
+    if !errors.is_empty() {
+        return Ok(Err(ApiError::Validation(errors)));
+    }
+    Ok(Ok((procedure, branch_code, attachments)))
 }
 
 /// The earlier answer to the same idempotency key, if any (409 if the body differs).
@@ -288,8 +307,12 @@ async fn get_dossier(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Dossier>> {
-    let row = visible(&app, &user, &id).await?;
-    Ok(axum::Json(store::load_full(&app.db, &row, app.clock.now()).await?))
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let (row, timeline) = store::find_with_timeline(&app.db, id).await?.ok_or(ApiError::NotFound)?;
+    if !may_see(&user, &row) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(axum::Json(row.full(timeline, local_date(app.clock.now()))))
 }
 
 /// Applies `action` to `row` (already visible to `user`): the domain's `step` decides

@@ -165,6 +165,51 @@ pub async fn timeline(db: &Db, id: Uuid) -> sqlx::Result<Vec<TimelineEntry>> {
         .collect())
 }
 
+/// A dossier row with one of its timeline events (a LEFT JOIN row).
+#[derive(Debug, sqlx::FromRow)]
+struct RowWithEvent {
+    #[sqlx(flatten)]
+    dossier: DossierRow,
+    ev_at: Option<DateTime<Utc>>,
+    ev_action: Option<String>,
+    ev_from: Option<String>,
+    ev_to: Option<String>,
+    ev_role: Option<String>,
+    ev_name: Option<String>,
+    ev_note: Option<String>,
+}
+
+/// A dossier and its timeline in one round trip (the read path of `GET /dossiers/{id}`).
+pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(DossierRow, Vec<TimelineEntry>)>> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        let columns: Vec<String> = DOSSIER_COLUMNS.split(',').map(|c| format!("d.{}", c.trim())).collect();
+        format!(
+            "SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
+             e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note \
+             FROM dossiers d LEFT JOIN dossier_events e ON e.dossier_id = d.id WHERE d.id = $1 ORDER BY e.at, e.id",
+            columns.join(", ")
+        )
+    });
+    let rows: Vec<RowWithEvent> =
+        on_db!(db, read, pool => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(id).fetch_all(pool).await)?;
+    let mut rows = rows.into_iter();
+    let Some(first) = rows.next() else { return Ok(None) };
+    let entry = |r: &RowWithEvent| {
+        Some(TimelineEntry {
+            at: r.ev_at?,
+            action: r.ev_action.clone()?,
+            from: r.ev_from.as_deref().and_then(DossierStatus::parse),
+            to: DossierStatus::parse(r.ev_to.as_deref()?).unwrap_or(DossierStatus::Submitted),
+            actor_role: Role::parse(r.ev_role.as_deref()?).unwrap_or(Role::Citizen),
+            actor_name: r.ev_name.clone(),
+            note: r.ev_note.clone(),
+        })
+    };
+    let mut timeline: Vec<TimelineEntry> = entry(&first).into_iter().collect();
+    timeline.extend(rows.filter_map(|r| entry(&r)));
+    Ok(Some((first.dossier, timeline)))
+}
+
 /// The full dossier with its timeline, as of `now`.
 pub async fn load_full(db: &Db, row: &DossierRow, now: DateTime<Utc>) -> sqlx::Result<Dossier> {
     Ok(row.full(timeline(db, row.id).await?, local_date(now)))
@@ -356,8 +401,6 @@ mod tests {
 pub struct Submission {
     pub id: Uuid,
     pub applicant_id: Uuid,
-    pub applicant_name: String,
-    pub applicant_phone: String,
     pub procedure_code: String,
     pub procedure_name: String,
     pub processing_days: i64,
@@ -371,20 +414,52 @@ pub struct Submission {
     pub tracking_verifier: String,
 }
 
-/// Stores a submission in one transaction: its code, the dossier, the idempotency key, the
-/// attachment links, and (through `record_change!`) the timeline entry, the notification
-/// and the push outbox row. A unique violation means the key was taken concurrently.
-pub async fn insert_submission(db: &Db, s: &Submission, actor: &Actor, now: DateTime<Utc>) -> sqlx::Result<DossierRow> {
+/// Why a submission was not stored.
+#[derive(Debug)]
+pub enum InsertError {
+    /// A quota claim was refused (nothing was stored).
+    Quota(crate::quotas::Claim),
+    /// The applicant's account is gone.
+    NoApplicant,
+    Db(sqlx::Error),
+}
+
+impl From<sqlx::Error> for InsertError {
+    fn from(e: sqlx::Error) -> Self {
+        InsertError::Db(e)
+    }
+}
+
+/// Stores a submission in one transaction: the applicant's quotas (taken only if the
+/// dossier is stored), its code, the dossier, the idempotency key, the attachment links,
+/// and (through `record_change!`) the timeline entry, the notification and the push
+/// outbox row. A unique violation means the key was taken concurrently. The applicant's
+/// name and phone are read inside the transaction (no round trip before it).
+pub async fn insert_submission(
+    db: &Db,
+    s: &Submission,
+    claims: &[crate::quotas::Claim],
+    now: DateTime<Utc>,
+) -> Result<(DossierRow, Actor), InsertError> {
     use crate::db::BeginWrite;
     on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
+        for claim in claims {
+            if !crate::claim_in_tx!(tx, s.applicant_id, claim, now) {
+                return Err(InsertError::Quota(*claim));
+            }
+        }
+        let applicant: Option<(String, String)> = sqlx::query_as("SELECT full_name, phone FROM users WHERE id = $1")
+            .bind(s.applicant_id).fetch_optional(&mut *tx).await?;
+        let Some((applicant_name, applicant_phone)) = applicant else { return Err(InsertError::NoApplicant) };
+        let actor = Actor { id: s.applicant_id, role: Role::Citizen, name: applicant_name.clone() };
         let code = crate::next_dossier_code!(tx, s.branch_code, now);
         let row = DossierRow {
             id: s.id,
             code,
             applicant_id: s.applicant_id,
-            applicant_name: s.applicant_name.clone(),
-            applicant_phone: s.applicant_phone.clone(),
+            applicant_name,
+            applicant_phone,
             procedure_code: s.procedure_code.clone(),
             procedure_name: s.procedure_name.clone(),
             processing_days: s.processing_days,
@@ -427,10 +502,10 @@ pub async fn insert_submission(db: &Db, s: &Submission, actor: &Actor, now: Date
                 .bind(s.id).bind(attachment)
                 .execute(&mut *tx).await?;
         }
-        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor, note: None, at: now };
+        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now };
         crate::record_change!(tx, &change);
         tx.commit().await?;
-        Ok(row)
+        Ok((row, actor))
     }.await)
 }
 
