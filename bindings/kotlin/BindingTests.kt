@@ -250,6 +250,8 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
     val birth = found.first()
     expect(client.procedure(birth.code).formJson.contains("tre_ngay_sinh")) { "form without tre_ngay_sinh" }
+    val residence = client.procedure("1.004222").item
+    expectEqual(residence.feeVnd to residence.feeOnlineVnd, 20000L to 10000L, "counter and online fee")
 
     // Offline from here until the server starts again.
     server.stop()

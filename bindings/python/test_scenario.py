@@ -103,6 +103,9 @@ async def citizen_journey(server, tmp_path):
     assert [p.code for p in await client.search_procedures("khai sinh", "ho_tich", 0)][0] == birth.code
     detail = await client.procedure(birth.code)
     assert detail.item == birth and "tre_ngay_sinh" in {f["key"] for f in json.loads(detail.form_json)["fields"]}
+    # Residence registration costs less online (as through the app) than at the counter.
+    residence = (await client.procedure("1.004222")).item
+    assert (residence.fee_vnd, residence.fee_online_vnd) == (20000, 10000), residence
 
     # The phone goes offline: everything until the submit works without the server.
     server.stop()

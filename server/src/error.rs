@@ -97,7 +97,7 @@ impl ApiError {
         if let ApiError::IllegalTransition { from, action } = self {
             return match lang {
                 Lang::Vi => format!(
-                    "Không thể thực hiện «{}» khi hồ sơ đang ở trạng thái «{}».",
+                    "Không thể thực hiện “{}” khi hồ sơ đang ở trạng thái “{}”.",
                     action.label(Lang::Vi),
                     from.label(Lang::Vi)
                 ),
@@ -140,7 +140,7 @@ impl ApiError {
                 "The dossier was just changed by someone else; reload and retry.",
             ),
             ApiError::Conflict("account_exists") => (
-                "Không thể đăng ký với số CCCD hoặc số điện thoại này.",
+                "Không thể đăng ký với số căn cước hoặc số điện thoại này.",
                 "An account cannot be registered with this citizen id or phone.",
             ),
             ApiError::Conflict("not_returned_yet") => {

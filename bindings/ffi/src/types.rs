@@ -95,6 +95,7 @@ pub struct ProcedureItem {
     pub agency: String,
     pub processing_days: u32,
     pub fee_vnd: i64,
+    pub fee_online_vnd: i64,
     pub online_full: bool,
     pub boundary_free: bool,
     pub version: i64,

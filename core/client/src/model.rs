@@ -71,7 +71,11 @@ pub struct ProcedureItem {
     pub field: String,
     pub agency: String,
     pub processing_days: u32,
+    /// The fee at the counter, in đồng.
     pub fee_vnd: i64,
+    /// The fee when filed online, as through this app (lower than at the counter for some
+    /// procedures, e.g. residence registration): the fee the app shows.
+    pub fee_online_vnd: i64,
     /// Toàn trình (fully online) rather than partially online.
     pub online_full: bool,
     pub boundary_free: bool,

@@ -207,10 +207,10 @@ impl FieldError {
             (Lang::Vi, C::MustBeChecked, _) => "Vui lòng đánh dấu vào ô này để xác nhận.".to_owned(),
             (Lang::En, C::MustBeChecked, _) => "Please tick this box to confirm.".to_owned(),
             (Lang::Vi, C::InvalidCitizenId, _) => {
-                "Số CCCD không hợp lệ: cần đủ 12 chữ số và mã tỉnh hợp lệ.".to_owned()
+                "Số căn cước không hợp lệ: cần đủ 12 chữ số và mã tỉnh hợp lệ.".to_owned()
             }
             (Lang::En, C::InvalidCitizenId, _) => {
-                "Invalid citizen ID number: it needs exactly 12 digits and a valid province code."
+                "Invalid identity card (căn cước) number: it needs exactly 12 digits and a valid province code."
                     .to_owned()
             }
             (Lang::Vi, C::InvalidPhone, _) => {
@@ -224,10 +224,10 @@ impl FieldError {
             (Lang::Vi, C::InvalidEmail, _) => "Địa chỉ email không hợp lệ.".to_owned(),
             (Lang::En, C::InvalidEmail, _) => "Invalid e-mail address.".to_owned(),
             (Lang::Vi, C::InvalidAddress, _) => {
-                "Địa chỉ không hợp lệ: hãy chọn tỉnh/thành phố trong danh sách.".to_owned()
+                "Địa chỉ không hợp lệ: hãy chọn tỉnh/thành phố và phường/xã trong danh sách.".to_owned()
             }
             (Lang::En, C::InvalidAddress, _) => {
-                "Invalid address: choose a province or city from the list.".to_owned()
+                "Invalid address: choose the province or city and the ward or commune from the list.".to_owned()
             }
             (Lang::Vi, C::TooFewItems, Some(n)) => format!("Cần ít nhất {n} mục."),
             (Lang::Vi, C::TooFewItems, None) => "Chưa đủ số mục cần thiết.".to_owned(),
@@ -300,7 +300,7 @@ mod tests {
         );
         assert_eq!(
             FieldError::new("a", FieldErrorCode::InvalidCitizenId).message(Lang::Vi),
-            "Số CCCD không hợp lệ: cần đủ 12 chữ số và mã tỉnh hợp lệ."
+            "Số căn cước không hợp lệ: cần đủ 12 chữ số và mã tỉnh hợp lệ."
         );
         let e = FieldError::new("members[0].name", FieldErrorCode::TooShort).with_limit(2);
         let wire = serde_json::to_value(&e).unwrap();
