@@ -8,6 +8,9 @@ use crate::form::FormDef;
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+#[cfg(feature = "openapi")]
+pub mod form_schema;
+
 /// The one error shape of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -388,7 +391,7 @@ pub struct SubmitDossier {
     /// The version of the form the values were filled on.
     pub form_version: u32,
     /// Field values; attachment fields hold attachment ids.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     /// Where the citizen files (needed unless the procedure is boundary-free; defaults to
     /// the head office).
@@ -434,7 +437,7 @@ pub struct Dossier {
     pub procedure_code: String,
     pub procedure_name: String,
     pub form_version: u32,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     pub status: crate::workflow::DossierStatus,
     pub branch_code: String,
@@ -493,7 +496,7 @@ pub struct TransitionRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SupplementAnswer {
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
