@@ -246,6 +246,9 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expect(report.changed >= 50u && !report.notModified) { "$report" }
     expectEqual(client.catalogueVersion(), report.version, "catalogue version")
     expect(client.fields().any { it.code == "ho_tich" }) { "no ho_tich field" }
+    val wards = client.wards("Hà Nội")
+    expectEqual(wards.size, 126, "Hanoi's wards")
+    expect(wards.any { it.code == "00070" && it.name == "Phường Hoàn Kiếm" }) { "no Phường Hoàn Kiếm" }
     val found = client.searchProcedures("dang ky khai sinh", null, 5u)
     expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
     val birth = found.first()

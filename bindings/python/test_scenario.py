@@ -96,6 +96,10 @@ async def citizen_journey(server, tmp_path):
     assert report.changed >= 50 and not report.not_modified
     assert await client.catalogue_version() == report.version
     assert "ho_tich" in {f.code for f in await client.fields()}
+    # The ward list of an address field: Hanoi's 126, also under an old province's name.
+    wards = client.wards("Hà Nội")
+    assert len(wards) == 126 and any(w.code == "00070" and w.name == "Phường Hoàn Kiếm" for w in wards)
+    assert client.wards("Hà Giang") == client.wards("Tuyên Quang") and client.wards("Atlantis") == []
 
     found = await client.search_procedures("dang ky khai sinh", None, 5)
     assert found and found[0].name == BIRTH_REGISTRATION, [p.name for p in found]

@@ -7,7 +7,7 @@ use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem, OutboxEvent,
     OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason, ProcedureDetail, ProcedureField, ProcedureItem,
-    StoredTokens, TimelineItem, UserProfile,
+    StoredTokens, TimelineItem, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -77,6 +77,13 @@ pub struct CatalogueSyncReport {
     pub retired: u32,
     pub not_modified: bool,
     pub drafts_migrated: u32,
+}
+
+#[uniffi::remote(Record)]
+pub struct WardItem {
+    pub code: String,
+    pub name: String,
+    pub province: String,
 }
 
 #[uniffi::remote(Record)]

@@ -63,6 +63,15 @@ pub struct ProcedureField {
     pub name_en: String,
 }
 
+/// A current ward or commune (since 1 July 2025), for the ward list of an address field:
+/// the chosen ward's `code` goes into the address value as `ward_code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WardItem {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureItem {
     pub code: String,

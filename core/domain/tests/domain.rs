@@ -715,13 +715,3 @@ fn the_first_days_of_tet_are_tet_days_not_weekly_rest_days() {
     let second = calendar.holiday(day("2027-02-07")).map(|h| h.name.vi.clone()).unwrap_or_default();
     assert!(second.contains("Mùng 2"), "{second}");
 }
-
-/// National Day 2026 (Wednesday 2 September) with its adjacent day, Tuesday 1 September.
-#[test]
-fn national_day_2026() {
-    let calendar = motcua_domain::calendar::vietnam();
-    for date in ["2026-09-01", "2026-09-02"] {
-        assert!(!calendar.is_working_day(day(date)), "{date}");
-    }
-    assert!(calendar.is_working_day(day("2026-09-03")));
-}
