@@ -82,8 +82,7 @@ impl PartialSchema for AddressValue {
             "description": "An address. Either typed (`province` and `ward`), or a ward chosen from the list of \
                 the province's current wards (`ward_code`; the names may then be left out). An address copied \
                 from a paper issued before 1 July 2025 gives its old `province`, `district` and `ward`, and \
-                is converted to today's ward.",
-            "additionalProperties": false,
+                is converted to today's ward. Other keys are refused (`unknown_field`) in the value of a shown field.",
             "properties": {
                 "province": {"type": ["string", "null"], "description": "Province or city (34 since July 2025; a pre-2025 name is accepted)"},
                 "district": {"type": ["string", "null"], "maxLength": MAX_WARD_CHARS,
