@@ -163,16 +163,23 @@ pub fn find_ward(province: &str, name: &str) -> Option<Ward> {
     find_by_name(units().wards.iter().filter(|w| w.province == province), |w| w.name, name).copied()
 }
 
-/// Where an address written before 1 July 2025 is now: `province` and `district` are the
-/// old names (the district may be left out when the ward's name is unique in its old
-/// province), `ward` the old ward. `None` when no old unit has these names.
+/// The pre-2025 provinces a name may mean: the old province of that name, and, when the
+/// name is a current province, every old province merged into it (an old address is often
+/// written with today's province: "Tuyên Quang" for the former Hà Giang).
+fn old_provinces<'a>(units: &'a Units, name: &str) -> impl Iterator<Item = &'a OldProvince> + Clone + 'a {
+    let folded = fold(name);
+    let wanted = bare(&folded).to_owned();
+    let current = find_province(name);
+    units.old.iter().filter(move |p| bare(&fold(p.name)) == wanted || current == Some(p.province))
+}
+
+/// Where an address written before 1 July 2025 is now: `province` (the old name, or
+/// today's), `district` the old district (it may be left out when the ward's name is
+/// unique among the old wards the province may mean), `ward` the old ward. `None` when no
+/// old unit has these names, or they fit several that went to different wards.
 pub fn convert_old(province: &str, district: Option<&str>, ward: &str) -> Option<Converted> {
     let units = units();
-    let folded = fold(province);
-    let provinces = units.old.iter().filter(|p| {
-        let name = fold(p.name);
-        name == folded || bare(&name) == bare(&folded)
-    });
+    let provinces = old_provinces(units, province);
     let mut candidates: Vec<&OldWard> = Vec::new();
     for p in provinces {
         let districts: Vec<&OldDistrict> = match district {
@@ -194,14 +201,10 @@ pub fn convert_old(province: &str, district: Option<&str>, ward: &str) -> Option
     Some(Converted { ward, also: targets.collect() })
 }
 
-/// Whether `district` names a pre-2025 district of the old province `province`.
+/// Whether `district` names a pre-2025 district of `province` (an old name, or today's
+/// province it was merged into).
 pub fn is_old_district(province: &str, district: &str) -> bool {
-    let folded = fold(province);
-    units()
-        .old
-        .iter()
-        .filter(|p| bare(&fold(p.name)) == bare(&folded))
-        .any(|p| find_by_name(p.districts.iter(), |x| x.name, district).is_some())
+    old_provinces(units(), province).any(|p| find_by_name(p.districts.iter(), |x| x.name, district).is_some())
 }
 
 #[cfg(test)]
@@ -259,6 +262,9 @@ mod tests {
         // Old provinces merged into another.
         let hg = convert_old("Tỉnh Hà Giang", Some("Thành phố Hà Giang"), "Phường Minh Khai").unwrap();
         assert_eq!(hg.ward.province, "Tuyên Quang");
+        // ... also when written with today's province.
+        assert_eq!(convert_old("Tuyên Quang", Some("Thành phố Hà Giang"), "Phường Minh Khai"), Some(hg));
+        assert!(is_old_district("Tuyên Quang", "Thành phố Hà Giang"));
         // Unknown names, and a district that does not hold the ward.
         assert_eq!(convert_old("Hà Nội", Some("Quận Ba Đình"), "Thị trấn Xuân Mai"), None);
         assert_eq!(convert_old("Atlantis", None, "Phường 1"), None);
