@@ -246,10 +246,15 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expect(report.changed >= 50u && !report.notModified) { "$report" }
     expectEqual(client.catalogueVersion(), report.version, "catalogue version")
     expect(client.fields().any { it.code == "ho_tich" }) { "no ho_tich field" }
+    val wards = client.wards("Hà Nội")
+    expectEqual(wards.size, 126, "Hanoi's wards")
+    expect(wards.any { it.code == "00070" && it.name == "Phường Hoàn Kiếm" }) { "no Phường Hoàn Kiếm" }
     val found = client.searchProcedures("dang ky khai sinh", null, 5u)
     expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
     val birth = found.first()
     expect(client.procedure(birth.code).formJson.contains("tre_ngay_sinh")) { "form without tre_ngay_sinh" }
+    val residence = client.procedure("1.004222").item
+    expectEqual(residence.feeVnd to residence.feeOnlineVnd, 20000L to 10000L, "counter and online fee")
 
     // Offline from here until the server starts again.
     server.stop()

@@ -96,6 +96,10 @@ async def citizen_journey(server, tmp_path):
     assert report.changed >= 50 and not report.not_modified
     assert await client.catalogue_version() == report.version
     assert "ho_tich" in {f.code for f in await client.fields()}
+    # The ward list of an address field: Hanoi's 126, also under an old province's name.
+    wards = client.wards("Hà Nội")
+    assert len(wards) == 126 and any(w.code == "00070" and w.name == "Phường Hoàn Kiếm" for w in wards)
+    assert client.wards("Hà Giang") == client.wards("Tuyên Quang") and client.wards("Atlantis") == []
 
     found = await client.search_procedures("dang ky khai sinh", None, 5)
     assert found and found[0].name == BIRTH_REGISTRATION, [p.name for p in found]
@@ -103,6 +107,9 @@ async def citizen_journey(server, tmp_path):
     assert [p.code for p in await client.search_procedures("khai sinh", "ho_tich", 0)][0] == birth.code
     detail = await client.procedure(birth.code)
     assert detail.item == birth and "tre_ngay_sinh" in {f["key"] for f in json.loads(detail.form_json)["fields"]}
+    # Residence registration costs less online (as through the app) than at the counter.
+    residence = (await client.procedure("1.004222")).item
+    assert (residence.fee_vnd, residence.fee_online_vnd) == (20000, 10000), residence
 
     # The phone goes offline: everything until the submit works without the server.
     server.stop()

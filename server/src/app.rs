@@ -141,7 +141,35 @@ pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::attachments::router().layer(DefaultBodyLimit::max(upload_limit)))
         .split_for_parts();
     crate::extract::document_rejections(&mut openapi);
+    crate::error::describe_responses(&mut openapi);
+    unique_operation_ids(&mut openapi);
     (router, openapi)
+}
+
+/// OpenAPI requires unique operation ids, and utoipa takes them from handler names, so
+/// two modules' `list` would clash: an id used more than once gets its tag as a prefix
+/// (`dossiers_list`, `notifications_list`).
+fn unique_operation_ids(openapi: &mut utoipa::openapi::OpenApi) {
+    let mut seen = std::collections::HashMap::<String, usize>::new();
+    for item in openapi.paths.paths.values() {
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
+            if let Some(id) = &op.operation_id {
+                *seen.entry(id.clone()).or_default() += 1;
+            }
+        }
+    }
+    for item in openapi.paths.paths.values_mut() {
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        {
+            let tag = op.tags.as_ref().and_then(|t| t.first()).cloned();
+            if let (Some(id), Some(tag)) = (&mut op.operation_id, tag)
+                && seen.get(id.as_str()).is_some_and(|n| *n > 1)
+            {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
 }
 
 /// The OpenAPI document alone (for `motcua-server openapi`).
@@ -220,4 +248,46 @@ async fn readyz(State(app): State<AppState>) -> Response {
 async fn metrics_endpoint(State(app): State<AppState>) -> impl IntoResponse {
     app.metrics.run_upkeep();
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The checks of the OpenAPI schema that a Rust test can make without the validator
+    /// (`cargo xtask openapi` runs openapi-spec-validator on the whole document).
+    #[test]
+    fn every_response_is_described_and_every_operation_id_unique() {
+        let doc = serde_json::to_value(openapi()).expect("json");
+        let mut ids = std::collections::HashSet::new();
+        let mut responses = 0;
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("item") {
+                let id = op["operationId"].as_str().expect("operationId");
+                assert!(ids.insert(id.to_owned()), "{method} {path}: operationId {id} is used twice");
+                for (status, response) in op["responses"].as_object().expect("responses") {
+                    responses += 1;
+                    let described = response["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+                    assert!(described, "{method} {path} {status}: no description");
+                }
+            }
+        }
+        assert!(responses > 100, "{responses}");
+        assert!(ids.contains("dossiers_list") && ids.contains("notifications_list"));
+    }
+
+    #[test]
+    fn form_values_are_described_by_shape() {
+        let doc = serde_json::to_value(openapi()).expect("json");
+        let schemas = &doc["components"]["schemas"];
+        for body in ["SubmitDossier", "SupplementAnswer", "Dossier"] {
+            assert_eq!(schemas[body]["properties"]["values"]["$ref"], "#/components/schemas/FormValues", "{body}");
+        }
+        assert_eq!(schemas["FormValues"]["additionalProperties"]["$ref"], "#/components/schemas/FormValue");
+        let shapes = schemas["FormValue"]["anyOf"].to_string();
+        for shape in ["AddressValue", "attachment", "group", "checkbox", "date"] {
+            assert!(shapes.contains(shape), "{shape}");
+        }
+        assert!(schemas["AddressValue"]["properties"]["ward_code"].is_object());
+    }
 }

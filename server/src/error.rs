@@ -105,7 +105,7 @@ impl ApiError {
         if let ApiError::IllegalTransition { from, action } = self {
             return match lang {
                 Lang::Vi => format!(
-                    "Không thể thực hiện «{}» khi hồ sơ đang ở trạng thái «{}».",
+                    "Không thể thực hiện “{}” khi hồ sơ đang ở trạng thái “{}”.",
                     action.label(Lang::Vi),
                     from.label(Lang::Vi)
                 ),
@@ -148,7 +148,7 @@ impl ApiError {
                 "The dossier was just changed by someone else; reload and retry.",
             ),
             ApiError::Conflict("account_exists") => (
-                "Không thể đăng ký với số CCCD hoặc số điện thoại này.",
+                "Không thể đăng ký với số căn cước hoặc số điện thoại này.",
                 "An account cannot be registered with this citizen id or phone.",
             ),
             ApiError::Conflict("not_returned_yet") => {
@@ -255,3 +255,45 @@ impl From<anyhow::Error> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// What each error status means in this API, for the OpenAPI document: the sentence a
+/// response gets when its handler's annotation gave none.
+const STATUS_DESCRIPTIONS: [(&str, &str); 12] = [
+    ("400", "The request cannot be read (malformed JSON or query string); `error.fields` says where"),
+    ("401", "Not signed in: the access token is missing, invalid or expired"),
+    ("403", "Signed in, but this role may not do this"),
+    ("404", "No such resource, or not one this caller may see (not told apart)"),
+    ("405", "This path does not take this method"),
+    ("409", "Conflicts with the current state (e.g. the dossier's status); `error.code` says which"),
+    ("413", "The body is too large"),
+    ("415", "The body is not `application/json`"),
+    ("422", "Validation failed: `error.fields` lists every problem"),
+    ("429", "Too many attempts: wait the seconds of `Retry-After`"),
+    ("500", "An internal error (no detail is shown; it is logged with the request id)"),
+    ("503", "Not available now (the database does not answer, or the request took too long)"),
+];
+
+/// Gives every response of the document a `description` (required by OpenAPI): a success
+/// without one takes its operation's summary, an error the sentence of its status.
+pub fn describe_responses(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch];
+        for operation in operations.into_iter().flatten() {
+            let summary = operation.summary.clone().filter(|s| !s.trim().is_empty());
+            for (status, response) in operation.responses.responses.iter_mut() {
+                let RefOr::T(response) = response else { continue };
+                if !response.description.trim().is_empty() {
+                    continue;
+                }
+                let known = STATUS_DESCRIPTIONS.iter().find(|(s, _)| s == status).map(|(_, d)| (*d).to_owned());
+                response.description = match (status.starts_with('2'), &summary, known) {
+                    (true, Some(summary), _) => summary.trim_end_matches('.').to_owned(),
+                    (true, None, _) => "Success".to_owned(),
+                    (false, _, Some(known)) => known,
+                    (false, _, None) => "An error; see `error.code`".to_owned(),
+                };
+            }
+        }
+    }
+}

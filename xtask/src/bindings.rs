@@ -26,21 +26,28 @@ const PYTHON: &str = "python3";
 const SIZE_BUDGET: u64 = 8 * 1024 * 1024;
 
 /// `cargo xtask bindings [--check | --bless | --size | --test]`.
-pub fn run_task(args: &[String]) -> anyhow::Result<()> {
-    if args.iter().any(|a| a == "--test") {
+/// Flags of `cargo xtask bindings`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {
+    /// Compare the exported surface with the committed snapshot (and the tests' coverage).
+    #[arg(long)]
+    pub check: bool,
+    /// Update the committed surface snapshot.
+    #[arg(long)]
+    pub bless: bool,
+    /// Measure the shipped library against its size budget.
+    #[arg(long)]
+    pub size: bool,
+    /// Run only the Kotlin and Python tests of the bindings.
+    #[arg(long)]
+    pub test: bool,
+}
+
+pub fn run_task(options: &Options) -> anyhow::Result<()> {
+    if options.test {
         return test();
     }
-    let mut check = false;
-    let mut bless = false;
-    let mut size = false;
-    for arg in args {
-        match arg.as_str() {
-            "--check" => check = true,
-            "--bless" => bless = true,
-            "--size" => size = true,
-            other => bail!("bindings: unknown option {other} (expected --check, --bless, --size or --test)"),
-        }
-    }
+    let Options { check, bless, size, .. } = *options;
     if size {
         let bytes = release_size()?;
         println!("libmotcua_ffi.so, release, stripped, x86_64: {bytes} bytes ({:.2} MiB)", mib(bytes));

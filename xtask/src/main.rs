@@ -1,32 +1,85 @@
 //! `cargo xtask`: every developer and CI task behind one entry point.
 //!
-//! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, and every
+//! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, every
 //!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes,
-//!   then the Kotlin (JVM) and Python tests of the generated bindings against a live server.
+//!   the OpenAPI document checked by a validator, then the Kotlin (JVM) and Python tests
+//!   of the generated bindings against a live server. `--step lint|test|openapi|bindings`
+//!   (repeatable) runs only those steps, in that order.
 //! - `cargo xtask pg`: start a throwaway cluster and print its URL (until Enter).
-//! - `cargo xtask bench`: benchmarks, printing ratios against baselines measured in the
-//!   same run.
+//! - `cargo xtask bench [NAME]...`: benchmarks, printing ratios against baselines measured
+//!   in the same run.
 //! - `cargo xtask schemathesis`: property-based API fuzzing against `/openapi.json`.
+//! - `cargo xtask openapi`: validate the server's OpenAPI document (the `openapi` step).
 //! - `cargo xtask bindings [--check | --bless | --size | --test]`: generate the Kotlin,
 //!   Swift and Python bindings into `target/bindings`, check or update the FFI surface
 //!   snapshot, measure the shipped library, or run only the binding tests.
+//!
+//! Arguments are parsed by clap: an unknown task or flag is an error with the usage.
 
 mod bench;
 mod bindings;
+mod openapi;
 mod pg;
 mod util;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::util::{cargo, run};
 
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Every developer and CI task of motcua behind one entry point.")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// The whole suite as CI runs it, or only some of its steps.
+    Test {
+        /// Run only this step (repeat for several); without it, every step.
+        #[arg(long = "step", value_enum)]
+        steps: Vec<Step>,
+        /// Every step but `lint` (kept for existing scripts).
+        #[arg(long, conflicts_with = "steps")]
+        no_lint: bool,
+    },
+    /// A throwaway PostgreSQL cluster: prints its URL and keeps it until Enter.
+    Pg,
+    /// Benchmarks (all of them, or those named), each beside a baseline of the same run.
+    Bench {
+        /// Names of benchmarks to run.
+        names: Vec<String>,
+    },
+    /// Property-based fuzzing of the API against its OpenAPI document.
+    Schemathesis,
+    /// Validate the server's OpenAPI document with openapi-spec-validator.
+    Openapi,
+    /// Generate the bindings; check or update the FFI surface snapshot.
+    Bindings(bindings::Options),
+}
+
+/// One step of `cargo xtask test`, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+enum Step {
+    /// `cargo fmt --check` and clippy with warnings denied.
+    Lint,
+    /// Every Rust test, on SQLite and on a throwaway PostgreSQL cluster.
+    Test,
+    /// The OpenAPI document checked by openapi-spec-validator.
+    Openapi,
+    /// The Kotlin and Python tests of the generated bindings, against a live server.
+    Bindings,
+}
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let cli = Cli::parse();
     let root = util::workspace_root()?;
     std::env::set_current_dir(&root).context("entering the workspace root")?;
-    match args.first().map(String::as_str) {
-        Some("test") => test(&args[1..]),
-        Some("pg") => {
+    match cli.task {
+        Task::Test { steps, no_lint } => test(&selected_steps(steps, no_lint)),
+        Task::Pg => {
             let cluster = pg::Cluster::start()?;
             println!("DATABASE_URL={}", cluster.url());
             println!("(press Enter, or close standard input, to stop and remove it)");
@@ -35,28 +88,91 @@ fn main() -> anyhow::Result<()> {
             drop(cluster);
             Ok(())
         }
-        Some("bench") => bench::run(&args[1..]),
-        Some("schemathesis") => bench::schemathesis(),
-        Some("bindings") => bindings::run_task(&args[1..]),
-        _ => {
-            eprintln!(
-                "usage: cargo xtask <test [--no-lint] | pg | bench | schemathesis | bindings [--check|--bless|--size|--test]>"
-            );
-            bail!("unknown or missing task");
-        }
+        Task::Bench { names } => bench::run(&names),
+        Task::Schemathesis => bench::schemathesis(),
+        Task::Openapi => openapi::check(),
+        Task::Bindings(options) => bindings::run_task(&options),
     }
 }
 
-/// The whole suite, as CI runs it.
-fn test(args: &[String]) -> anyhow::Result<()> {
-    let lint = !args.iter().any(|a| a == "--no-lint");
-    if lint {
-        run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-        run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+/// The steps to run, in order: those asked for, or all of them (less `lint` with
+/// `--no-lint`).
+fn selected_steps(mut asked: Vec<Step>, no_lint: bool) -> Vec<Step> {
+    if asked.is_empty() {
+        asked = Step::value_variants().iter().copied().filter(|s| !(no_lint && *s == Step::Lint)).collect();
     }
-    let cluster = pg::Cluster::start()?;
-    let result = run(cargo().args(["test", "--workspace"]).env("MOTCUA_TEST_DATABASE_URL", cluster.url()));
-    drop(cluster);
-    result?;
-    bindings::test()
+    asked.sort();
+    asked.dedup();
+    asked
+}
+
+/// The suite, one step after another; the first failure stops it.
+fn test(steps: &[Step]) -> anyhow::Result<()> {
+    for step in steps {
+        match step {
+            Step::Lint => {
+                run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+                run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+            }
+            Step::Test => {
+                let cluster = pg::Cluster::start()?;
+                let result = run(cargo().args(["test", "--workspace"]).env("MOTCUA_TEST_DATABASE_URL", cluster.url()));
+                drop(cluster);
+                result?;
+            }
+            Step::Openapi => openapi::check()?,
+            Step::Bindings => bindings::test()?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("xtask").chain(args.iter().copied()))
+    }
+
+    fn steps(args: &[&str]) -> Vec<Step> {
+        match parse(args).map(|c| c.task) {
+            Ok(Task::Test { steps, no_lint }) => selected_steps(steps, no_lint),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn test_runs_every_step_or_the_ones_asked_for() {
+        assert_eq!(steps(&["test"]), [Step::Lint, Step::Test, Step::Openapi, Step::Bindings]);
+        assert_eq!(steps(&["test", "--no-lint"]), [Step::Test, Step::Openapi, Step::Bindings]);
+        assert_eq!(steps(&["test", "--step", "bindings", "--step", "lint"]), [Step::Lint, Step::Bindings]);
+        assert_eq!(steps(&["test", "--step", "test"]), [Step::Test]);
+    }
+
+    #[test]
+    fn unknown_tasks_flags_and_steps_are_errors() {
+        for args in [
+            &["test", "--nolint"][..],
+            &["test", "--step", "fuzz"],
+            &["test", "--step", "lint", "--no-lint"],
+            &["bindings", "--chekc"],
+            &["deploy"],
+            &[],
+        ] {
+            assert!(parse(args).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn bench_takes_a_list_of_names_and_bindings_its_flags() {
+        match parse(&["bench", "catalogue", "startup"]).map(|c| c.task) {
+            Ok(Task::Bench { names }) => assert_eq!(names, ["catalogue", "startup"]),
+            other => panic!("{other:?}"),
+        }
+        match parse(&["bindings", "--check", "--size"]).map(|c| c.task) {
+            Ok(Task::Bindings(o)) => assert!(o.check && o.size && !o.bless && !o.test),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
-    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile,
+    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -95,6 +95,11 @@ impl MotcuaClient {
 
     pub async fn fields(&self) -> Result<Vec<ProcedureField>> {
         Ok(self.inner.fields().await?)
+    }
+
+    /// The current wards of a province, for an address field's ward list (offline).
+    pub fn wards(&self, province: String) -> Vec<WardItem> {
+        self.inner.wards(province)
     }
 
     pub async fn catalogue_version(&self) -> Result<i64> {

@@ -7,7 +7,7 @@ use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem, OutboxEvent,
     OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason, ProcedureDetail, ProcedureField, ProcedureItem,
-    StoredTokens, TimelineItem, UserProfile,
+    StoredTokens, TimelineItem, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -80,6 +80,13 @@ pub struct CatalogueSyncReport {
 }
 
 #[uniffi::remote(Record)]
+pub struct WardItem {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+}
+
+#[uniffi::remote(Record)]
 pub struct ProcedureField {
     pub code: String,
     pub name: String,
@@ -95,6 +102,7 @@ pub struct ProcedureItem {
     pub agency: String,
     pub processing_days: u32,
     pub fee_vnd: i64,
+    pub fee_online_vnd: i64,
     pub online_full: bool,
     pub boundary_free: bool,
     pub version: i64,

@@ -67,6 +67,7 @@ pub(crate) fn item(p: &Procedure) -> ProcedureItem {
         agency: p.agency.clone(),
         processing_days: p.processing_days,
         fee_vnd: p.fee_vnd,
+        fee_online_vnd: p.online_fee_vnd(),
         online_full: p.online_level == OnlineLevel::Full,
         boundary_free: p.boundary_free,
         version: p.version,

@@ -16,7 +16,7 @@ use crate::events::Events;
 use crate::http::{Api, check, decode, header, stored_tokens};
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
-    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile,
+    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::session::TokenStore;
@@ -219,6 +219,15 @@ impl Client {
 
     pub async fn fields(&self) -> Public<Vec<ProcedureField>> {
         Ok(catalogue::fields(&self.store).await?)
+    }
+
+    /// The current wards of a province (a current or a pre-2025 name), in code order; empty
+    /// for an unknown province. Offline: the list is part of the shared domain rules.
+    pub fn wards(&self, province: String) -> Vec<WardItem> {
+        motcua_domain::admin::wards_of(&province)
+            .into_iter()
+            .map(|w| WardItem { code: w.code.to_owned(), name: w.name.to_owned(), province: w.province.to_owned() })
+            .collect()
     }
 
     pub async fn catalogue_version(&self) -> Public<i64> {

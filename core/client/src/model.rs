@@ -63,6 +63,15 @@ pub struct ProcedureField {
     pub name_en: String,
 }
 
+/// A current ward or commune (since 1 July 2025), for the ward list of an address field:
+/// the chosen ward's `code` goes into the address value as `ward_code`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WardItem {
+    pub code: String,
+    pub name: String,
+    pub province: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureItem {
     pub code: String,
@@ -71,7 +80,11 @@ pub struct ProcedureItem {
     pub field: String,
     pub agency: String,
     pub processing_days: u32,
+    /// The fee at the counter, in đồng.
     pub fee_vnd: i64,
+    /// The fee when filed online, as through this app (lower than at the counter for some
+    /// procedures, e.g. residence registration): the fee the app shows.
+    pub fee_online_vnd: i64,
     /// Toàn trình (fully online) rather than partially online.
     pub online_full: bool,
     pub boundary_free: bool,

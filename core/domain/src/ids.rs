@@ -6,6 +6,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::admin;
 use crate::form::FieldErrorCode;
 use crate::text::fold;
 
@@ -272,17 +273,21 @@ pub const MAX_WARD_CHARS: usize = 100;
 /// Longest street part of an address, in characters.
 pub const MAX_STREET_CHARS: usize = 200;
 
-/// A checked address: a known province, a ward (commune-level unit), an optional street.
+/// A checked address, in today's units: a province, a ward (commune-level unit), the
+/// ward's code when the ward is one of the list, an optional street.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Address {
     pub province: &'static str,
     pub ward: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub ward_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub street: Option<String>,
 }
 
-/// One problem with one part of an address value: `part` is `province`, `ward`,
-/// `street` or an unexpected key; `limit` is the bound that was exceeded, if any.
+/// One problem with one part of an address value: `part` is `province`, `district`,
+/// `ward`, `ward_code`, `street` or an unexpected key; `limit` is the bound that was
+/// exceeded, if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddressIssue {
     pub part: String,
@@ -294,79 +299,121 @@ impl AddressIssue {
     fn new(part: &str, code: FieldErrorCode) -> AddressIssue {
         AddressIssue { part: part.to_owned(), code, limit: None }
     }
+
+    fn too_long(part: &str, limit: usize) -> AddressIssue {
+        AddressIssue { part: part.to_owned(), code: FieldErrorCode::TooLong, limit: Some(limit) }
+    }
 }
 
+/// The keys an address value may have.
+pub const ADDRESS_KEYS: [&str; 5] = ["province", "district", "ward", "ward_code", "street"];
+
 impl Address {
-    /// Checks a JSON address value `{"province", "ward", "street"?}` and returns every
-    /// problem with its parts. A value that is not an object is one `WrongType` issue with
-    /// an empty `part`. Strings are trimmed.
+    /// Checks a JSON address value and returns it in today's units, or every problem with
+    /// its parts. A value that is not an object is one `WrongType` issue with an empty
+    /// `part`. Strings are trimmed.
+    ///
+    /// The value is `{"province", "ward", "street"?}` as typed, optionally with
+    /// `"ward_code"` (a ward chosen from [`crate::admin::wards_of`]; it wins over the typed
+    /// names, which may then be left out) and `"district"` (an address copied from a paper
+    /// issued before 1 July 2025). An old province, district and ward are converted to the
+    /// current ward; a current province with a ward that is not in the list is kept as
+    /// typed (older drafts and clients type the ward).
     pub fn from_value(value: &serde_json::Value) -> Result<Address, Vec<AddressIssue>> {
         let Some(obj) = value.as_object() else {
             return Err(vec![AddressIssue::new("", FieldErrorCode::WrongType)]);
         };
         let mut issues = Vec::new();
         for key in obj.keys() {
-            if !matches!(key.as_str(), "province" | "ward" | "street") {
+            if !ADDRESS_KEYS.contains(&key.as_str()) {
                 issues.push(AddressIssue::new(key, FieldErrorCode::UnknownField));
             }
         }
-        let part = |key: &str, issues: &mut Vec<AddressIssue>| -> Option<String> {
-            match obj.get(key) {
-                None | Some(serde_json::Value::Null) => None,
-                Some(serde_json::Value::String(s)) => {
-                    let t = s.trim();
-                    (!t.is_empty()).then(|| t.to_owned())
-                }
-                Some(_) => {
-                    issues.push(AddressIssue::new(key, FieldErrorCode::WrongType));
-                    None
-                }
-            }
+        // A present part that is not a string (or null) is a wrong type, never "missing".
+        let wrong_type = |key: &str| matches!(obj.get(key), Some(v) if !v.is_string() && !v.is_null());
+        let part = |key: &str| -> Option<String> {
+            obj.get(key).and_then(|v| v.as_str()).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned)
         };
-        let province_raw = part("province", &mut issues);
-        let ward = part("ward", &mut issues);
-        let street = part("street", &mut issues);
-        let province = match &province_raw {
-            None => {
-                if !matches!(obj.get("province"), Some(v) if !v.is_string() && !v.is_null()) {
+        for key in ADDRESS_KEYS {
+            if wrong_type(key) {
+                issues.push(AddressIssue::new(key, FieldErrorCode::WrongType));
+            }
+        }
+        let (province_raw, district, ward_raw, code, street) =
+            (part("province"), part("district"), part("ward"), part("ward_code"), part("street"));
+        for (key, value, limit) in [
+            ("ward", &ward_raw, MAX_WARD_CHARS),
+            ("district", &district, MAX_WARD_CHARS),
+            ("street", &street, MAX_STREET_CHARS),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > limit) {
+                issues.push(AddressIssue::too_long(key, limit));
+            }
+        }
+        let chosen = code.as_deref().map(|c| (c, admin::ward_by_code(c)));
+        if let Some((_, None)) = chosen {
+            issues.push(AddressIssue::new("ward_code", FieldErrorCode::InvalidAddress));
+        }
+        let province = match (&province_raw, chosen) {
+            (_, Some((_, Some(w)))) => {
+                let mismatch = province_raw.as_deref().is_some_and(|p| admin::current_province(p) != Some(w.province));
+                if mismatch {
+                    issues.push(AddressIssue::new("ward_code", FieldErrorCode::InvalidAddress));
+                }
+                Some(w.province)
+            }
+            (None, _) => {
+                if !wrong_type("province") {
                     issues.push(AddressIssue::new("province", FieldErrorCode::Required));
                 }
                 None
             }
-            Some(p) => {
-                let found = find_province(p);
+            (Some(p), _) => {
+                let found = admin::current_province(p);
                 if found.is_none() {
                     issues.push(AddressIssue::new("province", FieldErrorCode::InvalidAddress));
                 }
                 found
             }
         };
-        match &ward {
-            None => {
-                if !matches!(obj.get("ward"), Some(v) if !v.is_string() && !v.is_null()) {
-                    issues.push(AddressIssue::new("ward", FieldErrorCode::Required));
-                }
-            }
-            Some(w) if w.chars().count() > MAX_WARD_CHARS => issues.push(AddressIssue {
-                part: "ward".to_owned(),
-                code: FieldErrorCode::TooLong,
-                limit: Some(MAX_WARD_CHARS),
-            }),
-            Some(_) => {}
+        if ward_raw.is_none() && !matches!(chosen, Some((_, Some(_)))) && !wrong_type("ward") {
+            issues.push(AddressIssue::new("ward", FieldErrorCode::Required));
         }
-        if let Some(s) = &street
-            && s.chars().count() > MAX_STREET_CHARS
+        if let (Some(p), Some(d)) = (&province_raw, &district)
+            && !admin::is_old_district(p, d)
         {
-            issues.push(AddressIssue {
-                part: "street".to_owned(),
-                code: FieldErrorCode::TooLong,
-                limit: Some(MAX_STREET_CHARS),
-            });
+            issues.push(AddressIssue::new("district", FieldErrorCode::InvalidAddress));
         }
-        match (province, ward) {
-            (Some(province), Some(ward)) if issues.is_empty() => Ok(Address { province, ward, street }),
-            _ => Err(issues),
+        if !issues.is_empty() {
+            return Err(issues);
         }
+        if let Some((_, Some(w))) = chosen {
+            return Ok(Address { province: w.province, ward: w.name.to_owned(), ward_code: Some(w.code), street });
+        }
+        // Without a chosen ward, the checks above leave a province and a ward.
+        let (Some(province), Some(province_raw), Some(ward)) = (province, province_raw, ward_raw) else {
+            return Err(vec![AddressIssue::new("", FieldErrorCode::Invalid)]);
+        };
+        let current = if district.is_none() { admin::find_ward(province, &ward) } else { None };
+        if let Some(w) = current {
+            return Ok(Address { province, ward: w.name.to_owned(), ward_code: Some(w.code), street });
+        }
+        match admin::convert_old(&province_raw, district.as_deref(), &ward) {
+            Some(c) => Ok(Address {
+                province: c.ward.province,
+                ward: c.ward.name.to_owned(),
+                ward_code: Some(c.ward.code),
+                street,
+            }),
+            // A district was given, so this claims to be an old address: its ward must be one.
+            None if district.is_some() => Err(vec![AddressIssue::new("ward", FieldErrorCode::InvalidAddress)]),
+            None => Ok(Address { province, ward, ward_code: None, street }),
+        }
+    }
+
+    /// The address as a form value in today's units (what a normalised dossier stores).
+    pub fn to_value(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -515,7 +562,43 @@ mod tests {
     #[test]
     fn addresses() {
         let ok = Address::from_value(&json!({"province": "ha noi", "ward": " Phường Hoàn Kiếm "}));
-        assert_eq!(ok, Ok(Address { province: "Hà Nội", ward: "Phường Hoàn Kiếm".into(), street: None }));
+        let hoan_kiem =
+            Address {
+                province: "Hà Nội", ward: "Phường Hoàn Kiếm".into(), ward_code: Some("00070"), street: None
+            };
+        assert_eq!(ok, Ok(hoan_kiem.clone()));
+        // Chosen from the list by code: the code wins, the names may be left out.
+        assert_eq!(Address::from_value(&json!({"ward_code": "00070"})), Ok(hoan_kiem.clone()));
+        assert_eq!(
+            Address::from_value(&json!({"province": "Hà Nội", "ward_code": "00070", "ward": ""})),
+            Ok(hoan_kiem)
+        );
+        // A ward not in the list is kept as typed (older clients type it).
+        let typed = Address::from_value(&json!({"province": "Huế", "ward": "Khu tập thể"})).unwrap();
+        assert_eq!((typed.province, typed.ward.as_str(), typed.ward_code), ("Huế", "Khu tập thể", None));
+        // An address copied from a pre-2025 paper is converted to today's units.
+        let old = json!({"province": "Tỉnh Hà Tây", "district": "Huyện Chương Mỹ", "ward": "Thị trấn Xuân Mai", "street": "Số 2"});
+        let old_hanoi =
+            json!({"province": "Hà Nội", "district": "Huyện Chương Mỹ", "ward": "Thị trấn Xuân Mai", "street": "Số 2"});
+        let now = Address {
+            province: "Hà Nội",
+            ward: "Xã Xuân Mai".into(),
+            ward_code: Some("10045"),
+            street: Some("Số 2".into()),
+        };
+        assert_eq!(Address::from_value(&old_hanoi), Ok(now.clone()));
+        assert_eq!(
+            now.to_value(),
+            json!({"province": "Hà Nội", "ward": "Xã Xuân Mai", "ward_code": "10045", "street": "Số 2"})
+        );
+        assert!(
+            Address::from_value(&old).is_err(),
+            "Hà Tây was merged into Hà Nội in 2008, before the data's old units"
+        );
+        let hg = Address::from_value(
+            &json!({"province": "Hà Giang", "ward": "Phường Minh Khai", "district": "Thành phố Hà Giang"}),
+        );
+        assert_eq!(hg.map(|a| a.province), Ok("Tuyên Quang"));
         let codes = |v: serde_json::Value| -> Vec<(String, FieldErrorCode)> {
             Address::from_value(&v).err().unwrap_or_default().into_iter().map(|i| (i.part, i.code)).collect()
         };
@@ -534,5 +617,22 @@ mod tests {
             [("ward".into(), C::TooLong), ("street".into(), C::TooLong)]
         );
         assert_eq!(codes(json!({"ward": "x"})), [("province".into(), C::Required)]);
+        assert_eq!(
+            codes(json!({"ward_code": "99999"})),
+            [("ward_code".into(), C::InvalidAddress), ("province".into(), C::Required), ("ward".into(), C::Required)]
+        );
+        assert_eq!(codes(json!({"province": "Huế", "ward_code": "00070"})), [("ward_code".into(), C::InvalidAddress)]);
+        assert_eq!(
+            codes(json!({"province": "Hà Nội", "ward_code": 70})),
+            [("ward_code".into(), C::WrongType), ("ward".into(), C::Required)]
+        );
+        assert_eq!(
+            codes(json!({"province": "Hà Nội", "district": "Quận 1", "ward": "Phường Bến Nghé"})),
+            [("district".into(), C::InvalidAddress)]
+        );
+        assert_eq!(
+            codes(json!({"province": "Hà Nội", "district": "Quận Ba Đình", "ward": "Phường Atlantis"})),
+            [("ward".into(), C::InvalidAddress)]
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! the server; text is folded for search by [`text::fold`] on both sides; deadlines are
 //! counted by [`calendar::WorkingCalendar`] everywhere.
 
+pub mod admin;
 pub mod calendar;
 pub mod form;
 pub mod geo;

@@ -693,3 +693,25 @@ fn lunar_holidays_match_the_lunar_calendar() {
         assert!(!calendar.is_working_day(eve), "Tết's eve {year}: {eve}");
     }
 }
+
+/// The first three days of the lunar year are always statutory Tết days, never "weekly
+/// rest days" (a statutory day on a weekend earns a day in lieu): 7 February 2027 is the
+/// second day of Tết, not a Sunday off.
+#[test]
+fn the_first_days_of_tet_are_tet_days_not_weekly_rest_days() {
+    let calendar = motcua_domain::calendar::vietnam();
+    let (first, last) = calendar.years();
+    for year in first..=last {
+        for lunar_day in 1..=3 {
+            let (d, m, y) = amlich_core::lunar::convert_lunar_to_solar(lunar_day, 1, year, false, 7.0);
+            let date = chrono::NaiveDate::from_ymd_opt(y, m as u32, d as u32).unwrap();
+            let Some(holiday) = calendar.holiday(date) else {
+                assert!(date.weekday().number_from_monday() >= 6, "{date} is neither a holiday nor a weekend");
+                continue;
+            };
+            assert!(!holiday.name.vi.contains("hằng tuần"), "{date} (mùng {lunar_day}): {}", holiday.name.vi);
+        }
+    }
+    let second = calendar.holiday(day("2027-02-07")).map(|h| h.name.vi.clone()).unwrap_or_default();
+    assert!(second.contains("Mùng 2"), "{second}");
+}

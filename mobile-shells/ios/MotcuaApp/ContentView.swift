@@ -21,7 +21,7 @@ struct ContentView: View {
                     ForEach(model.procedures, id: \.code) { p in
                         VStack(alignment: .leading) {
                             Text(p.name)
-                            Text(p.code).font(.caption).foregroundStyle(.secondary)
+                            Text("\(p.code) · Lệ phí trực tuyến: \(p.feeOnlineVnd) đồng").font(.caption).foregroundStyle(.secondary)
                         }
                     }
                 }
@@ -36,7 +36,7 @@ struct ContentView: View {
                     }
                 } else {
                     Section("Đăng nhập") {
-                        TextField("Số CCCD hoặc điện thoại", text: $login)
+                        TextField("Số căn cước hoặc điện thoại", text: $login)
                         SecureField("Mật khẩu", text: $password)
                         Button("Đăng nhập") { Task { await model.login(login, password) } }
                     }

@@ -291,16 +291,16 @@ macro_rules! record_change {
 pub fn notification_text(dossier: &DossierRow, to: DossierStatus, note: Option<&str>) -> (String, String) {
     let title = format!("Hồ sơ {}: {}", dossier.code, to.label(Lang::Vi));
     let mut body = match to {
-        DossierStatus::Submitted => format!("Hồ sơ «{}» đã được nộp và đang chờ tiếp nhận.", dossier.procedure_name),
-        DossierStatus::Received => format!("Hồ sơ «{}» đã được tiếp nhận.", dossier.procedure_name),
-        DossierStatus::InProcessing => format!("Hồ sơ «{}» đang được xử lý.", dossier.procedure_name),
+        DossierStatus::Submitted => format!("Hồ sơ “{}” đã được nộp và đang chờ tiếp nhận.", dossier.procedure_name),
+        DossierStatus::Received => format!("Hồ sơ “{}” đã được tiếp nhận.", dossier.procedure_name),
+        DossierStatus::InProcessing => format!("Hồ sơ “{}” đang được xử lý.", dossier.procedure_name),
         DossierStatus::SupplementRequested => {
-            format!("Cơ quan yêu cầu bổ sung hồ sơ «{}». Thời hạn giải quyết tạm dừng.", dossier.procedure_name)
+            format!("Cơ quan yêu cầu bổ sung hồ sơ “{}”. Thời hạn giải quyết tạm dừng.", dossier.procedure_name)
         }
-        DossierStatus::Approved => format!("Hồ sơ «{}» đã được phê duyệt; chờ trả kết quả.", dossier.procedure_name),
-        DossierStatus::Rejected => format!("Hồ sơ «{}» bị từ chối.", dossier.procedure_name),
-        DossierStatus::ResultReturned => format!("Kết quả hồ sơ «{}» đã được trả.", dossier.procedure_name),
-        DossierStatus::Withdrawn => format!("Hồ sơ «{}» đã được rút.", dossier.procedure_name),
+        DossierStatus::Approved => format!("Hồ sơ “{}” đã được phê duyệt; chờ trả kết quả.", dossier.procedure_name),
+        DossierStatus::Rejected => format!("Hồ sơ “{}” bị từ chối.", dossier.procedure_name),
+        DossierStatus::ResultReturned => format!("Kết quả hồ sơ “{}” đã được trả.", dossier.procedure_name),
+        DossierStatus::Withdrawn => format!("Hồ sơ “{}” đã được rút.", dossier.procedure_name),
     };
     if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
         body.push_str(" Ghi chú: ");

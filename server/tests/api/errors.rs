@@ -73,7 +73,8 @@ async fn registration_lists_every_problem(backend: Backend) {
     let paths: Vec<&str> = fields.iter().map(|f| f["path"].as_str().expect("path")).collect();
     assert_eq!(paths, vec!["citizen_id", "phone", "full_name", "password", "email"]);
     let message = fields[0]["message"].as_str().expect("message");
-    assert!(message.contains("CCCD"), "Vietnamese message: {message}");
+    assert!(message.contains("Số căn cước"), "one term for the identity card: {message}");
+    assert!(!message.contains("CCCD"), "Vietnamese message: {message}");
     assert!(body["error"]["message"].as_str().expect("message").contains("hợp lệ"), "{body}");
 
     // A province code that does not exist (000) is not a CCCD.

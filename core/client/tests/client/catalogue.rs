@@ -58,6 +58,16 @@ async fn the_catalogue_works_offline_after_a_restart() {
     assert_eq!(offline.sync_catalogue().await, Err(ClientError::Network));
     let hits = offline.search_procedures("khai sinh".into(), None, 5).await.unwrap();
     assert_eq!(hits[0].code, "1.001193");
+    // The fee the app shows is the online one (residence registration: 10,000 not 20,000).
+    let residence = offline.procedure("1.004222".into()).await.unwrap().item;
+    assert_eq!((residence.fee_vnd, residence.fee_online_vnd), (20_000, 10_000));
+    let birth = offline.procedure("1.001193".into()).await.unwrap().item;
+    assert_eq!(birth.fee_online_vnd, birth.fee_vnd, "no online fee: the counter fee");
+    // The ward list of an address field, offline too.
+    let wards = offline.wards("Hà Nội".into());
+    assert_eq!(wards.len(), 126);
+    assert!(wards.iter().any(|w| w.code == "00070" && w.name == "Phường Hoàn Kiếm" && w.province == "Hà Nội"));
+    assert!(offline.wards("Atlantis".into()).is_empty());
 }
 
 fn urlencode(s: &str) -> String {

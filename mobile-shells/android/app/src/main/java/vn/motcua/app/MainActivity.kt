@@ -22,7 +22,7 @@ class MainActivity : AppCompatActivity() {
         super.onCreate(savedInstanceState)
         val query = EditText(this).apply { hint = "Tìm thủ tục (vd: dang ky khai sinh)" }
         val search = Button(this).apply { text = "Tìm" }
-        val login = EditText(this).apply { hint = "Số CCCD hoặc điện thoại" }
+        val login = EditText(this).apply { hint = "Số căn cước hoặc điện thoại" }
         val password = EditText(this).apply {
             hint = "Mật khẩu"
             inputType = android.text.InputType.TYPE_CLASS_TEXT or android.text.InputType.TYPE_TEXT_VARIATION_PASSWORD
@@ -46,7 +46,7 @@ class MainActivity : AppCompatActivity() {
                     signIn.isEnabled = !state.signedIn
                     output.text = buildString {
                         state.message?.let { appendLine(it).appendLine() }
-                        state.procedures.forEach { appendLine("${it.code}  ${it.name}") }
+                        state.procedures.forEach { appendLine("${it.code}  ${it.name}  (lệ phí trực tuyến: ${it.feeOnlineVnd} đồng)") }
                         if (state.dossiers.isNotEmpty()) appendLine().appendLine("Hồ sơ của tôi")
                         state.dossiers.forEach { appendLine("${it.code}  ${it.procedureName}: ${it.statusLabel}") }
                     }

@@ -99,7 +99,7 @@ class MotcuaViewModel(app: Application) : AndroidViewModel(app), EventListener {
     }
 
     override fun onSignedOut() {
-        _state.value = UiState(signedIn = false, message = "Phiên đăng nhập đã hết, vui lòng đăng nhập lại")
+        _state.value = UiState(signedIn = false, message = "Phiên đăng nhập đã hết hạn, vui lòng đăng nhập lại")
     }
 
     /** Runs one call on the client, turning its error into a message for the citizen. */

@@ -8,6 +8,9 @@ use crate::form::FormDef;
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+#[cfg(feature = "openapi")]
+pub mod form_schema;
+
 /// The one error shape of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -68,6 +71,11 @@ pub struct RequiredDocument {
     /// An original (bản chính) rather than a copy (bản sao).
     pub original: bool,
     pub count: u32,
+    /// Needed only in this case ("Khi nộp thay theo ủy quyền"); absent: always needed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_when: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_when_en: Option<String>,
 }
 
 /// One administrative procedure (thủ tục hành chính), with its form.
@@ -86,7 +94,12 @@ pub struct Procedure {
     pub agency_en: Option<String>,
     /// Legal processing time in working days (0: the same day).
     pub processing_days: u32,
+    /// The fee (lệ phí) when filed at the counter, in đồng.
     pub fee_vnd: i64,
+    /// The fee when filed online, where the law sets a lower one (absent: the same as
+    /// `fee_vnd`). The app files online, so this is the fee it shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_online_vnd: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fee_note: Option<String>,
     pub online_level: OnlineLevel,
@@ -102,6 +115,13 @@ pub struct Procedure {
     pub version: i64,
 }
 
+impl Procedure {
+    /// What filing online costs: the online fee where one is set, else the counter fee.
+    pub fn online_fee_vnd(&self) -> i64 {
+        self.fee_online_vnd.unwrap_or(self.fee_vnd)
+    }
+}
+
 /// A procedure in a list, without its form.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -112,7 +132,11 @@ pub struct ProcedureSummary {
     pub field: String,
     pub agency: String,
     pub processing_days: u32,
+    /// The fee at the counter.
     pub fee_vnd: i64,
+    /// The fee when filed online, where it is lower (see [`Procedure::fee_online_vnd`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee_online_vnd: Option<i64>,
     pub online_level: OnlineLevel,
     pub boundary_free: bool,
     pub version: i64,
@@ -128,6 +152,7 @@ impl From<&Procedure> for ProcedureSummary {
             agency: p.agency.clone(),
             processing_days: p.processing_days,
             fee_vnd: p.fee_vnd,
+            fee_online_vnd: p.fee_online_vnd,
             online_level: p.online_level,
             boundary_free: p.boundary_free,
             version: p.version,
@@ -167,9 +192,12 @@ pub enum BranchKind {
     HeadOffice,
     Branch,
     ReceivingPoint,
+    /// The public administration service point of a ward or commune (since 1 July 2025).
+    WardPoint,
 }
 
-/// A service point of the center (trụ sở, chi nhánh, điểm tiếp nhận).
+/// A service point of the center (trụ sở, chi nhánh, điểm tiếp nhận) or of a ward
+/// (điểm phục vụ hành chính công cấp xã).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -180,8 +208,14 @@ pub struct Branch {
     pub address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ward: Option<String>,
+    /// The ward's code (see `motcua_domain::admin`), where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ward_code: Option<String>,
     pub lat: f64,
     pub lng: f64,
+    /// The position is approximate (the ward's centre), not the building's.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub approximate_position: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -357,7 +391,7 @@ pub struct SubmitDossier {
     /// The version of the form the values were filled on.
     pub form_version: u32,
     /// Field values; attachment fields hold attachment ids.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     /// Where the citizen files (needed unless the procedure is boundary-free; defaults to
     /// the head office).
@@ -403,7 +437,7 @@ pub struct Dossier {
     pub procedure_code: String,
     pub procedure_name: String,
     pub form_version: u32,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     pub status: crate::workflow::DossierStatus,
     pub branch_code: String,
@@ -471,7 +505,7 @@ pub struct TransitionRequest {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct SupplementAnswer {
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormValues))]
     pub values: serde_json::Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -532,4 +566,8 @@ pub struct Notification {
 pub struct NotificationList {
     pub items: Vec<Notification>,
     pub unread: u64,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
