@@ -69,7 +69,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 /// field errors as [`parse_json`] (control characters included).
 pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, ApiError> {
     if let Some(path) = control_character_path(&value, String::new()) {
-        return Err(ApiError::Validation(vec![FieldError::new(path, FieldErrorCode::Invalid)]));
+        return Err(ApiError::Validation(vec![FieldError::new(path, FieldErrorCode::ControlCharacter)]));
     }
     serde_path_to_error::deserialize::<_, T>(value).map_err(rejection)
 }
@@ -177,7 +177,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         let bad: Vec<FieldError> = pairs
             .iter()
             .filter(|(name, value)| has_control_character(name) || has_control_character(value))
-            .map(|(name, _)| FieldError::new(name.clone(), FieldErrorCode::Invalid))
+            .map(|(name, _)| FieldError::new(name.clone(), FieldErrorCode::ControlCharacter))
             .collect();
         if !bad.is_empty() {
             return Err(ApiError::Validation(bad));
@@ -219,7 +219,7 @@ impl ParamErrors {
 /// `/public/dossiers/H26%00`): a 422 naming `path`, before any handler or database sees it.
 pub async fn control_characters_layer(req: Request, next: Next) -> Response {
     if percent_decoded_has_control(req.uri().path()) {
-        return ApiError::Validation(vec![FieldError::new("path", FieldErrorCode::Invalid)]).into_response();
+        return ApiError::Validation(vec![FieldError::new("path", FieldErrorCode::ControlCharacter)]).into_response();
     }
     next.run(req).await
 }

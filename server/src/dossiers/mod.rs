@@ -175,7 +175,8 @@ async fn submit(
         procedure_name: procedure.name.clone(),
         processing_days: i64::from(procedure.processing_days),
         form_version: i64::from(procedure.form.version),
-        values: req.values.clone(),
+        // Addresses copied from pre-2025 papers are stored in today's units.
+        values: motcua_domain::form::normalize_values(&procedure.form, &req.values),
         branch_code: branch_code.clone(),
         idempotency_key: key.clone(),
         request_hash: hash.clone(),
@@ -220,7 +221,9 @@ async fn check_submission(
     match app.branches.get(&app.db).await?.iter().find(|b| b.code == branch_code) {
         None => errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid)),
         // A receiving point takes boundary-free procedures only.
-        Some(b) if b.kind == BranchKind::ReceivingPoint && !procedure.boundary_free => {
+        // So do the wards' service points (their own ward procedures are filed with the
+        // ward, not through the centre).
+        Some(b) if matches!(b.kind, BranchKind::ReceivingPoint | BranchKind::WardPoint) && !procedure.boundary_free => {
             errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid))
         }
         Some(_) => {}
@@ -423,8 +426,9 @@ async fn answer_supplement(
         return Err(ApiError::Validation(errors));
     }
     let version = procedure.form.version;
+    let values = motcua_domain::form::normalize_values(&procedure.form, &req.values);
     let dossier =
-        apply_action(&app, &user, &row, Action::AnswerSupplement, note.as_deref(), Some((&req.values, version, &ids)))
+        apply_action(&app, &user, &row, Action::AnswerSupplement, note.as_deref(), Some((&values, version, &ids)))
             .await?;
     Ok(axum::Json(dossier))
 }

@@ -41,11 +41,14 @@ pub enum FieldErrorCode {
     UnknownAttachment,
     /// The values were filled on an older version of the form.
     OutdatedForm,
+    /// Text holding a control character (other than a line break or a tab): never typed
+    /// by a person, and not storable by every database.
+    ControlCharacter,
 }
 
 impl FieldErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [FieldErrorCode; 27] = [
+    pub const ALL: [FieldErrorCode; 28] = [
         FieldErrorCode::Required,
         FieldErrorCode::WrongType,
         FieldErrorCode::UnknownField,
@@ -73,6 +76,7 @@ impl FieldErrorCode {
         FieldErrorCode::InvalidFileType,
         FieldErrorCode::UnknownAttachment,
         FieldErrorCode::OutdatedForm,
+        FieldErrorCode::ControlCharacter,
     ];
 
     /// The wire name (snake_case), the same as the serde form.
@@ -105,6 +109,7 @@ impl FieldErrorCode {
             FieldErrorCode::InvalidFileType => "invalid_file_type",
             FieldErrorCode::UnknownAttachment => "unknown_attachment",
             FieldErrorCode::OutdatedForm => "outdated_form",
+            FieldErrorCode::ControlCharacter => "control_character",
         }
     }
 
@@ -253,6 +258,8 @@ impl FieldError {
             (Lang::En, C::WeakPassword, None) => {
                 "Password too weak: use a longer one, with letters and digits.".to_owned()
             }
+            (Lang::Vi, C::ControlCharacter, _) => "Nội dung chứa ký tự điều khiển không được phép.".to_owned(),
+            (Lang::En, C::ControlCharacter, _) => "The text holds a control character that is not allowed.".to_owned(),
             (Lang::Vi, C::Invalid, _) => "Giá trị không hợp lệ.".to_owned(),
             (Lang::En, C::Invalid, _) => "Invalid value.".to_owned(),
             (Lang::Vi, C::InvalidFileType, _) => "Tệp phải là PDF, JPEG hoặc PNG.".to_owned(),
