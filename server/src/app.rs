@@ -39,6 +39,8 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub catalogue: Arc<Catalogue>,
+    /// Counts of searches not yet written (see `search_log`).
+    pub search_log: Arc<crate::search_log::SearchLog>,
     pub keys: Arc<KeyRing>,
     pub limiter: Arc<AddressLimiter>,
     /// Public dossier look-ups per client address (separate from the login limit).
@@ -71,6 +73,7 @@ impl AppState {
             config: Arc::new(config),
             db,
             catalogue: Arc::new(Catalogue::default()),
+            search_log: Arc::default(),
             keys: Arc::new(keys),
             metrics: crate::telemetry::prometheus(),
         })

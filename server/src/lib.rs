@@ -16,6 +16,7 @@ pub mod dossiers;
 pub mod error;
 pub mod extract;
 pub mod notifications;
+pub mod search_log;
 pub mod seed;
 pub mod telemetry;
 

@@ -1,11 +1,13 @@
-//! The seed data compiled into the binary (fields, procedures with their forms, branches)
-//! and its idempotent loading: a new seed bumps the catalogue version only for procedures
+//! The seed data compiled into the binary (fields, procedures with their forms, branches,
+//! and beside them the names citizens use for each procedure, `search.json`, merged into
+//! the procedures so that they travel with them) and its idempotent loading: a new seed bumps the catalogue version only for procedures
 //! whose content changed, and retires procedures it no longer lists, so clients fetch
 //! exactly the difference.
 
 use std::collections::HashMap;
 
 use anyhow::{Context, bail, ensure};
+use motcua_domain::search::SearchData;
 use motcua_domain::wire::{Branch, FieldInfo, Procedure};
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
@@ -16,6 +18,7 @@ use crate::on_db;
 const FIELDS: &str = include_str!("../seed/fields.json");
 const PROCEDURES: &str = include_str!("../seed/procedures.json");
 const BRANCHES: &str = include_str!("../seed/branches.json");
+const SEARCH: &str = include_str!("../seed/search.json");
 
 /// The parsed, checked seed.
 #[derive(Debug, Clone)]
@@ -38,14 +41,22 @@ pub struct SeedOutcome {
 impl Seed {
     /// The seed compiled into this binary.
     pub fn embedded() -> anyhow::Result<Seed> {
-        Seed::parse(FIELDS, PROCEDURES, BRANCHES)
+        Seed::parse_with_search(FIELDS, PROCEDURES, BRANCHES, SEARCH)
     }
 
-    /// Parses and checks a seed: unique codes, known fields, valid forms, and one attachment
-    /// slot for every required document (and none for a document the procedure lacks).
+    /// Parses and checks a seed whose procedures already carry their search data.
     pub fn parse(fields: &str, procedures: &str, branches: &str) -> anyhow::Result<Seed> {
+        Seed::parse_with_search(fields, procedures, branches, r#"{"procedures": {}}"#)
+    }
+
+    /// Parses and checks a seed: unique codes, known fields, valid forms, one attachment
+    /// slot for every required document (and none for a document the procedure lacks), and
+    /// search data (`search`) only for known procedures, merged into them.
+    pub fn parse_with_search(fields: &str, procedures: &str, branches: &str, search: &str) -> anyhow::Result<Seed> {
         let fields: Vec<FieldInfo> = serde_json::from_str(fields).context("seed/fields.json")?;
-        let procedures: Vec<Procedure> = serde_json::from_str(procedures).context("seed/procedures.json")?;
+        let mut procedures: Vec<Procedure> = serde_json::from_str(procedures).context("seed/procedures.json")?;
+        let search: SearchData = serde_json::from_str(search).context("seed/search.json")?;
+        search.apply(&mut procedures).map_err(|e| anyhow::anyhow!("seed/search.json: {e}"))?;
         let branches: Vec<Branch> = serde_json::from_str(branches).context("seed/branches.json")?;
         let mut codes = std::collections::HashSet::new();
         for p in &procedures {
@@ -99,11 +110,6 @@ pub fn content_hash(p: &Procedure) -> anyhow::Result<String> {
     let mut p = p.clone();
     p.version = 0;
     Ok(hex(&Sha256::digest(serde_json::to_vec(&p)?)))
-}
-
-/// Text that catalogue search looks in: folded name, code and agency.
-pub fn search_text(p: &Procedure) -> String {
-    motcua_domain::text::fold(&format!("{} {} {}", p.name, p.code, p.agency))
 }
 
 #[derive(sqlx::FromRow)]
@@ -167,14 +173,13 @@ pub async fn apply(db: &Db, seed: &Seed) -> anyhow::Result<SeedOutcome> {
             let mut stored = p.clone();
             stored.version = new_version;
             sqlx::query(
-                "INSERT INTO procedures (code, field_code, search_text, doc, content_hash, version, retired) \
-                 VALUES ($1, $2, $3, $4, $5, $6, FALSE) \
-                 ON CONFLICT (code) DO UPDATE SET field_code = excluded.field_code, search_text = excluded.search_text, \
+                "INSERT INTO procedures (code, field_code, doc, content_hash, version, retired) \
+                 VALUES ($1, $2, $3, $4, $5, FALSE) \
+                 ON CONFLICT (code) DO UPDATE SET field_code = excluded.field_code, \
                  doc = excluded.doc, content_hash = excluded.content_hash, version = excluded.version, retired = FALSE",
             )
             .bind(&p.code)
             .bind(&p.field)
-            .bind(search_text(p))
             .bind(Json(&stored))
             .bind(hash)
             .bind(new_version)

@@ -19,7 +19,9 @@
 //!   nearest procedures are returned with the fields they belong to; when nothing matches
 //!   at all, the most filed procedures and every field.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde::Deserialize;
 
 use crate::text::fold;
 use crate::wire::{FieldInfo, Procedure};
@@ -113,11 +115,10 @@ impl<'a> From<&'a Procedure> for SearchDoc<'a> {
 
 #[derive(Debug)]
 struct Doc {
+    code: String,
     field: String,
     name_folded: String,
     popularity: u32,
-    /// Range of its texts in `Index::texts`.
-    texts: std::ops::Range<usize>,
 }
 
 #[derive(Debug)]
@@ -255,7 +256,6 @@ impl Index {
         let mut index = Index { fields: fields.to_vec(), ..Index::default() };
         let mut word_places: HashMap<String, Vec<Place>> = HashMap::new();
         for (d, doc) in docs.into_iter().enumerate() {
-            let start = index.texts.len();
             let mut texts: Vec<(TextKind, &str)> = vec![(TextKind::Name, doc.name)];
             texts.extend(doc.aliases.iter().map(|a| (TextKind::Alias, a.as_str())));
             if let Some(name) = field_names.get(doc.field) {
@@ -282,10 +282,10 @@ impl Index {
                 index.texts.push(Text { doc: d, kind, len: words.len() });
             }
             index.docs.push(Doc {
+                code: doc.code.to_owned(),
                 field: doc.field.to_owned(),
                 name_folded: fold(doc.name),
                 popularity: doc.popularity.min(100),
-                texts: start..index.texts.len(),
             });
         }
         let mut vocabulary: Vec<(String, Vec<Place>)> = word_places.into_iter().collect();
@@ -311,6 +311,11 @@ impl Index {
 
     pub fn is_empty(&self) -> bool {
         self.docs.is_empty()
+    }
+
+    /// The code of the procedure at `position`.
+    pub fn code(&self, position: usize) -> Option<&str> {
+        self.docs.get(position).map(|d| d.code.as_str())
     }
 
     fn known(&self, w: &str) -> bool {
@@ -443,49 +448,72 @@ impl Index {
             return Results { hits, nearest: false, fields: Vec::new() };
         }
         let qn = words.len();
-        // quality[text * qn + i]: best match of query word i in that text; pos likewise.
-        let mut quality: HashMap<u32, Vec<(f32, u16)>> = HashMap::new();
+        // Per touched text, the best match of each query word: acc[slot * qn + i] holds
+        // (quality, position). Flat arrays, no allocation per text.
+        let mut slot_of: Vec<u32> = vec![u32::MAX; self.texts.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut acc: Vec<(f32, u16)> = Vec::new();
         for (i, qw) in words.iter().enumerate() {
             for (q, places) in self.expand(&qw.word, i + 1 == qn) {
                 for place in places {
-                    if !in_field(self.texts[place.text as usize].doc) {
+                    let t = place.text as usize;
+                    if field.is_some() && !in_field(self.texts[t].doc) {
                         continue;
                     }
-                    let slot = &mut quality.entry(place.text).or_insert_with(|| vec![(0.0, 0); qn])[i];
-                    if q > slot.0 {
-                        *slot = (q, place.pos);
+                    if slot_of[t] == u32::MAX {
+                        slot_of[t] = u32::try_from(touched.len()).unwrap_or(u32::MAX);
+                        touched.push(place.text);
+                        acc.resize(acc.len() + qn, (0.0, 0));
+                    }
+                    let e = &mut acc[slot_of[t] as usize * qn + i];
+                    if q > e.0 {
+                        *e = (q, place.pos);
                     }
                 }
             }
         }
         let meaningful: f32 = words.iter().filter(|w| !w.filler).count() as f32;
         let fillers = words.iter().filter(|w| w.filler).count() as f32;
-        // Per document: union of best qualities, plus the best single text.
-        let mut per_doc: HashMap<usize, Scored> = HashMap::new();
-        for (&t, qs) in &quality {
+        // Per document: union of best qualities (flat, qn per document), plus the best
+        // single text.
+        let mut doc_slot: Vec<u32> = vec![u32::MAX; self.docs.len()];
+        let mut per_doc: Vec<Scored> = Vec::new();
+        let mut union: Vec<f32> = Vec::new();
+        for (slot, &t) in touched.iter().enumerate() {
+            let qs = &acc[slot * qn..(slot + 1) * qn];
             let text = &self.texts[t as usize];
             let weight = text.kind.weight();
-            let entry = per_doc.entry(text.doc).or_insert_with(|| Scored::new(qn));
+            if doc_slot[text.doc] == u32::MAX {
+                doc_slot[text.doc] = u32::try_from(per_doc.len()).unwrap_or(u32::MAX);
+                per_doc.push(Scored { doc: text.doc, single: 0.0, in_order: 0.0, precision: 0.0 });
+                union.resize(union.len() + qn, 0.0);
+            }
+            let ds = doc_slot[text.doc] as usize;
+            let entry = &mut per_doc[ds];
             let mut covered = 0.0;
             let mut matched = 0;
-            for (i, (q, _)) in qs.iter().enumerate() {
+            let mut adjacent = 0;
+            let mut previous: Option<u16> = None;
+            for (i, &(q, pos)) in qs.iter().enumerate() {
                 let q = q * weight;
-                if q > entry.union[i] {
-                    entry.union[i] = q;
-                }
-                if !words[i].filler {
-                    covered += q;
+                let u = &mut union[ds * qn + i];
+                if q > *u {
+                    *u = q;
                 }
                 if q > 0.0 {
                     matched += 1;
+                    if !words[i].filler {
+                        covered += q;
+                        // Words in query order at neighbouring positions.
+                        if previous.is_some_and(|p| pos == p + 1) {
+                            adjacent += 1;
+                        }
+                        previous = Some(pos);
+                    }
                 }
             }
             let single = covered / meaningful;
-            // Words in query order at neighbouring positions.
-            let matched_positions: Vec<u16> =
-                words.iter().zip(qs).filter(|(w, (q, _))| !w.filler && *q > 0.0).map(|(_, (_, p))| *p).collect();
-            let in_order =
-                matched_positions.windows(2).filter(|p| p[1] == p[0] + 1).count() as f32 / (meaningful - 1.0).max(1.0);
+            let in_order = adjacent as f32 / (meaningful - 1.0).max(1.0);
             let precision = matched.min(text.len) as f32 / text.len as f32;
             if single > entry.single + 1e-6 || ((single - entry.single).abs() <= 1e-6 && precision > entry.precision) {
                 entry.single = single;
@@ -494,23 +522,25 @@ impl Index {
             entry.in_order = entry.in_order.max(in_order * weight);
         }
         let mut scored: Vec<(usize, f32, f32)> = per_doc
-            .into_iter()
-            .map(|(d, s)| {
+            .iter()
+            .enumerate()
+            .map(|(ds, s)| {
+                let u = &union[ds * qn..(ds + 1) * qn];
                 let coverage: f32 =
-                    words.iter().zip(&s.union).filter(|(w, _)| !w.filler).map(|(_, q)| q).sum::<f32>() / meaningful;
+                    words.iter().zip(u).filter(|(w, _)| !w.filler).map(|(_, q)| q).sum::<f32>() / meaningful;
                 let filler_cover: f32 = if fillers > 0.0 {
-                    words.iter().zip(&s.union).filter(|(w, _)| w.filler).map(|(_, q)| q).sum::<f32>() / fillers
+                    words.iter().zip(u).filter(|(w, _)| w.filler).map(|(_, q)| q).sum::<f32>() / fillers
                 } else {
                     0.0
                 };
-                let popularity = self.docs[d].popularity as f32 / 100.0;
+                let popularity = self.docs[s.doc].popularity as f32 / 100.0;
                 let score = 100.0 * coverage
                     + 20.0 * s.single
                     + 5.0 * s.in_order
                     + 5.0 * s.precision
                     + 2.0 * filler_cover
                     + 8.0 * popularity;
-                (d, coverage, score)
+                (s.doc, coverage, score)
             })
             .filter(|(_, coverage, _)| *coverage > 0.0)
             .collect();
@@ -540,22 +570,123 @@ impl Index {
 
     fn by_popularity(&self, a: usize, b: usize) -> std::cmp::Ordering {
         let (a, b) = (&self.docs[a], &self.docs[b]);
-        b.popularity.cmp(&a.popularity).then_with(|| a.name_folded.cmp(&b.name_folded))
+        b.popularity
+            .cmp(&a.popularity)
+            .then_with(|| a.name_folded.cmp(&b.name_folded))
+            .then_with(|| a.code.cmp(&b.code))
     }
 }
 
-/// Scores gathered for one document.
+/// Bounds of search data (aliases are searched on every phone).
+pub const MAX_ALIASES: usize = 40;
+pub const MAX_ALIAS_CHARS: usize = 100;
+
+/// The search data kept beside the catalogue (`server/seed/search.json`): per procedure
+/// code, the names citizens use and an estimated filing popularity (0 to 100).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchData {
+    /// What the file is (free text for its reviewers).
+    #[serde(default)]
+    pub about: String,
+    pub procedures: BTreeMap<String, SearchEntry>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchEntry {
+    #[serde(default)]
+    pub aliases: Vec<String>,
+    #[serde(default)]
+    pub popularity: u32,
+}
+
+impl SearchData {
+    /// Puts each entry's aliases (added to any the procedure has) and popularity on its
+    /// procedure, and checks the bounds of every procedure's search data. An entry for an
+    /// unknown code is an error.
+    pub fn apply(self, procedures: &mut [Procedure]) -> Result<(), String> {
+        let mut entries = self.procedures;
+        for p in procedures.iter_mut() {
+            if let Some(entry) = entries.remove(&p.code) {
+                for alias in entry.aliases {
+                    if !p.aliases.contains(&alias) {
+                        p.aliases.push(alias);
+                    }
+                }
+                p.popularity = entry.popularity;
+            }
+            if p.popularity > 100 {
+                return Err(format!("procedure {}: popularity above 100", p.code));
+            }
+            if p.aliases.len() > MAX_ALIASES {
+                return Err(format!("procedure {}: more than {MAX_ALIASES} aliases", p.code));
+            }
+            if let Some(bad) = p.aliases.iter().find(|a| fold(a).is_empty() || a.chars().count() > MAX_ALIAS_CHARS) {
+                return Err(format!(
+                    "procedure {}: alias {bad:?} is empty or longer than {MAX_ALIAS_CHARS} characters",
+                    p.code
+                ));
+            }
+        }
+        match entries.keys().next() {
+            Some(code) => Err(format!("unknown procedure {code}")),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One query of an evaluation set and the codes that answer it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct LabelledQuery {
+    pub q: String,
+    pub expect: Vec<String>,
+}
+
+/// An evaluation set of queries (`{"about": ..., "queries": [{"q", "expect"}]}`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct QuerySet {
+    #[serde(default)]
+    pub about: String,
+    pub queries: Vec<LabelledQuery>,
+}
+
+/// How well search answers a set of labelled queries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quality {
+    /// Share of queries with an expected code in the first three results.
+    pub recall_at_3: f64,
+    /// Mean over queries of 1 / rank of the first expected code (0 when absent).
+    pub mrr: f64,
+    /// The queries without an expected code in the first three, with the codes found.
+    pub misses: Vec<(String, Vec<String>)>,
+}
+
+/// Measures `index` on `queries`.
+pub fn quality(index: &Index, queries: &[LabelledQuery]) -> Quality {
+    let (mut hits, mut rr, mut misses) = (0_usize, 0.0_f64, Vec::new());
+    for lq in queries {
+        let codes: Vec<&str> = index.search(&lq.q, None).hits.iter().filter_map(|&h| index.code(h)).collect();
+        let rank = codes.iter().position(|c| lq.expect.iter().any(|e| e == c));
+        if let Some(r) = rank {
+            rr += 1.0 / (r + 1) as f64;
+        }
+        if rank.is_some_and(|r| r < 3) {
+            hits += 1;
+        } else {
+            misses.push((lq.q.clone(), codes.iter().take(3).map(|c| (*c).to_owned()).collect()));
+        }
+    }
+    let n = queries.len().max(1) as f64;
+    Quality { recall_at_3: hits as f64 / n, mrr: rr / n, misses }
+}
+
+/// Scores gathered for one document (its union of word qualities is kept apart).
 struct Scored {
-    union: Vec<f32>,
+    doc: usize,
     single: f32,
     in_order: f32,
     precision: f32,
-}
-
-impl Scored {
-    fn new(qn: usize) -> Scored {
-        Scored { union: vec![0.0; qn], single: 0.0, in_order: 0.0, precision: 0.0 }
-    }
 }
 
 #[cfg(test)]
@@ -744,6 +875,9 @@ mod tests {
         assert_eq!(log_key(" ?! "), None);
         let long = "dang ky ".repeat(40);
         let key = log_key(&long).unwrap();
-        assert!(key.len() <= MAX_LOG_KEY_CHARS && key.len() > 90 && fold(&long).starts_with(&format!("{key} ")), "{key}");
+        assert!(
+            key.len() <= MAX_LOG_KEY_CHARS && key.len() > 90 && fold(&long).starts_with(&format!("{key} ")),
+            "{key}"
+        );
     }
 }
