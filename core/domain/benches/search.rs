@@ -4,7 +4,8 @@
 //! run (a linear scan of folded names for the folded query).
 //!
 //! Run by `cargo xtask bench search`, which passes the files: `MOTCUA_SEED_DIR` (the
-//! server's `seed/`), `MOTCUA_QUERY_SETS` (query set files, separated by `:`).
+//! server's `seed/`), `MOTCUA_QUERY_SETS` (query set files, separated by `:`);
+//! `MOTCUA_BENCH_SLOWEST=1` also prints the slowest searches of each catalogue.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -91,6 +92,13 @@ fn latency(what: &str, procedures: &[Procedure], fields: &[FieldInfo], queries: 
         }
     }
     std::hint::black_box(found);
+    if std::env::var_os("MOTCUA_BENCH_SLOWEST").is_some() {
+        let mut per_query: Vec<(Duration, &String)> = samples.iter().copied().zip(queries.iter().cycle()).collect();
+        per_query.sort_by(|a, b| b.0.cmp(&a.0));
+        for (d, q) in per_query.iter().take(8) {
+            println!("    slow: {:>8.1} µs {q:?}", us(*d));
+        }
+    }
     let (s, b) = (stats(samples), stats(base));
     println!(
         "{what:<34} index built in {:>7.2} ms | search p50 {:>7.1} µs  p99 {:>7.1} µs | baseline linear scan of names p50 {:>6.1} µs  p99 {:>6.1} µs | ratio p99 {:.1}x",

@@ -28,7 +28,7 @@ use crate::wire::{FieldInfo, Procedure};
 
 /// Coverage of the meaningful query words at or above which a procedure answers the query
 /// (below it, the answer is marked [`Results::nearest`]).
-pub const STRONG_COVERAGE: f32 = 0.6;
+pub const STRONG_COVERAGE: f32 = 0.75;
 /// A result may cover this much less of the query than the best result and still be listed.
 const COVERAGE_SPREAD: f32 = 0.34;
 /// How many procedures a "nearest" answer lists at most.
@@ -420,8 +420,9 @@ impl Index {
                 }
             }
         }
-        // A prefix: typing in progress (any word of two letters or more, or the last one).
-        if w.len() >= 2 || last {
+        // A prefix: typing in progress (the last word unless it is a whole word of two
+        // letters, or a word of two letters or more that matched nothing as a whole).
+        if (last && (out.is_empty() || w.len() >= 3)) || (out.is_empty() && w.len() >= 2) {
             let start = self.words.partition_point(|x| x.as_str() < w);
             for (offset, word) in self.words[start..].iter().enumerate() {
                 if !word.starts_with(w) {
@@ -430,7 +431,7 @@ impl Index {
                 let id = u32::try_from(start + offset).unwrap_or(u32::MAX);
                 if seen.insert(id) {
                     let ratio = w.len() as f32 / word.len() as f32;
-                    out.push((0.45 + 0.3 * ratio, &self.places[id as usize]));
+                    out.push((0.6 + 0.3 * ratio, &self.places[id as usize]));
                 }
             }
         }
@@ -879,5 +880,44 @@ mod tests {
             key.len() <= MAX_LOG_KEY_CHARS && key.len() > 90 && fold(&long).starts_with(&format!("{key} ")),
             "{key}"
         );
+    }
+
+    #[test]
+    fn quality_counts_hits_in_the_first_three_and_reciprocal_ranks() {
+        let (index, _) = index();
+        let lq = |q: &str, e: &str| LabelledQuery { q: q.to_owned(), expect: vec![e.to_owned()] };
+        // "dang ky": khai sinh first, kết hôn second; "xyzzy" finds only the most filed.
+        let set = [lq("dang ky", "1.001193"), lq("dang ky", "1.000894"), lq("xyzzy", "1.004831")];
+        let q = quality(&index, &set);
+        assert!((q.recall_at_3 - 2.0 / 3.0).abs() < 1e-9, "{q:?}");
+        assert!(q.mrr > 0.5 && q.mrr < 0.6, "(1 + 1/2 + 1/r) / 3 with r ≥ 6: {q:?}");
+        assert_eq!(q.misses.len(), 1);
+    }
+
+    #[test]
+    fn search_data_merges_into_procedures_and_is_checked() {
+        let procedure = |code: &str| -> Procedure {
+            serde_json::from_value(serde_json::json!({"code": code, "name": "Đổi giấy phép lái xe", "name_en": "x",
+                "field": "gt", "agency": "CA", "processing_days": 5, "fee_vnd": 0, "online_level": "full",
+                "boundary_free": true, "required_documents": [], "form": {"version": 1, "fields": []},
+                "aliases": ["bằng lái"]}))
+            .unwrap()
+        };
+        let data = |json: &str| -> SearchData { serde_json::from_str(json).unwrap() };
+        let mut ps = vec![procedure("1"), procedure("2")];
+        data(r#"{"procedures": {"1": {"aliases": ["GPLX", "bằng lái"], "popularity": 40}}}"#).apply(&mut ps).unwrap();
+        assert_eq!(ps[0].aliases, ["bằng lái", "GPLX"]);
+        assert_eq!((ps[0].popularity, ps[1].popularity), (40, 0));
+        let bad = [
+            r#"{"procedures": {"3": {"aliases": ["x"]}}}"#,
+            r#"{"procedures": {"1": {"popularity": 101}}}"#,
+            r#"{"procedures": {"1": {"aliases": [" -- "]}}}"#,
+        ];
+        for json in bad {
+            assert!(data(json).apply(&mut vec![procedure("1")]).is_err(), "{json}");
+        }
+        let aliases: Vec<String> = (0..=MAX_ALIASES).map(|i| format!("\"tên {i}\"")).collect();
+        let many = format!(r#"{{"procedures": {{"1": {{"aliases": [{}]}}}}}}"#, aliases.join(","));
+        assert!(data(&many).apply(&mut vec![procedure("1")]).is_err());
     }
 }

@@ -3,16 +3,20 @@
 //! counts of searches that found nothing or led nowhere.
 
 use motcua_domain::search::{Index, QuerySet, SearchDoc, quality};
-use motcua_server::seed::Seed;
+use motcua_server::seed::{Seed, apply};
 use serde_json::Value;
 
 use crate::both;
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app};
 
-both!(search_understands_how_citizens_type, searches_are_counted_for_operators);
+both!(search_understands_how_citizens_type, searches_are_counted_for_operators, an_alias_moves_only_its_procedure);
 
 fn codes(page: &Value) -> Vec<String> {
     page["items"].as_array().expect("items").iter().map(|p| p["code"].as_str().expect("code").to_owned()).collect()
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("json")
 }
 
 fn query_set(file: &str) -> QuerySet {
@@ -65,7 +69,7 @@ async fn search_understands_how_citizens_type(backend: Backend) {
         assert!(!page["fields"].as_array().expect("fields").is_empty(), "{q}");
     }
     // Nothing covers the query: the nearest procedures and fields, never an empty page.
-    let page = expect_json(app.get("/api/v1/procedures?q=giay%20phep%20nuoi%20cho").await, 200).await;
+    let page = expect_json(app.get("/api/v1/procedures?q=giay%20phep%20nuoi%20meo").await, 200).await;
     assert_eq!(page["nearest"], true);
     assert!(!codes(&page).is_empty());
     let page = expect_json(app.get("/api/v1/procedures?q=xyzzy").await, 200).await;
@@ -130,7 +134,9 @@ async fn searches_are_counted_for_operators(backend: Backend) {
     assert_eq!(all["items"][0]["query"], "so do", "most searched first (ties by query)");
 
     let empty = expect_json(app.get_as(&token, "/api/v1/admin/search-queries").await, 200).await;
-    assert_eq!(empty["items"].as_array().map(Vec::len), Some(1), "{empty}");
+    // "xyzzy khong co" twice, and the search with a number nothing answers once.
+    assert_eq!(empty["items"].as_array().map(Vec::len), Some(2), "{empty}");
+    assert!(stat(&empty, "so do").is_none() && stat(&empty, "giay khai sinh").is_none());
     assert_eq!(
         (empty["items"][0]["query"].as_str(), empty["items"][0]["empty"].as_i64()),
         (Some("xyzzy khong co"), Some(2))
@@ -156,5 +162,34 @@ async fn searches_are_counted_for_operators(backend: Backend) {
     expect_error(app.get("/api/v1/admin/search-queries").await, 401, "unauthorized").await;
     let citizen = app.citizen("001203004567", "0912345678").await;
     expect_error(app.get_as(&citizen, "/api/v1/admin/search-queries").await, 403, "forbidden").await;
+    app.stop().await;
+}
+
+/// A new alias in `search.json` bumps the version of that procedure only, and phones get it.
+async fn an_alias_moves_only_its_procedure(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let seed = Seed::embedded().expect("seed");
+    let before = apply(&app.state.db, &seed).await.expect("apply").catalogue_version;
+    let search = serde_json::json!({"procedures": {"1.002804": {"aliases": ["bằng lái ô tô con"], "popularity": 55}}});
+    let procedures: Vec<motcua_domain::wire::Procedure> = seed.procedures.clone();
+    let edited = Seed::parse_with_search(
+        &to_json(&seed.fields),
+        &to_json(&procedures),
+        &to_json(&seed.branches),
+        &search.to_string(),
+    )
+    .expect("edited seed");
+    let outcome = apply(&app.state.db, &edited).await.expect("apply");
+    assert_eq!((outcome.changed_procedures, outcome.catalogue_version), (1, before + 1));
+    let delta = expect_json(app.get(&format!("/api/v1/catalogue/changes?since={before}")).await, 200).await;
+    assert_eq!(delta["procedures"][0]["code"], "1.002804");
+    assert!(delta["procedures"][0]["aliases"].as_array().expect("aliases").iter().any(|a| a == "bằng lái ô tô con"));
+    let bad = Seed::parse_with_search(
+        &to_json(&seed.fields),
+        &to_json(&procedures),
+        &to_json(&seed.branches),
+        r#"{"procedures": {"9.999999": {"aliases": ["x"]}}}"#,
+    );
+    assert!(bad.is_err(), "an entry for an unknown procedure is refused");
     app.stop().await;
 }
