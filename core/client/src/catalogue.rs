@@ -40,7 +40,7 @@ impl Index {
     /// query, the nearest procedures. `limit` 0: every hit.
     pub(crate) fn search(&self, query: &str, field: Option<&str>, limit: usize) -> Vec<ProcedureItem> {
         let limit = if limit == 0 { usize::MAX } else { limit };
-        self.index.search(query, field).hits.into_iter().take(limit).map(|i| self.items[i].clone()).collect()
+        self.index.search_top(query, field, limit).hits.into_iter().map(|i| self.items[i].clone()).collect()
     }
 }
 

@@ -94,7 +94,7 @@ fn latency(what: &str, procedures: &[Procedure], fields: &[FieldInfo], queries: 
     std::hint::black_box(found);
     if std::env::var_os("MOTCUA_BENCH_SLOWEST").is_some() {
         let mut per_query: Vec<(Duration, &String)> = samples.iter().copied().zip(queries.iter().cycle()).collect();
-        per_query.sort_by(|a, b| b.0.cmp(&a.0));
+        per_query.sort_by_key(|b| std::cmp::Reverse(b.0));
         for (d, q) in per_query.iter().take(8) {
             println!("    slow: {:>8.1} µs {q:?}", us(*d));
         }

@@ -151,6 +151,9 @@ pub struct Index {
     /// Initials of 2 to 5 consecutive words → places of the first word.
     initials: HashMap<String, Vec<Place>>,
     fields: Vec<FieldInfo>,
+    /// Documents most filed first (ties by name, then code), and each document's rank.
+    by_rank: Vec<usize>,
+    rank: Vec<u32>,
 }
 
 /// What a search found: positions (in the order the index was built from) best first.
@@ -301,6 +304,19 @@ impl Index {
             index.words.push(word);
             index.places.push(places);
         }
+        let mut by_rank: Vec<usize> = (0..index.docs.len()).collect();
+        by_rank.sort_by(|&a, &b| {
+            let (a, b) = (&index.docs[a], &index.docs[b]);
+            b.popularity
+                .cmp(&a.popularity)
+                .then_with(|| a.name_folded.cmp(&b.name_folded))
+                .then_with(|| a.code.cmp(&b.code))
+        });
+        index.rank = vec![0; by_rank.len()];
+        for (r, &d) in by_rank.iter().enumerate() {
+            index.rank[d] = u32::try_from(r).unwrap_or(u32::MAX);
+        }
+        index.by_rank = by_rank;
         index
     }
 
@@ -441,11 +457,15 @@ impl Index {
     /// Searches the catalogue (only procedures of `field` when given). An empty query lists
     /// every procedure, most filed first.
     pub fn search(&self, query: &str, field: Option<&str>) -> Results {
+        self.search_top(query, field, usize::MAX)
+    }
+
+    /// [`Index::search`] keeping only the first `limit` hits (cheaper than ranking all).
+    pub fn search_top(&self, query: &str, field: Option<&str>, limit: usize) -> Results {
         let in_field = |d: usize| field.is_none_or(|f| self.docs[d].field == f);
         let words = self.understand(query);
         if words.is_empty() {
-            let mut hits: Vec<usize> = (0..self.docs.len()).filter(|&d| in_field(d)).collect();
-            hits.sort_by(|&a, &b| self.by_popularity(a, b));
+            let hits = self.by_rank.iter().copied().filter(|&d| in_field(d)).take(limit).collect();
             return Results { hits, nearest: false, fields: Vec::new() };
         }
         let qn = words.len();
@@ -545,21 +565,26 @@ impl Index {
             })
             .filter(|(_, coverage, _)| *coverage > 0.0)
             .collect();
-        scored.sort_by(|a, b| b.2.total_cmp(&a.2).then_with(|| self.by_popularity(a.0, b.0)));
         let best = scored.iter().map(|s| s.1).fold(0.0_f32, f32::max);
         if scored.is_empty() {
-            let mut hits: Vec<usize> = (0..self.docs.len()).filter(|&d| in_field(d)).collect();
-            hits.sort_by(|&a, &b| self.by_popularity(a, b));
-            hits.truncate(NEAREST_LIMIT);
+            let hits = self.by_rank.iter().copied().filter(|&d| in_field(d)).take(NEAREST_LIMIT.min(limit)).collect();
             let fields = self.fields.iter().filter(|f| field.is_none_or(|c| c == f.code)).map(|f| f.code.clone());
             return Results { hits, nearest: true, fields: fields.collect() };
         }
         let nearest = best < STRONG_COVERAGE;
-        let mut hits: Vec<usize> =
-            scored.iter().filter(|s| s.1 >= best - COVERAGE_SPREAD - 1e-6).map(|s| s.0).collect();
-        if nearest {
-            hits.truncate(NEAREST_LIMIT);
+        scored.retain(|s| s.1 >= best - COVERAGE_SPREAD - 1e-6);
+        let order = |a: &(usize, f32, f32), b: &(usize, f32, f32)| {
+            b.2.total_cmp(&a.2).then_with(|| self.rank[a.0].cmp(&self.rank[b.0]))
+        };
+        let keep = if nearest { NEAREST_LIMIT.min(limit) } else { limit };
+        if keep == 0 {
+            scored.clear();
+        } else if keep < scored.len() {
+            scored.select_nth_unstable_by(keep - 1, order);
+            scored.truncate(keep);
         }
+        scored.sort_unstable_by(order);
+        let hits: Vec<usize> = scored.iter().map(|s| s.0).collect();
         let mut fields: Vec<String> = Vec::new();
         for &d in &hits {
             if fields.len() < FIELD_LIMIT && !fields.contains(&self.docs[d].field) {
@@ -567,14 +592,6 @@ impl Index {
             }
         }
         Results { hits, nearest, fields }
-    }
-
-    fn by_popularity(&self, a: usize, b: usize) -> std::cmp::Ordering {
-        let (a, b) = (&self.docs[a], &self.docs[b]);
-        b.popularity
-            .cmp(&a.popularity)
-            .then_with(|| a.name_folded.cmp(&b.name_folded))
-            .then_with(|| a.code.cmp(&b.code))
     }
 }
 
@@ -695,7 +712,10 @@ struct Scored {
 mod tests {
     use super::*;
 
-    fn fixture() -> (Vec<(&'static str, &'static str, &'static str, Vec<String>, u32)>, Vec<FieldInfo>) {
+    /// Code, name, field, aliases, popularity.
+    type FixtureDoc = (&'static str, &'static str, &'static str, Vec<String>, u32);
+
+    fn fixture() -> (Vec<FixtureDoc>, Vec<FieldInfo>) {
         let alias = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let docs = vec![
             ("1.001193", "Đăng ký khai sinh", "ho_tich", alias(&["giấy khai sinh", "làm khai sinh"]), 90),
@@ -914,10 +934,10 @@ mod tests {
             r#"{"procedures": {"1": {"aliases": [" -- "]}}}"#,
         ];
         for json in bad {
-            assert!(data(json).apply(&mut vec![procedure("1")]).is_err(), "{json}");
+            assert!(data(json).apply(&mut [procedure("1")]).is_err(), "{json}");
         }
         let aliases: Vec<String> = (0..=MAX_ALIASES).map(|i| format!("\"tên {i}\"")).collect();
         let many = format!(r#"{{"procedures": {{"1": {{"aliases": [{}]}}}}}}"#, aliases.join(","));
-        assert!(data(&many).apply(&mut vec![procedure("1")]).is_err());
+        assert!(data(&many).apply(&mut [procedure("1")]).is_err());
     }
 }
