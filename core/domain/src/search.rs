@@ -202,6 +202,23 @@ pub fn variant(word: &str) -> String {
     w
 }
 
+/// A word typed with Telex keys but no Vietnamese keyboard ("ddaangs", "truwowngf",
+/// "kys"), read as the plain letters: the tone key at the end dropped (s, f, r, x, j),
+/// dd → d, aa/aw → a, ee → e, oo/ow → o, uw → u, any other w dropped. `None` when nothing
+/// changes.
+pub fn telex(word: &str) -> Option<String> {
+    let mut w = word.to_owned();
+    if w.len() >= 3 && w.ends_with(['s', 'f', 'r', 'x', 'j']) && has_vowel(&w[..w.len() - 1]) {
+        w.pop();
+    }
+    for (from, to) in [("dd", "d"), ("aa", "a"), ("aw", "a"), ("ee", "e"), ("oo", "o"), ("ow", "o"), ("uw", "u")] {
+        w = w.replace(from, to);
+    }
+    // A w typed after the syllable ("dangw" for "dăng"): Vietnamese has no w.
+    w.retain(|c| c != 'w');
+    (w != word).then_some(w)
+}
+
 fn is_vowel(b: u8) -> bool {
     matches!(b, b'a' | b'e' | b'i' | b'o' | b'u' | b'y')
 }
@@ -380,9 +397,10 @@ impl Index {
         let mut raw: Vec<String> = Vec::new();
         for w in folded.split(' ').filter(|w| !w.is_empty()) {
             match (self.known(w), has_vowel(w)) {
-                (false, true) => match self.split(w) {
-                    Some(pieces) => raw.extend(pieces),
-                    None => raw.push(w.to_owned()),
+                (false, true) => match (telex(w).filter(|t| self.known(t)), self.split(w)) {
+                    (Some(plain), _) => raw.push(plain),
+                    (None, Some(pieces)) => raw.extend(pieces),
+                    (None, None) => raw.push(w.to_owned()),
                 },
                 _ => raw.push(w.to_owned()),
             }
@@ -800,8 +818,10 @@ mod tests {
     #[test]
     fn understands_queries() {
         let (index, _) = index();
-        let cases: [(&str, &[&str], &[bool]); 6] = [
+        let cases: [(&str, &[&str], &[bool]); 8] = [
             ("dangky khaisinh", &["dang", "ky", "khai", "sinh"], &[false; 4]),
+            ("ddaangw kys khai sinh", &["dang", "ky", "khai", "sinh"], &[false; 4]),
+            ("keets hoon", &["ket", "hon"], &[false; 2]),
             ("sodo", &["so", "do"], &[false; 2]),
             (
                 "Làm giấy khai sinh cho con",
