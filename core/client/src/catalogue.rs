@@ -37,10 +37,11 @@ impl Index {
     }
 
     /// The domain's search (in `field` if given), best first; when nothing covers the
-    /// query, the nearest procedures. `limit` 0: every hit.
+    /// query, the nearest procedures, marked `nearest`. `limit` 0: every hit.
     pub(crate) fn search(&self, query: &str, field: Option<&str>, limit: usize) -> Vec<ProcedureItem> {
         let limit = if limit == 0 { usize::MAX } else { limit };
-        self.index.search_top(query, field, limit).hits.into_iter().map(|i| self.items[i].clone()).collect()
+        let results = self.index.search_top(query, field, limit);
+        results.hits.into_iter().map(|i| ProcedureItem { nearest: results.nearest, ..self.items[i].clone() }).collect()
     }
 }
 
@@ -56,6 +57,7 @@ pub(crate) fn item(p: &Procedure) -> ProcedureItem {
         online_full: p.online_level == OnlineLevel::Full,
         boundary_free: p.boundary_free,
         version: p.version,
+        nearest: false,
     }
 }
 
