@@ -7,7 +7,8 @@
 //!   catalogue's vocabulary ("dangky" → "dang ky"), and every word is matched with the
 //!   common spelling variants folded together ([`variant`]: ki/ky, gi/d/r, tr/ch, s/x),
 //!   with one-letter typos on words of four letters or more, as a prefix (typing in
-//!   progress), or as initials (a word without a vowel, "gplx", "lltp", "qsdd").
+//!   progress), as initials (a word without a vowel, "gplx", "lltp", "qsdd"), or as Telex
+//!   typed without a Vietnamese keyboard ([`telex`]: "ddangw kys" → "dang ky").
 //! - *The index* ([`Index::new`]): for each procedure its name, its aliases (the names
 //!   citizens use, kept as data beside the procedure), its field's name and its code, as
 //!   an inverted index from words (and initials of 2 to 5 consecutive words) to places.
@@ -959,5 +960,20 @@ mod tests {
         let aliases: Vec<String> = (0..=MAX_ALIASES).map(|i| format!("\"tên {i}\"")).collect();
         let many = format!(r#"{{"procedures": {{"1": {{"aliases": [{}]}}}}}}"#, aliases.join(","));
         assert!(data(&many).apply(&mut [procedure("1")]).is_err());
+    }
+
+    proptest::proptest! {
+        /// Any text at all is answered without a panic, within the catalogue, and never
+        /// with an empty page when the catalogue is not empty.
+        #[test]
+        fn any_query_is_answered(q in "\\PC{0,300}", field in proptest::option::of("[a-z_]{0,10}")) {
+            let (index, codes) = index();
+            let results = index.search(&q, None);
+            proptest::prop_assert!(results.hits.iter().all(|&h| h < codes.len()));
+            proptest::prop_assert!(!results.hits.is_empty());
+            let in_field = index.search(&q, field.as_deref());
+            proptest::prop_assert!(in_field.hits.len() <= codes.len());
+            proptest::prop_assert!(log_key(&q).is_none_or(|k| k.len() <= MAX_LOG_KEY_CHARS));
+        }
     }
 }
