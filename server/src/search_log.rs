@@ -3,10 +3,11 @@
 //!
 //! No personal data: a query is counted under its [`search::log_key`] (folded, words with
 //! five digits or more masked, at most 100 characters). Each process adds up counts in
-//! memory (at most [`MAX_PENDING`] distinct queries) and writes them in one transaction
-//! every [`FLUSH_EVERY`] or [`FLUSH_AT`] queries, so a search never waits for a write; the
-//! table keeps at most [`MAX_ROWS`] queries (a new query is not added beyond that; known
-//! ones keep counting). Counts of the last seconds of a process that dies are lost.
+//! memory and writes them in the background in one transaction every [`FLUSH_EVERY`] or
+//! as soon as it holds [`FLUSH_AT`] distinct queries (its bound), so a search never waits
+//! for a write; the table keeps at most [`MAX_ROWS`] queries (a new query is not added
+//! beyond that; known ones keep counting). Counts of the last seconds of a process that
+//! dies are lost.
 //!
 //! *Found nothing*: the search was answered with only the nearest procedures (nothing
 //! covered the query, [`search::Results::nearest`]). *Led nowhere*: a query that was
@@ -37,11 +38,9 @@ use crate::on_db;
 
 /// Most distinct queries kept in the table.
 pub const MAX_ROWS: i64 = 10_000;
-/// Most distinct queries a process holds between two writes (more are not counted).
-pub const MAX_PENDING: usize = 2_000;
 /// A process writes its counts at least this often (when it searches)...
 pub const FLUSH_EVERY: Duration = Duration::from_secs(10);
-/// ... or as soon as it holds this many distinct queries.
+/// ... or as soon as it holds this many distinct queries (so it never holds more).
 pub const FLUSH_AT: usize = 200;
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +75,7 @@ impl SearchLog {
             c.searches += counts.searches;
             c.empty += counts.empty;
             c.opened += counts.opened;
-        } else if pending.len() < MAX_PENDING {
+        } else {
             pending.insert(key, counts);
         }
         if pending.len() >= FLUSH_AT || since.elapsed() >= FLUSH_EVERY {

@@ -9,7 +9,12 @@ use serde_json::Value;
 use crate::both;
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app};
 
-both!(search_understands_how_citizens_type, searches_are_counted_for_operators, an_alias_moves_only_its_procedure);
+both!(
+    search_understands_how_citizens_type,
+    searches_are_counted_for_operators,
+    an_alias_moves_only_its_procedure,
+    the_count_table_is_bounded
+);
 
 fn codes(page: &Value) -> Vec<String> {
     page["items"].as_array().expect("items").iter().map(|p| p["code"].as_str().expect("code").to_owned()).collect()
@@ -191,5 +196,32 @@ async fn an_alias_moves_only_its_procedure(backend: Backend) {
         r#"{"procedures": {"9.999999": {"aliases": ["x"]}}}"#,
     );
     assert!(bad.is_err(), "an entry for an unknown procedure is refused");
+    app.stop().await;
+}
+
+/// At most `MAX_ROWS` distinct queries are kept: a new one beyond that is not added, a
+/// known one keeps counting.
+async fn the_count_table_is_bounded(backend: Backend) {
+    use motcua_server::search_log::{MAX_ROWS, SearchLog, write};
+    let app = spawn_app(backend).await;
+    let log = SearchLog::default();
+    let now = app.clock.now_utc();
+    for n in 0..MAX_ROWS {
+        if let Some(due) = log.searched(&format!("tu khoa {n}"), false) {
+            write(&app.state.db, due, now).await.expect("write");
+        }
+    }
+    write(&app.state.db, log.take(), now).await.expect("write");
+    assert!(log.searched("tu khoa 0", true).is_none() && log.searched("mot tu khoa moi", true).is_none());
+    write(&app.state.db, log.take(), now).await.expect("write");
+    let token = admin(&app).await;
+    let all = expect_json(app.get_as(&token, "/api/v1/admin/search-queries?kind=all&per_page=1").await, 200).await;
+    assert_eq!(all["total"].as_i64(), Some(MAX_ROWS));
+    let empty = expect_json(app.get_as(&token, "/api/v1/admin/search-queries?kind=empty").await, 200).await;
+    assert_eq!(empty["total"], 1, "{empty}");
+    assert_eq!(
+        (empty["items"][0]["query"].as_str(), empty["items"][0]["searches"].as_i64()),
+        (Some("tu khoa 0"), Some(2))
+    );
     app.stop().await;
 }
