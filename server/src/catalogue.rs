@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldErrorCode;
 use motcua_domain::search;
 use motcua_domain::wire::{CatalogueChanges, FieldInfo, Procedure, ProcedurePage, ProcedureSummary};
-
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
 use utoipa::IntoParams;
