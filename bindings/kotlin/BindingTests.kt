@@ -252,6 +252,8 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val found = client.searchProcedures("dang ky khai sinh", null, 5u)
     expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
     val birth = found.first()
+    expect(!birth.nearest) { "a search that names a procedure is not answered with the nearest" }
+    expect(client.searchProcedures("xyzzy", null, 3u).all { it.nearest }) { "no empty page: the nearest procedures" }
     expect(client.procedure(birth.code).formJson.contains("tre_ngay_sinh")) { "form without tre_ngay_sinh" }
     val residence = client.procedure("1.004222").item
     expectEqual(residence.feeVnd to residence.feeOnlineVnd, 20000L to 10000L, "counter and online fee")

@@ -104,6 +104,9 @@ async def citizen_journey(server, tmp_path):
     found = await client.search_procedures("dang ky khai sinh", None, 5)
     assert found and found[0].name == BIRTH_REGISTRATION, [p.name for p in found]
     birth = found[0]
+    assert not birth.nearest
+    nearest = await client.search_procedures("xyzzy", None, 3)
+    assert nearest and all(p.nearest for p in nearest), "no empty page: the nearest procedures"
     assert [p.code for p in await client.search_procedures("khai sinh", "ho_tich", 0)][0] == birth.code
     detail = await client.procedure(birth.code)
     assert detail.item == birth and "tre_ngay_sinh" in {f["key"] for f in json.loads(detail.form_json)["fields"]}

@@ -20,8 +20,6 @@ CREATE TABLE procedures (
     code TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     field_code TEXT NOT NULL,
-    name_folded TEXT NOT NULL,
-    search_text TEXT NOT NULL,
     form_version INTEGER NOT NULL,
     version INTEGER NOT NULL,
     doc TEXT NOT NULL

@@ -41,6 +41,8 @@ pub struct AppState {
     pub catalogue: Arc<Catalogue>,
     /// This process's copy of the branches (see `branches::BranchCache`).
     pub branches: Arc<crate::branches::BranchCache>,
+    /// Counts of searches not yet written (see `search_log`).
+    pub search_log: Arc<crate::search_log::SearchLog>,
     pub keys: Arc<KeyRing>,
     pub limiter: Arc<AddressLimiter>,
     /// Public dossier look-ups per client address (separate from the login limit).
@@ -78,6 +80,7 @@ impl AppState {
             db,
             catalogue: Arc::new(Catalogue::default()),
             branches: Arc::new(crate::branches::BranchCache::default()),
+            search_log: Arc::default(),
             keys: Arc::new(keys),
             metrics: crate::telemetry::prometheus(),
         })

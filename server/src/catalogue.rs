@@ -1,5 +1,6 @@
-//! The catalogue of procedures: search that ignores diacritics and case, one procedure
-//! with its form, and the changes since a client's catalogue version, with ETags.
+//! The catalogue of procedures: search (the domain's [`search::Index`], the same code the
+//! phone runs offline), one procedure with its form, and the changes since a client's
+//! catalogue version, with ETags.
 //!
 //! Each process keeps a snapshot of the (small, rarely changing) catalogue in memory and
 //! checks the one-row catalogue version on every request, so a new seed loaded by any
@@ -12,7 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldErrorCode;
-use motcua_domain::text;
+use motcua_domain::search;
 use motcua_domain::wire::{CatalogueChanges, FieldInfo, Procedure, ProcedurePage, ProcedureSummary};
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -32,34 +33,33 @@ pub struct Snapshot {
     pub version: i64,
     pub fields: Vec<FieldInfo>,
     /// Live (not retired) procedures, ordered by code.
-    entries: Vec<Entry>,
+    procedures: Vec<Arc<Procedure>>,
     by_code: HashMap<String, usize>,
+    index: search::Index,
 }
 
+/// What a search found, best first.
 #[derive(Debug)]
-struct Entry {
-    search_text: String,
-    name_folded: String,
-    procedure: Arc<Procedure>,
+pub struct Found<'a> {
+    pub procedures: Vec<&'a Procedure>,
+    /// Nothing covered the query: these are the nearest procedures.
+    pub nearest: bool,
+    pub fields: Vec<&'a FieldInfo>,
 }
 
 impl Snapshot {
     pub fn get(&self, code: &str) -> Option<&Arc<Procedure>> {
-        self.by_code.get(code).map(|&i| &self.entries[i].procedure)
+        self.by_code.get(code).map(|&i| &self.procedures[i])
     }
 
-    /// Procedures matching `query` (all its folded words) in `field`, best first.
-    pub fn search(&self, query: &str, field: Option<&str>) -> Vec<&Procedure> {
-        let query = text::fold(query);
-        let mut hits: Vec<(u32, &Entry)> = self
-            .entries
-            .iter()
-            .filter(|e| field.is_none_or(|f| e.procedure.field == f))
-            .filter(|e| query.is_empty() || text::matches(&e.search_text, &query))
-            .map(|e| (if query.is_empty() { 0 } else { text::score(&e.name_folded, &query) }, e))
-            .collect();
-        hits.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.name_folded.cmp(&b.name_folded)));
-        hits.into_iter().map(|(_, e)| e.procedure.as_ref()).collect()
+    /// The domain's search over this catalogue (in `field` when given).
+    pub fn search(&self, query: &str, field: Option<&str>) -> Found<'_> {
+        let results = self.index.search(query, field);
+        Found {
+            procedures: results.hits.iter().map(|&i| self.procedures[i].as_ref()).collect(),
+            nearest: results.nearest,
+            fields: results.fields.iter().filter_map(|c| self.fields.iter().find(|f| &f.code == c)).collect(),
+        }
     }
 }
 
@@ -72,7 +72,6 @@ pub struct Catalogue {
 #[derive(sqlx::FromRow)]
 struct DocRow {
     doc: Json<Procedure>,
-    search_text: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -112,19 +111,13 @@ impl Catalogue {
             }
         }
         let rows: Vec<DocRow> = on_db!(db, read, pool => {
-            sqlx::query_as("SELECT doc, search_text FROM procedures WHERE retired = FALSE ORDER BY code").fetch_all(pool).await
+            sqlx::query_as("SELECT doc FROM procedures WHERE retired = FALSE ORDER BY code").fetch_all(pool).await
         })?;
         let fields = load_fields(db).await?;
-        let entries: Vec<Entry> = rows
-            .into_iter()
-            .map(|r| Entry {
-                name_folded: text::fold(&r.doc.0.name),
-                search_text: r.search_text,
-                procedure: Arc::new(r.doc.0),
-            })
-            .collect();
-        let by_code = entries.iter().enumerate().map(|(i, e)| (e.procedure.code.clone(), i)).collect();
-        let snapshot = Arc::new(Snapshot { version, fields, entries, by_code });
+        let procedures: Vec<Arc<Procedure>> = rows.into_iter().map(|r| Arc::new(r.doc.0)).collect();
+        let by_code = procedures.iter().enumerate().map(|(i, p)| (p.code.clone(), i)).collect();
+        let index = search::Index::new(procedures.iter().map(|p| search::SearchDoc::from(p.as_ref())), &fields);
+        let snapshot = Arc::new(Snapshot { version, fields, procedures, by_code, index });
         *self.current.write().unwrap_or_else(|e| e.into_inner()) = snapshot.clone();
         Ok(snapshot)
     }
@@ -136,6 +129,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_procedure))
         .routes(routes!(catalogue_changes))
         .routes(routes!(list_fields))
+        .merge(crate::search_log::router())
 }
 
 /// The last page number a search accepts (far beyond any catalogue; keeps offsets small).
@@ -145,7 +139,10 @@ const MAX_PAGE: u32 = 10_000;
 #[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ProcedureQuery {
-    /// Words to find, with or without diacritics (`dang ky khai sinh`).
+    /// Words to find as citizens type them: with or without diacritics, colloquial names
+    /// (`so do`, `bang lai`), run-together words, a typo (`dang ky khai sinh`). When
+    /// nothing covers the query, the nearest procedures are listed (`nearest`), never an
+    /// empty page for a query that names a procedure.
     q: Option<String>,
     /// Code of a field of procedures (`ho_tich`, `dat_dai`, ...).
     field: Option<String>,
@@ -213,33 +210,67 @@ async fn list_procedures(
     errors.finish()?;
     let snapshot = app.catalogue.snapshot(&app.db).await?;
     let field = q.field.as_deref().filter(|f| !f.is_empty());
-    let hits = snapshot.search(q.q.as_deref().unwrap_or_default(), field);
-    let total = hits.len() as u64;
-    let items: Vec<ProcedureSummary> = hits
+    let query = q.q.as_deref().unwrap_or_default();
+    let found = snapshot.search(query, field);
+    if page == 1 {
+        crate::search_log::write_later(&app, app.search_log.searched(query, found.nearest));
+    }
+    let total = found.procedures.len() as u64;
+    let items: Vec<ProcedureSummary> = found
+        .procedures
         .into_iter()
         .skip(((page - 1) as usize).saturating_mul(per_page as usize))
         .take(per_page as usize)
         .map(ProcedureSummary::from)
         .collect();
-    let body = ProcedurePage { items, page, per_page, total, catalogue_version: snapshot.version };
+    let fields = found.fields.into_iter().cloned().collect();
+    let body = ProcedurePage {
+        items,
+        page,
+        per_page,
+        total,
+        catalogue_version: snapshot.version,
+        nearest: found.nearest,
+        fields,
+    };
     Ok(with_etag(format!("\"c{}\"", snapshot.version), &headers, axum::Json(body)))
+}
+
+/// Query of `GET /api/v1/procedures/{code}`.
+#[derive(Debug, Default, Deserialize, Serialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OpenQuery {
+    /// The search whose results led here, if any: counted (folded, without personal data)
+    /// so that operators see which searches lead nowhere.
+    q: Option<String>,
 }
 
 /// One procedure with its required documents and form.
 #[utoipa::path(get, path = "/api/v1/procedures/{code}", tag = "catalogue",
-    params(("code" = String, Path, description = "Procedure code, e.g. 1.001193")),
+    params(("code" = String, Path, description = "Procedure code, e.g. 1.001193"), OpenQuery),
     responses(
         (status = 200, body = Procedure, headers(("ETag" = String))),
         (status = 304, description = "Not modified (If-None-Match)"),
+        (status = 400, description = "An unreadable query string (e.g. a repeated parameter)", body = motcua_domain::wire::ErrorBody),
         (status = 404, body = motcua_domain::wire::ErrorBody),
+        (status = 422, description = "A bad parameter", body = motcua_domain::wire::ErrorBody),
     ))]
 async fn get_procedure(
     State(app): State<AppState>,
     headers: HeaderMap,
     Path(code): Path<String>,
+    ApiQuery(q): ApiQuery<OpenQuery>,
 ) -> ApiResult<Response> {
+    let mut errors = ParamErrors::default();
+    if q.q.as_ref().is_some_and(|s| s.chars().count() > 200) {
+        errors.push("q", FieldErrorCode::TooLong, 200);
+    }
+    errors.finish()?;
     let snapshot = app.catalogue.snapshot(&app.db).await?;
     let procedure = snapshot.get(&code).ok_or(ApiError::NotFound)?.clone();
+    if let Some(query) = q.q.as_deref() {
+        crate::search_log::write_later(&app, app.search_log.opened(query));
+    }
     let etag = format!("\"p{}-{}\"", procedure.code, procedure.version);
     Ok(with_etag(etag, &headers, axum::Json(procedure.as_ref().clone())))
 }

@@ -18,6 +18,7 @@ pub mod extract;
 pub mod janitor;
 pub mod notifications;
 pub mod quotas;
+pub mod search_log;
 pub mod seed;
 pub mod telemetry;
 

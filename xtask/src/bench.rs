@@ -1,9 +1,10 @@
-//! `cargo xtask bench [catalogue | startup | dossiers | client]...`: benchmarks that print ratios
+//! `cargo xtask bench [catalogue | search | startup | dossiers | client]...`: benchmarks that print ratios
 //! against a baseline measured in the same run, so figures from different machines can be
 //! compared; and `cargo xtask schemathesis`, which fuzzes the API from its OpenAPI document.
 //!
 //! - `catalogue`: search latency over real HTTP on loopback, on SQLite and on PostgreSQL,
 //!   against `GET /healthz` (the cost of the round trip itself).
+//! - `search`: recall@3 and MRR on the query sets, query latency (`bench/search.rs`).
 //! - `startup`: spawn of the release binary to its first ready `/readyz`, on a migrated
 //!   and on a fresh database, against `motcua-server --version` (the cost of a process).
 //! - `dossiers`: submission throughput over HTTP against raw store inserts of the same
@@ -16,6 +17,7 @@
 mod catalogue;
 mod http;
 mod schemathesis;
+mod search;
 mod server;
 mod startup;
 
@@ -29,8 +31,9 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 4] = [
+const SUITES: [(&str, bool, Suite); 5] = [
     ("catalogue", true, catalogue::run),
+    ("search", false, search::run),
     ("startup", true, startup::run),
     ("dossiers", false, dossiers),
     ("client", false, client),

@@ -106,6 +106,7 @@ pub struct ProcedureItem {
     pub online_full: bool,
     pub boundary_free: bool,
     pub version: i64,
+    pub nearest: bool,
 }
 
 #[uniffi::remote(Record)]

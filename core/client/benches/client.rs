@@ -1,13 +1,16 @@
 //! Figures of the offline client (printed, not asserted), each against a baseline measured
 //! in the same run: autosave of one field of a 200-field draft vs a raw single-row INSERT
-//! into the same SQLite store; offline search over the seed catalogue vs a linear scan of
-//! names; cold open of a store with 1,000 drafts vs opening an empty store.
+//! into the same SQLite store; offline search over a synthetic catalogue of 2,000
+//! procedures (the seed's with their search data, repeated with varied names) vs a linear
+//! scan of names; cold open of a store with 1,000 drafts vs opening an empty store.
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use motcua_client::{Client, ClientConfig, HttpRequest, HttpResponse, MemoryTokenStore, Transport, TransportError};
+use motcua_domain::search::SearchData;
+use motcua_domain::wire::Procedure;
 use serde_json::{Value, json};
 
 /// Serves one catalogue version holding `procedures`.
@@ -114,16 +117,49 @@ async fn autosave() {
     line("autosave 1 field of a 200-field draft", &stats(samples), "raw single-row INSERT", &stats(base));
 }
 
+/// 2,000 procedures: the seed's (with `search.json` merged, as the server seeds them),
+/// repeated with varied names, aliases and codes.
+fn synthetic_catalogue(n: usize) -> Vec<Value> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server/seed");
+    let read = |f: &str| std::fs::read(dir.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+    let mut seed: Vec<Procedure> = serde_json::from_slice(&read("procedures.json")).unwrap_or_else(|e| panic!("{e}"));
+    let search: SearchData = serde_json::from_slice(&read("search.json")).unwrap_or_else(|e| panic!("{e}"));
+    search.apply(&mut seed).unwrap_or_else(|e| panic!("{e}"));
+    const PLACES: [&str; 6] =
+        ["cấp tỉnh", "cấp xã", "cho hộ gia đình", "cho tổ chức", "qua bưu chính", "có yếu tố nước ngoài"];
+    (0..n)
+        .map(|k| {
+            let mut p = seed[k % seed.len()].clone();
+            let place = PLACES[(k / seed.len()) % PLACES.len()];
+            p.code = format!("9.{k:06}");
+            p.name = format!("{} {place} mẫu {}", p.name, k / (seed.len() * PLACES.len()));
+            p.aliases = p.aliases.iter().map(|a| format!("{a} {place}")).collect();
+            p.version = 1;
+            serde_json::to_value(&p).unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect()
+}
+
 async fn search() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../server/seed/procedures.json");
-    let seed: Vec<Value> = serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{e}")))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let seed = synthetic_catalogue(2_000);
     let names: Vec<String> = seed.iter().filter_map(|p| p["name"].as_str().map(str::to_lowercase)).collect();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let c = open(dir.path(), seed).await;
     c.sync_catalogue().await.unwrap_or_else(|e| panic!("{e}"));
-    let queries =
-        ["khai sinh", "Đăng ký", "dang ky ket hon", "giấy phép xây dựng", "dat dai", "cap", "ho kinh doanh", "z"];
+    let queries = [
+        "khai sinh",
+        "Đăng ký",
+        "dang ky ket hon",
+        "giấy phép xây dựng",
+        "dat dai",
+        "cap",
+        "ho kinh doanh",
+        "z",
+        "so do",
+        "dangky tamtru",
+        "doi bang lai",
+        "xin giay xac nhan doc than",
+    ];
     c.search_procedures("warm".into(), None, 0).await.unwrap_or_else(|e| panic!("{e}"));
     let mut samples = Vec::new();
     let mut base = Vec::new();

@@ -1,10 +1,11 @@
 //! The offline catalogue: sync by changes since the held version (ETag, 304), the cached
-//! procedures and fields, and search with the server's folding and ranking.
+//! procedures and fields, and search with the domain's [`search::Index`], the same code
+//! the server runs.
 
 use std::sync::Arc;
 
-use motcua_domain::text;
-use motcua_domain::wire::{CatalogueChanges, OnlineLevel, Procedure};
+use motcua_domain::search;
+use motcua_domain::wire::{CatalogueChanges, FieldInfo, OnlineLevel, Procedure};
 use sqlx::SqliteConnection;
 
 use crate::drafts;
@@ -16,45 +17,31 @@ use crate::store::Store;
 /// The in-memory search index over the cached catalogue, rebuilt after a sync.
 #[derive(Debug, Default)]
 pub(crate) struct Index {
-    entries: Vec<Entry>,
-}
-
-#[derive(Debug)]
-struct Entry {
-    item: ProcedureItem,
-    search_text: String,
-    name_folded: String,
+    items: Vec<ProcedureItem>,
+    index: search::Index,
 }
 
 impl Index {
     pub(crate) async fn load(store: &Store) -> Result<Index> {
-        let rows: Vec<(String, String, String)> =
-            sqlx::query_as("SELECT doc, search_text, name_folded FROM procedures ORDER BY code")
-                .fetch_all(store.read())
-                .await?;
-        let mut entries = Vec::with_capacity(rows.len());
-        for (doc, search_text, name_folded) in rows {
-            let p: Procedure = serde_json::from_str(&doc)?;
-            entries.push(Entry { item: item(&p), search_text, name_folded });
-        }
-        Ok(Index { entries })
+        let docs: Vec<String> =
+            sqlx::query_scalar("SELECT doc FROM procedures ORDER BY code").fetch_all(store.read()).await?;
+        let procedures: Vec<Procedure> =
+            docs.iter().map(|d| serde_json::from_str(d)).collect::<std::result::Result<_, _>>()?;
+        let fields: Vec<FieldInfo> = fields(store)
+            .await?
+            .into_iter()
+            .map(|f| FieldInfo { code: f.code, name: f.name, name_en: f.name_en })
+            .collect();
+        let index = search::Index::new(procedures.iter().map(search::SearchDoc::from), &fields);
+        Ok(Index { items: procedures.iter().map(item).collect(), index })
     }
 
-    /// Procedures matching every folded word of `query` (in `field` if given), best first:
-    /// the server's rule (`text::matches` on name+code+agency, ranked by `text::score` of
-    /// the name, then by name).
+    /// The domain's search (in `field` if given), best first; when nothing covers the
+    /// query, the nearest procedures, marked `nearest`. `limit` 0: every hit.
     pub(crate) fn search(&self, query: &str, field: Option<&str>, limit: usize) -> Vec<ProcedureItem> {
-        let query = text::fold(query);
-        let mut hits: Vec<(u32, &Entry)> = self
-            .entries
-            .iter()
-            .filter(|e| field.is_none_or(|f| e.item.field == f))
-            .filter(|e| query.is_empty() || text::matches(&e.search_text, &query))
-            .map(|e| (if query.is_empty() { 0 } else { text::score(&e.name_folded, &query) }, e))
-            .collect();
-        hits.sort_by(|(sa, a), (sb, b)| sb.cmp(sa).then_with(|| a.name_folded.cmp(&b.name_folded)));
         let limit = if limit == 0 { usize::MAX } else { limit };
-        hits.into_iter().take(limit).map(|(_, e)| e.item.clone()).collect()
+        let results = self.index.search_top(query, field, limit);
+        results.hits.into_iter().map(|i| ProcedureItem { nearest: results.nearest, ..self.items[i].clone() }).collect()
     }
 }
 
@@ -71,12 +58,8 @@ pub(crate) fn item(p: &Procedure) -> ProcedureItem {
         online_full: p.online_level == OnlineLevel::Full,
         boundary_free: p.boundary_free,
         version: p.version,
+        nearest: false,
     }
-}
-
-/// The text search looks in: exactly what the server indexes.
-pub(crate) fn search_text(p: &Procedure) -> String {
-    text::fold(&format!("{} {} {}", p.name, p.code, p.agency))
 }
 
 pub(crate) async fn version(store: &Store) -> Result<(i64, Option<String>)> {
@@ -107,17 +90,14 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
     let mut tx = store.begin().await?;
     for p in &changes.procedures {
         sqlx::query(
-            "INSERT INTO procedures (code, name, field_code, name_folded, search_text, form_version, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO procedures (code, name, field_code, form_version, version, doc)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (code) DO UPDATE SET name = excluded.name, field_code = excluded.field_code,
-                 name_folded = excluded.name_folded, search_text = excluded.search_text,
                  form_version = excluded.form_version, version = excluded.version, doc = excluded.doc",
         )
         .bind(&p.code)
         .bind(&p.name)
         .bind(&p.field)
-        .bind(text::fold(&p.name))
-        .bind(search_text(p))
         .bind(i64::from(p.form.version))
         .bind(p.version)
         .bind(serde_json::to_string(p)?)

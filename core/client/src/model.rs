@@ -89,6 +89,9 @@ pub struct ProcedureItem {
     pub online_full: bool,
     pub boundary_free: bool,
     pub version: i64,
+    /// From a search that found nothing covering the query: this is one of the nearest
+    /// procedures (show the fields beside them). Always false outside search results.
+    pub nearest: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,10 +24,11 @@ pub(crate) struct Migration {
 pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../migrations/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../migrations/0002_my_dossiers.sql") },
+    Migration { version: 3, sql: include_str!("../migrations/0003_search_in_domain.sql") },
 ];
 
 /// The schema version this build writes.
-pub(crate) const LATEST: i64 = 2;
+pub(crate) const LATEST: i64 = 3;
 
 const DB_FILE: &str = "motcua.db";
 const FILES_DIR: &str = "files";
@@ -217,6 +218,8 @@ mod tests {
     async fn populate_v1(conn: &mut SqliteConnection) {
         sqlx::raw_sql(
             "INSERT INTO catalogue_state (id, version, etag) VALUES (1, 7, '\"c7-0\"');
+             INSERT INTO procedures (code, name, field_code, name_folded, search_text, form_version, version, doc)
+                 VALUES ('1.001193', 'Đăng ký khai sinh', 'ho_tich', 'dang ky khai sinh', 'dang ky khai sinh', 1, 7, '{}');
              INSERT INTO drafts (id, procedure_code, procedure_name, form_version, state, created_at, updated_at)
                  VALUES ('d1', '1.001193', 'Đăng ký khai sinh', 1, 'editing', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z');
              INSERT INTO draft_forms (draft_id, form) VALUES ('d1', '{\"version\":1,\"fields\":[]}');
@@ -278,6 +281,11 @@ mod tests {
         assert_eq!(value, "\"Nguyễn Văn An\"");
         let key: String = sqlx::query_scalar("SELECT idempotency_key FROM outbox").fetch_one(&mut old).await.unwrap();
         assert_eq!(key, "k1");
+        let cached: (String, i64) = sqlx::query_as("SELECT name, version FROM procedures WHERE code = '1.001193'")
+            .fetch_one(&mut old)
+            .await
+            .unwrap();
+        assert_eq!(cached, ("Đăng ký khai sinh".to_owned(), 7), "the cached catalogue survives version 3");
     }
 
     #[tokio::test]

@@ -1,8 +1,8 @@
-//! Vietnamese search folding and matching: one fold for the server index and the phone.
+//! Vietnamese text folding: one fold for the server, the phone and the search index.
 //!
 //! [`fold`] maps text to lowercase ASCII words separated by single spaces ("Đăng ký đất
 //! đai" → "dang ky dat dai"), so a citizen typing without diacritics finds the same
-//! procedures as one typing with them. Store the folded form of a name; fold the query.
+//! procedures as one typing with them. Matching and ranking live in [`crate::search`].
 
 /// Folds text for search: transliterate to ASCII with `deunicode` (which maps đ/Đ to d),
 /// lowercase, turn every run of non-alphanumeric characters into one space, and trim.
@@ -29,51 +29,6 @@ pub fn fold(s: &str) -> String {
 /// The folded words of `s`.
 pub fn tokens(s: &str) -> Vec<String> {
     fold(s).split(' ').filter(|w| !w.is_empty()).map(str::to_owned).collect()
-}
-
-/// Whether a folded haystack (the output of [`fold`]) matches a raw query.
-///
-/// Rule: every word of the folded query is a **prefix of some word** of the haystack, in
-/// any order ("dk khai" does not match, "dang khai" and "khai sinh dang" do match
-/// "dang ky khai sinh"). Word prefixes, not arbitrary substrings, because Vietnamese
-/// syllables are short and a substring rule would make "an" match "quang", "toan", ...
-/// An empty query matches everything.
-pub fn matches(haystack_folded: &str, query: &str) -> bool {
-    let words: Vec<&str> = haystack_folded.split(' ').collect();
-    tokens(query).iter().all(|t| words.iter().any(|w| w.starts_with(t.as_str())))
-}
-
-/// A ranking score of a folded name against a raw query: higher is better, 0 is no match.
-///
-/// Tiers: the whole name equals the query (1000) > the name starts with the query as a
-/// phrase (900) > the query occurs as a phrase at a word start (800) > every query word is
-/// a word prefix, see [`matches`] (600) > every query word is a substring (300). Inside a
-/// tier, up to 99 points favour query words that are whole words and shorter names.
-pub fn score(name_folded: &str, query: &str) -> u32 {
-    let q = fold(query);
-    if q.is_empty() {
-        return 0;
-    }
-    let name_words: Vec<&str> = name_folded.split(' ').filter(|w| !w.is_empty()).collect();
-    let q_words: Vec<&str> = q.split(' ').collect();
-    let base = if name_folded == q {
-        1000
-    } else if name_folded.starts_with(&q) && name_folded.as_bytes().get(q.len()).is_none_or(|b| *b == b' ') {
-        900
-    } else if name_folded.starts_with(&q) || name_folded.contains(&format!(" {q}")) {
-        800
-    } else if q_words.iter().all(|t| name_words.iter().any(|w| w.starts_with(t))) {
-        600
-    } else if q_words.iter().all(|t| name_folded.contains(t)) {
-        300
-    } else {
-        return 0;
-    };
-    let whole = q_words.iter().filter(|t| name_words.iter().any(|w| w == *t)).count();
-    let whole_bonus = u32::try_from(whole * 60 / q_words.len()).unwrap_or(0);
-    let extra_words = name_words.len().saturating_sub(q_words.len());
-    let short_bonus = 39_u32.saturating_sub(u32::try_from(extra_words).unwrap_or(u32::MAX));
-    base + whole_bonus.min(60) + short_bonus
 }
 
 #[cfg(test)]
@@ -105,39 +60,5 @@ mod tests {
     fn token_list() {
         assert_eq!(tokens("Đăng ký, khai-sinh"), ["dang", "ky", "khai", "sinh"]);
         assert!(tokens("  ").is_empty());
-    }
-
-    #[test]
-    fn matching() {
-        let h = fold("Đăng ký khai sinh");
-        assert!(matches(&h, "dang ky khai sinh"));
-        assert!(matches(&h, "Đăng ký"));
-        assert!(matches(&h, "khai dang"));
-        assert!(matches(&h, "kha si"));
-        assert!(matches(&h, ""));
-        assert!(!matches(&h, "ket hon"));
-        assert!(!matches(&h, "ang"));
-        let land = fold("Đăng ký đất đai");
-        assert!(matches(&land, "đất"));
-        assert!(matches(&land, "dat"));
-        assert!(matches(&land, "DAT DAI"));
-    }
-
-    #[test]
-    fn ranking() {
-        let q = "khai sinh";
-        let exact = score(&fold("Khai sinh"), q);
-        let starts = score(&fold("Khai sinh cho trẻ em"), q);
-        let phrase = score(&fold("Đăng ký khai sinh"), q);
-        let prefixes = score(&fold("Sinh con và khai báo"), q);
-        let substr = score(&fold("Tái khai, sinhh"), "ai inh");
-        assert!(exact > starts, "{exact} {starts}");
-        assert!(starts > phrase, "{starts} {phrase}");
-        assert!(phrase > prefixes, "{phrase} {prefixes}");
-        assert!(prefixes > substr, "{prefixes} {substr}");
-        assert!(substr > 0);
-        assert_eq!(score(&fold("Kết hôn"), q), 0);
-        assert_eq!(score(&fold("Kết hôn"), "  "), 0);
-        assert!(score(&fold("Khai sinh"), q) > score(&fold("Khai sinhx"), q));
     }
 }

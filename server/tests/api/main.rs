@@ -10,4 +10,5 @@ mod catalogue;
 mod dossiers;
 mod errors;
 mod ops;
+mod search;
 mod uploads;

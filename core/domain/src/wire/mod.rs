@@ -110,6 +110,13 @@ pub struct Procedure {
     pub required_documents: Vec<RequiredDocument>,
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub form: FormDef,
+    /// Other names citizens use for it ("sổ đỏ", "bằng lái", "LLTP"), searched like its
+    /// name; kept as data beside the catalogue (`server/seed/search.json`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    /// Estimated share of filings, 0 to 100: breaks ties in search (the most filed first).
+    #[serde(default)]
+    pub popularity: u32,
     /// Catalogue version at which this procedure last changed (0 in seed files).
     #[serde(default)]
     pub version: i64,
@@ -169,6 +176,14 @@ pub struct ProcedurePage {
     pub per_page: u32,
     pub total: u64,
     pub catalogue_version: i64,
+    /// Nothing covered the query well: `items` are the nearest procedures (or, when
+    /// nothing matched at all, the most filed ones), shown rather than an empty page.
+    #[serde(default)]
+    pub nearest: bool,
+    /// Fields (lĩnh vực) to suggest beside the items: those of the best items, or every
+    /// field when nothing matched. Empty for an empty query.
+    #[serde(default)]
+    pub fields: Vec<FieldInfo>,
 }
 
 /// What changed in the catalogue after a client's version.
