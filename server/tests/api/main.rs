@@ -6,6 +6,7 @@ mod helpers;
 
 mod auth;
 mod catalogue;
+mod connections;
 mod dossiers;
 mod errors;
 mod ops;
