@@ -161,9 +161,9 @@ impl Config {
 }
 
 fn secs(name: &str) -> anyhow::Result<Option<Duration>> {
-    Ok(var::<f64>(name)?
+    var::<f64>(name)?
         .map(|s| Duration::try_from_secs_f64(s).with_context(|| format!("{name}={s} is not a duration in seconds")))
-        .transpose()?)
+        .transpose()
 }
 
 fn var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>

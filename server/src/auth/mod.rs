@@ -282,6 +282,9 @@ struct RefreshRow {
     revoked_at: Option<DateTime<Utc>>,
 }
 
+/// `used_at` and `revoked_at` of a successor token.
+type SuccessorState = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum Rotation {
@@ -342,7 +345,7 @@ pub async fn rotate(app: &AppState, presented: &str, now: DateTime<Utc>) -> anyh
             Some(at) => Some(at),
             None => sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE id = $1").bind(row.id).fetch_one(&mut *tx).await?,
         };
-        let successor: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> =
+        let successor: Option<SuccessorState> =
             sqlx::query_as("SELECT used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 AND family_id = $2")
                 .bind(&next_hash)
                 .bind(row.family_id)
