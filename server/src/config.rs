@@ -39,10 +39,11 @@ pub struct Config {
     pub hash_concurrency: usize,
     /// `MOTCUA_HASH_QUEUE_MS`: how long a login waits for a hashing turn before a 503.
     pub hash_queue_wait: Duration,
-    /// `MOTCUA_HEADER_READ_TIMEOUT_SECS`: a request's headers must arrive within this.
+    /// `MOTCUA_HEADER_READ_TIMEOUT_SECS`: a request's headers must arrive within this (a
+    /// new connection's first request too).
     pub header_read_timeout: Duration,
-    /// `MOTCUA_IDLE_TIMEOUT_SECS`: a connection with no request in flight and no traffic
-    /// for this long is closed (keep-alive, or a socket that never sent anything).
+    /// `MOTCUA_IDLE_TIMEOUT_SECS`: a kept-alive connection with no request in flight and no
+    /// traffic for this long is closed.
     pub idle_timeout: Duration,
     /// `MOTCUA_MAX_CONNECTIONS`: open client connections; further ones wait in the
     /// listen backlog until one closes. Keep it below the file-descriptor limit.
@@ -99,7 +100,7 @@ impl Default for Config {
             hash_concurrency: crate::auth::passwords::Hasher::default_concurrency(),
             hash_queue_wait: Duration::from_millis(500),
             header_read_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
             max_connections: 512,
             metrics_token: None,
             metrics_addr: None,

@@ -1,15 +1,17 @@
 //! Serving HTTP connections with bounds against slow and idle clients (slowloris): a cap
 //! on open connections (further ones wait in the listen backlog, so the process never runs
-//! out of file descriptors), a timeout on reading a request's headers (hyper's own), and an
-//! idle timeout that closes a connection with no request in flight and no bytes moving —
-//! a keep-alive connection left open, or a socket that never sent anything (hyper's
-//! protocol detection has no timeout of its own). Shutdown lets requests in flight finish.
+//! out of file descriptors), a timeout on reading a request's headers (hyper's own, and
+//! ours for a socket that has not sent its first request: hyper's protocol detection has no
+//! timeout), and an idle timeout that closes a kept-alive connection with no request in
+//! flight and no bytes moving. While the cap is reached, connections idle for
+//! [`PRESSURE_IDLE`] are closed at once, so idle sockets cannot keep new clients (and
+//! `/healthz`) waiting in the backlog. Shutdown lets requests in flight finish.
 
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -35,6 +37,8 @@ pub struct ConnectionLimits {
 
 /// How long shutdown waits for requests in flight.
 const DRAIN: Duration = Duration::from_secs(30);
+/// While every connection slot is taken, a connection idle this long is closed.
+pub const PRESSURE_IDLE: Duration = Duration::from_secs(1);
 
 /// Serves `router` on `listener` within `limits` until `shutdown` resolves, then drains.
 pub async fn serve_router(
@@ -46,12 +50,16 @@ pub async fn serve_router(
     let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
     let permits = Arc::new(Semaphore::new(max));
     let (stop_tx, stop_rx) = watch::channel(false);
+    let (pressure_tx, pressure_rx) = watch::channel(false);
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
     builder.http2().timer(TokioTimer::new());
     let builder = Arc::new(builder);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        if permits.available_permits() == 0 {
+            pressure_tx.send_if_modified(|p| !std::mem::replace(p, true));
+        }
         let permit = tokio::select! {
             () = &mut shutdown => break,
             permit = permits.clone().acquire_owned() => match permit {
@@ -59,6 +67,9 @@ pub async fn serve_router(
                 Err(_) => break,
             },
         };
+        if permits.available_permits() > 0 {
+            pressure_tx.send_if_modified(|p| std::mem::replace(p, false));
+        }
         let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
@@ -75,9 +86,9 @@ pub async fn serve_router(
         let _ = stream.set_nodelay(true);
         let builder = builder.clone();
         let router = router.clone();
-        let stop = stop_rx.clone();
+        let signals = Signals { stop: stop_rx.clone(), pressure: pressure_rx.clone() };
         tokio::spawn(async move {
-            serve_one(&builder, router, stream, peer, limits.idle_timeout, stop).await;
+            serve_one(&builder, router, stream, peer, limits, signals).await;
             metrics::gauge!("motcua_http_connections_open").decrement(1.0);
             drop(permit);
         });
@@ -91,14 +102,21 @@ pub async fn serve_router(
     Ok(())
 }
 
+/// What the accept loop tells every connection: shut down; every slot is taken.
+struct Signals {
+    stop: watch::Receiver<bool>,
+    pressure: watch::Receiver<bool>,
+}
+
 async fn serve_one(
     builder: &auto::Builder<TokioExecutor>,
     router: Router,
     stream: TcpStream,
     peer: SocketAddr,
-    idle: Duration,
-    mut stop: watch::Receiver<bool>,
+    limits: ConnectionLimits,
+    signals: Signals,
 ) {
+    let Signals { mut stop, mut pressure } = signals;
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked { inner: stream, activity: activity.clone() });
     let service = {
@@ -117,8 +135,23 @@ async fn serve_one(
     let connection = builder.serve_connection(io, TowerToHyperService::new(service));
     let mut connection = std::pin::pin!(connection);
     let mut stopping = false;
+    let mut pressure_open = true;
+    let allowed_idle = |activity: &Activity, pressed: bool| {
+        if pressed {
+            PRESSURE_IDLE
+        } else if activity.served.load(Ordering::Acquire) {
+            limits.idle_timeout
+        } else {
+            limits.header_read_timeout
+        }
+    };
     loop {
-        let deadline = activity.idle_deadline(idle);
+        let pressed = *pressure.borrow_and_update();
+        let idle = allowed_idle(&activity, pressed);
+        // Wake at the deadline, or sooner: the first request switches from the header
+        // timeout to the idle timeout without waking this loop.
+        let shortest = limits.idle_timeout.min(limits.header_read_timeout).max(Duration::from_millis(100));
+        let deadline = activity.idle_deadline(idle).min(Instant::now() + shortest);
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
@@ -127,11 +160,16 @@ async fn serve_one(
                 return;
             }
             () = tokio::time::sleep_until(deadline) => {
+                let idle = allowed_idle(&activity, *pressure.borrow());
                 if activity.in_flight() == 0 && activity.idle_deadline(idle) <= Instant::now() {
                     tracing::debug!(%peer, "closing an idle connection");
                     metrics::counter!("motcua_http_connections_idle_closed_total").increment(1);
                     return;
                 }
+            }
+            changed = pressure.changed(), if pressure_open => {
+                // An error means the accept loop is gone (shutting down): the stop signal follows.
+                pressure_open = changed.is_ok();
             }
             changed = stop.changed(), if !stopping => {
                 let _ = changed;
@@ -148,11 +186,18 @@ struct Activity {
     origin: Instant,
     last_ms: AtomicU64,
     in_flight: AtomicUsize,
+    /// A request has been received (from then on the keep-alive idle timeout applies).
+    served: AtomicBool,
 }
 
 impl Activity {
     fn new() -> Self {
-        Activity { origin: Instant::now(), last_ms: AtomicU64::new(0), in_flight: AtomicUsize::new(0) }
+        Activity {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+            served: AtomicBool::new(false),
+        }
     }
 
     fn touch(&self) {
@@ -175,6 +220,7 @@ struct InFlight(Arc<Activity>);
 impl InFlight {
     fn enter(activity: &Arc<Activity>) -> Self {
         activity.in_flight.fetch_add(1, Ordering::AcqRel);
+        activity.served.store(true, Ordering::Release);
         InFlight(activity.clone())
     }
 }
