@@ -58,6 +58,7 @@ async fn openapi_document_describes_every_route(backend: Backend) {
         "/api/v1/fields",
         "/api/v1/branches",
         "/api/v1/auth/register",
+        "/api/v1/auth/register/verify",
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",
