@@ -98,7 +98,7 @@ impl Default for Config {
             login_account_ceiling: 100,
             login_drain: Duration::from_secs(15 * 60),
             hash_concurrency: crate::auth::passwords::Hasher::default_concurrency(),
-            hash_queue_wait: Duration::from_millis(500),
+            hash_queue_wait: Duration::from_millis(2000),
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(30),
             max_connections: 512,

@@ -1,7 +1,8 @@
 //! Memory of the release server under abuse: its resident set (RSS, from `/proc`) at rest,
 //! at the peak of a burst of 40 concurrent logins (each an Argon2 check of about 19 MiB),
-//! and while 1,000 idle connections are held open (with `/healthz` timed meanwhile). The
-//! baseline is the same process at rest. `MOTCUA_BENCH_SERVER_EXE` measures another build
+//! and, in a fresh process (the allocator keeps what the burst took), while 1,000 idle
+//! connections are held open (with `/healthz` timed meanwhile). The baseline is the
+//! process at rest. `MOTCUA_BENCH_SERVER_EXE` measures another build
 //! (e.g. the one before a change) with the same routine.
 
 use std::net::TcpStream;
@@ -68,7 +69,18 @@ pub fn run(release: &Release) -> anyhow::Result<()> {
     std::thread::sleep(Duration::from_millis(500));
     let after_burst = status_kib(pid, "VmRSS")?;
 
-    // 1,000 idle connections that never send a byte, then /healthz on a fresh one.
+    server.stop()?;
+
+    // A fresh process: 1,000 idle connections that never send a byte, then /healthz.
+    let mut server = Server::spawn(&exe, &scratch.sqlite_url("m.db"), &log, &ENV)?;
+    server.wait_ready(Instant::now(), Duration::from_secs(60))?;
+    let pid = server.pid().context("the server process")?;
+    for _ in 0..5 {
+        Conn::connect(server.addr)?.get("/api/v1/procedures?q=khai%20sinh")?;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let fresh = status_kib(pid, "VmRSS")?;
+    let addr = server.addr;
     let mut idle = Vec::with_capacity(IDLE);
     for _ in 0..IDLE {
         idle.push(TcpStream::connect_timeout(&addr, Duration::from_secs(2))?);
@@ -85,10 +97,11 @@ pub fn run(release: &Release) -> anyhow::Result<()> {
     println!("{:<58} {:>9} {:>8}", "case", "MiB", "ratio");
     let mib = |kib: u64| kib as f64 / 1024.0;
     let row = |name: &str, kib: u64| println!("{name:<58} {:>9.1} {:>7.2}x", mib(kib), kib as f64 / rest as f64);
-    row("baseline: at rest after warm-up", rest);
+    row("baseline: at rest after warm-up (5 sequential logins)", rest);
     row(&format!("peak during {BURST} concurrent logins (VmHWM)"), peak.max(peak_before));
     row("at rest 0.5 s after the burst", after_burst);
-    row(&format!("{IDLE} idle connections held open"), with_idle);
+    row("fresh process at rest", fresh);
+    row(&format!("fresh process with {IDLE} idle connections open"), with_idle);
     println!(
         "\nburst: {statuses:?} in {:.0} ms; /healthz with {IDLE} idle sockets: {} after {:.0} ms",
         burst_time.as_secs_f64() * 1000.0,
