@@ -56,6 +56,7 @@ class Server(private val binary: String, private val dir: File) {
         "MOTCUA_BLOB_DIR" to "${dir.absolutePath}/blobs",
         "MOTCUA_LOG_FORMAT" to "pretty",
         "MOTCUA_AUTH_RATE_PER_MIN" to "100000",
+        "MOTCUA_SMS_DIR" to "${dir.absolutePath}/sms",
         "RUST_LOG" to "warn",
     )
 
@@ -87,10 +88,16 @@ class Server(private val binary: String, private val dir: File) {
 
     fun addOfficer() {
         val added = command(
-            "user", "add", "--role", "officer", "--branch", BRANCH, "--phone", OFFICER_PHONE,
-            "--name", "Cán bộ", "--password", OFFICER_PASSWORD,
-        ).start()
+            "user", "add", "--role", "officer", "--branch", BRANCH, "--phone", OFFICER_PHONE, "--name", "Cán bộ",
+        ).redirectInput(ProcessBuilder.Redirect.PIPE).start()
+        added.outputStream.use { it.write("$OFFICER_PASSWORD\n".toByteArray()) }
         expectEqual(added.waitFor(), 0, "motcua-server user add")
+    }
+
+    /** The six-digit code in the last SMS the server's development sink wrote for [phone]. */
+    fun codeFor(phone: String): String {
+        val text = File(dir, "sms/$phone.txt").readText()
+        return Regex("\\b\\d{6}\\b").find(text)?.value ?: throw TestFailure("no code in the SMS: $text")
     }
 
     /** One raw JSON call; returns (status, body text). */
@@ -238,7 +245,14 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expect(!client.isSignedIn()) { "signed in before registering" }
     expectEqual(client.currentUser(), null, "user before registering")
 
-    val profile = client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    val pending = client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    expectEqual(pending.phone, "0912345678", "the code went to the canonical number")
+    expect(!client.isSignedIn()) { "signed in before the phone was verified" }
+    val code = server.codeFor("0912345678")
+    val wrongCode = if (code == "000000") "111111" else "000000"
+    val wrong = expectThrows<MotcuaException.Validation> { client.verifyPhone(pending.verificationId, wrongCode) }
+    expect(wrong.fields.any { it.path == "code" }) { "${wrong.fields}" }
+    val profile = client.verifyPhone(pending.verificationId, code)
     expectEqual(profile.role, "citizen", "role")
     expect(client.isSignedIn() && tokens.tokens != null) { "tokens were not saved" }
 
@@ -312,7 +326,8 @@ suspend fun citizenJourney(server: Server, dir: File) {
 suspend fun appTransport(server: Server, dir: File) {
     val transport = JdkTransport()
     val client = MotcuaClient.open(config(server, dir), MemoryTokens(), transport)
-    val profile = client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    val pending = client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    val profile = client.verifyPhone(pending.verificationId, server.codeFor("0912000001"))
     expectEqual(client.login("0912000001", "matkhau12345").id, profile.id, "login")
     client.syncCatalogue()
     expect("POST /api/v1/auth/login" in transport.log) { "${transport.log}" }

@@ -5,6 +5,7 @@
 # transport).
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -44,6 +45,7 @@ class Server:
             MOTCUA_BLOB_DIR=str(workdir / "blobs"),
             MOTCUA_LOG_FORMAT="pretty",
             MOTCUA_AUTH_RATE_PER_MIN="100000",
+            MOTCUA_SMS_DIR=str(workdir / "sms"),
             RUST_LOG="warn",
         )
         self.process = None
@@ -76,9 +78,19 @@ class Server:
     def add_officer(self) -> None:
         subprocess.run(
             [self.binary, "user", "add", "--role", "officer", "--branch", BRANCH, "--phone", OFFICER_PHONE,
-             "--name", "Cán bộ", "--password", OFFICER_PASSWORD],
-            env=self.env, check=True, capture_output=True,
+             "--name", "Cán bộ"],
+            env=self.env, check=True, capture_output=True, input=(OFFICER_PASSWORD + "\n").encode(),
         )
+
+    def last_sms(self, phone: str) -> str:
+        """The last SMS the server's development sink wrote for `phone` (canonical form)."""
+        return (self.workdir / "sms" / f"{phone}.txt").read_text(encoding="utf-8")
+
+    def code_for(self, phone: str) -> str:
+        """The six-digit verification code in the last SMS to `phone`."""
+        codes = [w for w in re.split(r"\D+", self.last_sms(phone)) if len(w) == 6]
+        assert codes, self.last_sms(phone)
+        return codes[0]
 
     def call(self, method: str, path: str, token=None, body=None):
         """One raw JSON call; returns (status, decoded body)."""

@@ -7,6 +7,7 @@ import asyncio
 import datetime
 import json
 import os
+import re
 
 import pytest
 
@@ -87,7 +88,10 @@ async def citizen_journey(server, tmp_path):
     assert not client.is_signed_in()
     assert await client.current_user() is None
 
-    profile = await client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    pending = await client.register("001099012345", "0912345678", "Nguyễn Văn An", "matkhau12345")
+    assert pending.phone == "0912345678" and pending.expires_in_secs > 0
+    assert not client.is_signed_in(), "no account before the phone is verified"
+    profile = await client.verify_phone(pending.verification_id, server.code_for("0912345678"))
     assert profile.role == "citizen" and profile.full_name == "Nguyễn Văn An"
     assert client.is_signed_in() and tokens.tokens is not None and tokens.saves == 1
     assert (await client.current_user()).id == profile.id
@@ -200,9 +204,11 @@ async def app_transport_and_parked_item(server, tmp_path):
     transport, events = UrllibTransport(), Recorder()
     client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), transport)
     client.set_listener(events)
-    await client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    pending = await client.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
+    await client.verify_phone(pending.verification_id, server.code_for("0912000001"))
     await client.sync_catalogue()
     assert ("POST", "/api/v1/auth/register") in transport.log
+    assert ("POST", "/api/v1/auth/register/verify") in transport.log
     assert any(path.startswith("/api/v1/catalogue/changes") for _, path in transport.log)
 
     birth = (await client.search_procedures("Đăng ký khai sinh", None, 1))[0]
@@ -241,9 +247,17 @@ async def drafts_and_errors(server, tmp_path):
     with pytest.raises(m.MotcuaError.Validation) as weak:
         await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "123")
     assert "password" in {i.path for i in weak.value.fields}
-    await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "matkhau12345")
-    with pytest.raises(m.MotcuaError.Conflict):
-        await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "matkhau12345")
+    pending = await client.register("001099012399", "0912000002", "Phạm Văn Dũng", "matkhau12345")
+    code = server.code_for("0912000002")
+    with pytest.raises(m.MotcuaError.Validation) as wrong:
+        await client.verify_phone(pending.verification_id, "111111" if code != "111111" else "222222")
+    assert {i.path for i in wrong.value.fields} == {"code"}
+    await client.verify_phone(pending.verification_id, code)
+    # The number has an account now: registering it again answers alike (no Conflict that
+    # would tell), and the owner gets a notice without a code.
+    again = await client.register("001099012398", "0912000002", "Kẻ Mạo Danh", "matkhau12345")
+    assert again.verification_id and again.expires_in_secs == pending.expires_in_secs
+    assert not [w for w in re.split(r"\D+", server.last_sms("0912000002")) if len(w) == 6]
     await client.logout()
     profile = await client.login("0912000002", "matkhau12345")
     assert profile.citizen_id == "001099012399"

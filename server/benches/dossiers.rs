@@ -146,7 +146,9 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
         Claim { quota: Quota::DossiersPerDay, amount: 1, cap: 1_000_000 },
     ];
     let db = Db::connect(url, config.db_max_connections).await?;
-    let state = AppState::new(config, db.clone()).await?;
+    let mut state = AppState::new(config, db.clone()).await?;
+    let sms = std::sync::Arc::new(motcua_server::sms::MemorySms::default());
+    state.sms = sms.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -175,9 +177,18 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
     for i in 0..CLIENTS {
         let cccd = format!("0012030{i:05}");
         let phone = format!("091{i:07}");
-        let registered: Value = http
+        let challenge: Value = http
             .post(format!("{base}/api/v1/auth/register"))
             .json(&json!({"citizen_id": cccd, "phone": phone, "full_name": "Người Dùng Thử", "password": "matkhau123"}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let sent = sms.sent_to(&phone);
+        let code = sent.last().and_then(|text| motcua_server::sms::code_in(text)).context("a code by SMS")?;
+        let registered: Value = http
+            .post(format!("{base}/api/v1/auth/register/verify"))
+            .json(&json!({"verification_id": challenge["verification_id"], "code": code}))
             .send()
             .await?
             .json()

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRef, MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -24,8 +24,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::auth::keys::KeyRing;
+use crate::auth::keys::{KeyRing, ServerSecrets};
+use crate::auth::passwords::Hasher;
 use crate::auth::ratelimit::AddressLimiter;
+use crate::auth::revocation::Revocations;
 use crate::blobs::{BlobStore, LocalBlobStore};
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, SystemClock};
@@ -48,9 +50,16 @@ pub struct AppState {
     /// Public dossier look-ups per client address (separate from the login limit).
     pub public_limiter: Arc<AddressLimiter>,
     pub blobs: Arc<dyn BlobStore>,
-    /// The workflow's clock (deadlines, timeline).
+    /// The workflow's clock (deadlines, timeline; also login counters and phone codes).
     pub clock: Arc<dyn Clock>,
     pub metrics: PrometheusHandle,
+    /// Bounds concurrent password hashing.
+    pub hasher: Arc<Hasher>,
+    /// Where verification codes go (the log in development; a memory sink in tests).
+    pub sms: Arc<dyn crate::sms::SmsSender>,
+    /// Revoked sign-ins, as seen by access tokens.
+    pub revocations: Arc<Revocations>,
+    pub secrets: Arc<ServerSecrets>,
 }
 
 impl AppState {
@@ -70,12 +79,17 @@ impl AppState {
             tracing::info!(filled, "filled the working days taken of dossiers decided before they were recorded");
         }
         let keys = KeyRing::load_or_create(&db).await?;
+        let secrets = ServerSecrets::load_or_create(&db).await?;
         let blobs = LocalBlobStore::open(&config.blob_dir).await?;
         Ok(AppState {
             limiter: Arc::new(AddressLimiter::new(config.auth_rate_per_min)),
             public_limiter: Arc::new(AddressLimiter::new(config.public_rate_per_min)),
             blobs: Arc::new(blobs),
             clock: Arc::new(SystemClock),
+            hasher: Arc::new(Hasher::new(config.hash_concurrency, config.hash_queue_wait)),
+            sms: Arc::new(crate::sms::DevSms { dir: config.sms_dir.clone() }),
+            revocations: Arc::new(Revocations::new(config.revocation_cache)),
+            secrets: Arc::new(secrets),
             config: Arc::new(config),
             db,
             catalogue: Arc::new(Catalogue::default()),
@@ -118,6 +132,10 @@ impl Modify for BearerAuth {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        components.add_security_scheme(
+            "metrics",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
     }
 }
@@ -207,12 +225,37 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             .on_request(())
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
             .propagate_x_request_id()
+            .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))
             .layer(middleware::from_fn(control_characters_layer))
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
             .layer(CatchPanicLayer::new()),
     )
+}
+
+/// Paths whose answers are personal: never stored by a browser, proxy or shared cache.
+const PERSONAL_PREFIXES: [&str; 7] = [
+    "/api/v1/auth/",
+    "/api/v1/me",
+    "/api/v1/dossiers",
+    "/api/v1/attachments",
+    "/api/v1/uploads",
+    "/api/v1/notifications",
+    "/api/v1/public/dossiers",
+];
+
+/// `X-Content-Type-Options: nosniff` on every answer; `Cache-Control: no-store` on personal
+/// data (whatever a handler said).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let personal = PERSONAL_PREFIXES.iter().any(|p| req.uri().path().starts_with(p));
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    if personal {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 async fn track_metrics(req: Request, next: Next) -> Response {
@@ -246,11 +289,45 @@ async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics (text exposition format).
-#[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
-async fn metrics_endpoint(State(app): State<AppState>) -> impl IntoResponse {
-    app.metrics.run_upkeep();
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], app.metrics.render())
+/// Prometheus metrics (text exposition format). On the API address it needs the metrics
+/// token (`MOTCUA_METRICS_TOKEN`) as a bearer token, and answers 404 when none is configured;
+/// `MOTCUA_METRICS_ADDR` serves it on an address of its own without a token.
+#[utoipa::path(get, path = "/metrics", tag = "ops", security(("metrics" = [])),
+    responses(
+        (status = 200, content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or wrong metrics token", body = ErrorBody),
+        (status = 404, description = "No metrics token is configured: metrics are not served here", body = ErrorBody),
+    ))]
+async fn metrics_endpoint(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(expected) = app.config.metrics_token.as_deref() else {
+        return crate::error::ApiError::NotFound.into_response();
+    };
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    if !constant_time_eq(presented.as_bytes(), expected.as_bytes()) {
+        return crate::error::ApiError::Unauthorized.into_response();
+    }
+    render_metrics(&app.metrics)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn render_metrics(handle: &PrometheusHandle) -> Response {
+    handle.run_upkeep();
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+}
+
+/// The router of the separate metrics address (`MOTCUA_METRICS_ADDR`): `/metrics` only.
+pub fn metrics_router(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(move || async move { render_metrics(&handle) }))
+        .layer(middleware::from_fn(security_headers))
 }
 
 #[cfg(test)]

@@ -26,8 +26,46 @@ pub struct Config {
     /// `MOTCUA_AUTH_RATE_PER_MIN`: login/register attempts per client address per minute
     /// (per process; see ARCHITECTURE.md).
     pub auth_rate_per_min: u32,
-    /// `MOTCUA_LOGIN_FREE_FAILURES`: failed logins for one account before it slows down.
+    /// `MOTCUA_LOGIN_FREE_FAILURES`: login attempts of one name from one client network
+    /// (IPv4 address, IPv6 /64) before each further one waits for the counter to drain.
     pub login_free_failures: u32,
+    /// `MOTCUA_LOGIN_ACCOUNT_CEILING`: login attempts of one name from all networks together
+    /// (against guessing from many addresses; much higher, so a stranger cannot lock the
+    /// owner out from the owner's own network).
+    pub login_account_ceiling: u32,
+    /// `MOTCUA_LOGIN_DRAIN_SECS`: how long a full attempt counter takes to drain to zero.
+    pub login_drain: Duration,
+    /// `MOTCUA_HASH_CONCURRENCY`: password hashes running at once (each about 19 MiB).
+    pub hash_concurrency: usize,
+    /// `MOTCUA_HASH_QUEUE_MS`: how long a login waits for a hashing turn before a 503.
+    pub hash_queue_wait: Duration,
+    /// `MOTCUA_HEADER_READ_TIMEOUT_SECS`: a request's headers must arrive within this (a
+    /// new connection's first request too).
+    pub header_read_timeout: Duration,
+    /// `MOTCUA_IDLE_TIMEOUT_SECS`: a kept-alive connection with no request in flight and no
+    /// traffic for this long is closed.
+    pub idle_timeout: Duration,
+    /// `MOTCUA_MAX_CONNECTIONS`: open client connections; further ones wait in the
+    /// listen backlog until one closes. Keep it below the file-descriptor limit.
+    pub max_connections: usize,
+    /// `MOTCUA_METRICS_TOKEN`: bearer token that `/metrics` on the API address requires
+    /// (unset: `/metrics` answers 404 there).
+    pub metrics_token: Option<String>,
+    /// `MOTCUA_METRICS_ADDR`: a separate listen address serving `/metrics` without a token
+    /// (e.g. a loopback or private-network address for the scraper).
+    pub metrics_addr: Option<SocketAddr>,
+    /// `MOTCUA_REVOCATION_CACHE_SECS`: how long a process trusts that a token family is not
+    /// revoked before asking the database again (the bound on an access token's life after
+    /// logout or reuse detection).
+    pub revocation_cache: Duration,
+    /// `MOTCUA_KEY_RELOAD_SECS`: how often each process reloads the signing keys (so a
+    /// `keys rotate` takes effect everywhere).
+    pub key_reload: Duration,
+    /// `MOTCUA_SMS_DIR`: development SMS sink: each message is also written to
+    /// `<dir>/<phone>.txt` (the last message per phone), besides the log.
+    pub sms_dir: Option<std::path::PathBuf>,
+    /// `MOTCUA_PHONE_CODE_TTL_SECS`: lifetime of a phone verification code.
+    pub phone_code_ttl: Duration,
     /// `MOTCUA_TRUST_FORWARDED_FOR`: behind a reverse proxy, take the client address from
     /// `X-Forwarded-For`.
     pub trust_forwarded_for: bool,
@@ -98,6 +136,19 @@ impl Default for Config {
             issuer: "motcua".to_owned(),
             auth_rate_per_min: 20,
             login_free_failures: 5,
+            login_account_ceiling: 100,
+            login_drain: Duration::from_secs(15 * 60),
+            hash_concurrency: crate::auth::passwords::Hasher::default_concurrency(),
+            hash_queue_wait: Duration::from_millis(2000),
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(30),
+            max_connections: 512,
+            metrics_token: None,
+            metrics_addr: None,
+            revocation_cache: Duration::from_secs(30),
+            key_reload: Duration::from_secs(60),
+            sms_dir: None,
+            phone_code_ttl: Duration::from_secs(10 * 60),
             trust_forwarded_for: false,
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(30),
@@ -128,6 +179,19 @@ impl Config {
             issuer: std::env::var("MOTCUA_ISSUER").unwrap_or(d.issuer),
             auth_rate_per_min: var("MOTCUA_AUTH_RATE_PER_MIN")?.unwrap_or(d.auth_rate_per_min),
             login_free_failures: var("MOTCUA_LOGIN_FREE_FAILURES")?.unwrap_or(d.login_free_failures),
+            login_account_ceiling: var("MOTCUA_LOGIN_ACCOUNT_CEILING")?.unwrap_or(d.login_account_ceiling),
+            login_drain: secs("MOTCUA_LOGIN_DRAIN_SECS")?.unwrap_or(d.login_drain),
+            hash_concurrency: var("MOTCUA_HASH_CONCURRENCY")?.unwrap_or(d.hash_concurrency),
+            hash_queue_wait: var("MOTCUA_HASH_QUEUE_MS")?.map(Duration::from_millis).unwrap_or(d.hash_queue_wait),
+            header_read_timeout: secs("MOTCUA_HEADER_READ_TIMEOUT_SECS")?.unwrap_or(d.header_read_timeout),
+            idle_timeout: secs("MOTCUA_IDLE_TIMEOUT_SECS")?.unwrap_or(d.idle_timeout),
+            max_connections: var("MOTCUA_MAX_CONNECTIONS")?.unwrap_or(d.max_connections),
+            metrics_token: std::env::var("MOTCUA_METRICS_TOKEN").ok().filter(|t| !t.trim().is_empty()),
+            metrics_addr: var("MOTCUA_METRICS_ADDR")?,
+            revocation_cache: secs("MOTCUA_REVOCATION_CACHE_SECS")?.unwrap_or(d.revocation_cache),
+            key_reload: secs("MOTCUA_KEY_RELOAD_SECS")?.unwrap_or(d.key_reload),
+            sms_dir: std::env::var_os("MOTCUA_SMS_DIR").filter(|d| !d.is_empty()).map(Into::into),
+            phone_code_ttl: secs("MOTCUA_PHONE_CODE_TTL_SECS")?.unwrap_or(d.phone_code_ttl),
             trust_forwarded_for: var("MOTCUA_TRUST_FORWARDED_FOR")?.unwrap_or(d.trust_forwarded_for),
             max_body_bytes: var("MOTCUA_MAX_BODY_BYTES")?.unwrap_or(d.max_body_bytes),
             request_timeout: var("MOTCUA_REQUEST_TIMEOUT_SECS")?.map(Duration::from_secs).unwrap_or(d.request_timeout),
@@ -161,6 +225,12 @@ impl Quotas {
                 .unwrap_or(d.janitor_interval),
         })
     }
+}
+
+fn secs(name: &str) -> anyhow::Result<Option<Duration>> {
+    var::<f64>(name)?
+        .map(|s| Duration::try_from_secs_f64(s).with_context(|| format!("{name}={s} is not a duration in seconds")))
+        .transpose()
 }
 
 fn var<T: std::str::FromStr>(name: &str) -> anyhow::Result<Option<T>>

@@ -57,6 +57,8 @@ pub enum ApiError {
     InsufficientStorage,
     /// 503: a dependency (the database) is down.
     Unavailable,
+    /// 503 with the seconds to wait: too much work at once (password hashing is full).
+    Overloaded { retry_after_secs: u64 },
     /// 500: a bug or an outage; the cause was logged when this was made.
     Internal,
 }
@@ -75,7 +77,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +99,7 @@ impl ApiError {
             ApiError::QuotaExceeded { .. } => "quota_exceeded",
             ApiError::InsufficientStorage => "insufficient_storage",
             ApiError::Unavailable => "unavailable",
+            ApiError::Overloaded { .. } => "overloaded",
             ApiError::Internal => "internal",
         }
     }
@@ -178,6 +181,10 @@ impl ApiError {
                 "Hệ thống tạm thời gián đoạn, vui lòng thử lại sau.",
                 "The service is temporarily unavailable; please retry later.",
             ),
+            ApiError::Overloaded { .. } => (
+                "Hệ thống đang quá tải, vui lòng thử lại sau giây lát.",
+                "The service is busy; please retry in a moment.",
+            ),
             ApiError::Internal => {
                 ("Đã có lỗi xảy ra, vui lòng thử lại sau.", "Something went wrong; please retry later.")
             }
@@ -220,7 +227,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body(current_lang());
         let mut response = (self.status(), axum::Json(body)).into_response();
-        if let ApiError::RateLimited { retry_after_secs } | ApiError::QuotaExceeded { retry_after_secs } = self {
+        if let ApiError::RateLimited { retry_after_secs }
+        | ApiError::QuotaExceeded { retry_after_secs }
+        | ApiError::Overloaded { retry_after_secs } = self
+        {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
         }
         if let ApiError::Unauthorized = self {

@@ -1,5 +1,5 @@
 //! The `motcua-server` binary: serves the API (default), or runs an operator command
-//! (`user add`, `migrate`, `openapi`).
+//! (`user add`, `keys rotate`, `migrate`, `openapi`).
 
 use std::io::BufRead;
 
@@ -35,12 +35,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage the keys that sign access tokens.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key (every process signs with it after its next reload, within
+    /// MOTCUA_KEY_RELOAD_SECS) and retire the keys superseded longer ago than an access
+    /// token lives. Prints the new key id.
+    Rotate,
 }
 
 #[derive(Subcommand)]
 enum UserCommand {
-    /// Create a staff (or citizen) account. The password is read from standard input
-    /// unless --password is given.
+    /// Create a staff (or citizen) account. The password is read from the first line of
+    /// standard input, or from MOTCUA_USER_PASSWORD (for automation); never from the
+    /// command line, where it would show in the process list and the shell history.
     Add {
         #[arg(long, value_parser = ["citizen", "officer", "admin"])]
         role: String,
@@ -55,8 +69,6 @@ enum UserCommand {
         /// Branch code (e.g. H26.01), for officers.
         #[arg(long)]
         branch: Option<String>,
-        #[arg(long)]
-        password: Option<String>,
     },
 }
 
@@ -77,7 +89,20 @@ async fn main() -> anyhow::Result<()> {
             db.close().await;
             Ok(())
         }
-        Command::User { command: UserCommand::Add { role, phone, name, citizen_id, email, branch, password } } => {
+        Command::Keys { command: KeysCommand::Rotate } => {
+            let db = Db::connect(&config.database_url, 2).await?;
+            motcua_server::app::AppState::new(config.clone(), db.clone()).await?;
+            let keep = config.access_token_ttl + std::time::Duration::from_secs(60);
+            let rotated = motcua_server::auth::keys::rotate(&db, chrono::Utc::now(), keep).await;
+            db.close().await;
+            let (kid, retired) = rotated?;
+            for old in retired {
+                eprintln!("retired {old}");
+            }
+            println!("{kid}");
+            Ok(())
+        }
+        Command::User { command: UserCommand::Add { role, phone, name, citizen_id, email, branch } } => {
             let role = Role::parse(&role).context("role")?;
             let phone = normalize_phone(&phone).context("--phone is not a Vietnamese phone number")?;
             let citizen_id = citizen_id
@@ -91,9 +116,9 @@ async fn main() -> anyhow::Result<()> {
             if role == Role::Officer && branch.is_none() {
                 bail!("an officer needs --branch");
             }
-            let password = match password {
-                Some(p) => p,
-                None => std::io::stdin().lock().lines().next().context("no password on standard input")??,
+            let password = match std::env::var("MOTCUA_USER_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => std::io::stdin().lock().lines().next().context("no password on standard input")??,
             };
             if let Some(problem) = auth::routes::password_errors("password", &password) {
                 bail!("the password is too weak ({:?}): at least 8 characters with a letter and a digit", problem.code);
@@ -131,6 +156,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.addr;
     let state = motcua_server::app::AppState::new(config, db.clone()).await?;
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("binding {addr}"))?;
+    if let Some(metrics_addr) = state.config.metrics_addr {
+        let metrics =
+            tokio::net::TcpListener::bind(metrics_addr).await.with_context(|| format!("binding {metrics_addr}"))?;
+        tracing::info!(addr = %metrics.local_addr()?, "metrics listening");
+        let router = motcua_server::app::metrics_router(state.metrics.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     let janitor = tokio::spawn(motcua_server::janitor::run(state.clone()));
     tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), ready_in_ms = started.elapsed().as_millis() as u64, "motcua-server listening");
     motcua_server::serve(listener, state, shutdown_signal()).await?;

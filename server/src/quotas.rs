@@ -2,10 +2,9 @@
 //! every process shares the count: a claim is taken *before* the work it pays for, in one
 //! statement, so two requests at once can never both take the last unit.
 //!
-//! - [`claim`]: per-account quotas over fixed windows (a minute, a local day): filing
-//!   dossiers, starting uploads, bytes uploaded.
-//! - [`claim_guess`] / [`refund_guess`]: attempts at a secret (public tracking verifiers)
-//!   per key and window; the right answer gives its attempt back.
+//! Per-account quotas over fixed windows (a minute, a local day): filing dossiers,
+//! starting uploads, bytes uploaded. (Attempts at secrets — passwords, codes, tracking
+//! verifiers — are counted by `auth::ratelimit::claim`.)
 
 use chrono::{DateTime, Duration, DurationRound, NaiveTime, TimeDelta, Utc};
 use uuid::Uuid;
@@ -136,51 +135,14 @@ pub async fn claim(
     if claimed.is_some() { Ok(()) } else { refused() }
 }
 
-/// Takes one attempt at the secret behind `key` (at most `allowed` per `window`); a 429
-/// when none is left. Counted before the answer is checked, so concurrent guesses cannot
-/// all slip in before the count.
-pub async fn claim_guess(
-    db: &Db,
-    key: &str,
-    allowed: u32,
-    window: Duration,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    let stale = now - window;
-    let row: (i64, DateTime<Utc>) = on_db!(db, write, pool => {
-        sqlx::query_as(
-            "INSERT INTO guess_counters (key, attempts, window_start) VALUES ($1, 1, $2) \
-             ON CONFLICT (key) DO UPDATE SET \
-               attempts = CASE WHEN guess_counters.window_start < $3 THEN 1 ELSE guess_counters.attempts + 1 END, \
-               window_start = CASE WHEN guess_counters.window_start < $3 THEN $2 ELSE guess_counters.window_start END \
-             RETURNING attempts, window_start",
-        )
-        .bind(key).bind(now).bind(stale)
-        .fetch_one(pool).await
-    })?;
-    let (attempts, started) = row;
-    if attempts <= i64::from(allowed) {
-        return Ok(());
-    }
-    let wait = (started + window - now).num_seconds().max(1);
-    Err(ApiError::RateLimited { retry_after_secs: u64::try_from(wait).unwrap_or(1) })
-}
-
-/// Gives back the attempt of a right answer (the holder of the secret is never locked out
-/// by their own look-ups).
-pub async fn refund_guess(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    on_db!(db, write, pool => {
-        sqlx::query("UPDATE guess_counters SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0")
-            .bind(key).execute(pool).await.map(|_| ())
-    })
-}
-
 /// Forgets windows that have ended (run by the janitor).
 pub async fn forget_old(db: &Db, now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
     let day_ago = now - TimeDelta::days(2);
+    // Attempt counters drain within the hour; a day untouched means empty.
+    let drained_ms = day_ago.timestamp_millis();
     on_db!(db, write, pool => async {
         let quotas = sqlx::query("DELETE FROM quota_counters WHERE window_start < $1").bind(day_ago).execute(pool).await?;
-        let guesses = sqlx::query("DELETE FROM guess_counters WHERE window_start < $1").bind(day_ago).execute(pool).await?;
-        Ok(quotas.rows_affected() + guesses.rows_affected())
+        let attempts = sqlx::query("DELETE FROM login_attempts WHERE updated_ms < $1").bind(drained_ms).execute(pool).await?;
+        Ok(quotas.rows_affected() + attempts.rows_affected())
     }.await)
 }

@@ -10,12 +10,15 @@
 //! - `dossiers`: submission throughput over HTTP against raw store inserts of the same
 //!   rows, and `GET /dossiers/{id}` latency under load against `/healthz`, on SQLite and
 //!   PostgreSQL (`cargo bench -p motcua-server --bench dossiers`).
+//! - `memory`: RSS of the release server at rest, under 40 concurrent logins and with
+//!   1,000 idle connections open.
 //! - `client`: the offline client's suite (`cargo bench -p motcua-client --bench client`).
 //!
 //! With no argument every suite runs. A new suite is one more entry in [`SUITES`].
 
 mod catalogue;
 mod http;
+mod memory;
 mod schemathesis;
 mod search;
 mod server;
@@ -31,9 +34,10 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 5] = [
+const SUITES: [(&str, bool, Suite); 6] = [
     ("catalogue", true, catalogue::run),
     ("search", false, search::run),
+    ("memory", true, memory::run),
     ("startup", true, startup::run),
     ("dossiers", false, dossiers),
     ("client", false, client),

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
-    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile, WardItem,
+    NotificationItem, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem,
+    UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -55,8 +56,12 @@ impl MotcuaClient {
         phone: String,
         full_name: String,
         password: String,
-    ) -> Result<UserProfile> {
+    ) -> Result<PhoneVerification> {
         Ok(self.inner.register(citizen_id, phone, full_name, password).await?)
+    }
+
+    pub async fn verify_phone(&self, verification_id: String, code: String) -> Result<UserProfile> {
+        Ok(self.inner.verify_phone(verification_id, code).await?)
     }
 
     pub async fn login(&self, login: String, password: String) -> Result<UserProfile> {

@@ -6,8 +6,8 @@
 use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem, OutboxEvent,
-    OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason, ProcedureDetail, ProcedureField, ProcedureItem,
-    StoredTokens, TimelineItem, UserProfile, WardItem,
+    OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason, PhoneVerification, ProcedureDetail, ProcedureField,
+    ProcedureItem, StoredTokens, TimelineItem, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -58,6 +58,14 @@ pub struct FieldIssue {
     pub path: String,
     pub code: String,
     pub message: String,
+}
+
+/// A registration waiting for the code sent to the phone by SMS.
+#[uniffi::remote(Record)]
+pub struct PhoneVerification {
+    pub verification_id: String,
+    pub phone: String,
+    pub expires_in_secs: u64,
 }
 
 #[uniffi::remote(Record)]

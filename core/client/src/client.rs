@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{LoginRequest, RefreshRequest, RegisterRequest, TokenResponse, UserInfo};
+use motcua_domain::wire::{
+    LoginRequest, PhoneChallenge, RefreshRequest, RegisterRequest, TokenResponse, UserInfo, VerifyPhoneRequest,
+};
 
 use crate::catalogue::{self, IndexCache};
 use crate::dossiers;
@@ -16,7 +18,8 @@ use crate::events::Events;
 use crate::http::{Api, check, decode, header, stored_tokens};
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
-    NotificationItem, OutboxItem, OutboxReport, ProcedureDetail, ProcedureField, ProcedureItem, UserProfile, WardItem,
+    NotificationItem, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem,
+    UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::session::TokenStore;
@@ -105,15 +108,42 @@ impl Client {
 
     // --- session -----------------------------------------------------------------------
 
+    /// Starts a registration: the server sends a code to `phone` by SMS (it answers the same
+    /// whether or not the number already has an account). Calling it again sends a new code.
     pub async fn register(
         &self,
         citizen_id: String,
         phone: String,
         full_name: String,
         password: String,
-    ) -> Public<UserProfile> {
-        let body = RegisterRequest { citizen_id, phone, full_name, password, email: None };
-        Ok(self.sign_in("/api/v1/auth/register", &body).await?)
+    ) -> Public<PhoneVerification> {
+        Ok(self.register_inner(RegisterRequest { citizen_id, phone, full_name, password, email: None }).await?)
+    }
+
+    async fn register_inner(&self, body: RegisterRequest) -> Result<PhoneVerification> {
+        let phone = motcua_domain::ids::normalize_phone(&body.phone).unwrap_or_else(|| body.phone.clone());
+        let response = self
+            .api
+            .send(
+                "POST",
+                "/api/v1/auth/register",
+                vec![header("Content-Type", "application/json")],
+                serde_json::to_vec(&body)?,
+            )
+            .await?;
+        let challenge: PhoneChallenge = decode(check(response)?)?;
+        Ok(PhoneVerification {
+            verification_id: challenge.verification_id,
+            phone,
+            expires_in_secs: challenge.expires_in,
+        })
+    }
+
+    /// Finishes a registration with the code from the SMS: the account is created and
+    /// signed in. A wrong code is `Validation` on `code`; an expired or exhausted one is
+    /// `Validation` on `verification_id` (register again for a new code).
+    pub async fn verify_phone(&self, verification_id: String, code: String) -> Public<UserProfile> {
+        Ok(self.sign_in("/api/v1/auth/register/verify", &VerifyPhoneRequest { verification_id, code }).await?)
     }
 
     pub async fn login(&self, login: String, password: String) -> Public<UserProfile> {

@@ -43,6 +43,17 @@ pub struct UserProfile {
     pub email: Option<String>,
 }
 
+/// A registration waiting for the code the server sent to the phone by SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PhoneVerification {
+    /// Give it back with the code to [`crate::Client::verify_phone`].
+    pub verification_id: String,
+    /// The number the code went to (canonical form, as typed by the citizen otherwise).
+    pub phone: String,
+    /// Seconds the code stays valid.
+    pub expires_in_secs: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CatalogueSyncReport {
     pub version: i64,

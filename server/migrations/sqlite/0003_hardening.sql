@@ -1,6 +1,5 @@
 -- Hardening (SQLite): uploads claim their byte range before writing and keep each chunk in
--- a file of its own; per-account quotas counted atomically; guesses at public tracking
--- claimed before they are checked; a stronger tracking verifier for new dossiers.
+-- a file of its own; per-account quotas counted atomically; a stronger tracking verifier for new dossiers.
 ALTER TABLE uploads ADD COLUMN claim_token TEXT;
 ALTER TABLE uploads ADD COLUMN claim_until TEXT;
 CREATE INDEX uploads_unfinished ON uploads (attachment_id, updated_at);
@@ -26,11 +25,6 @@ CREATE TABLE quota_counters (
     PRIMARY KEY (account_id, kind, window_start)
 );
 
-CREATE TABLE guess_counters (
-    key TEXT PRIMARY KEY,
-    attempts INTEGER NOT NULL,
-    window_start TEXT NOT NULL
-);
 
 ALTER TABLE dossiers ADD COLUMN tracking_verifier TEXT;
 

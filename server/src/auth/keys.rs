@@ -1,8 +1,12 @@
 //! Ed25519 signing keys for access tokens: kept in the database so every server process
 //! signs with the same key and verifies any process's tokens; published as a JWKS.
 //!
-//! The first process to start on an empty database creates a key; a process that meets a
-//! token with an unknown key id reloads the key set once (another process rotated).
+//! The first process to start on an empty database creates a key. An operator rotates with
+//! `motcua-server keys rotate` (a new key signs from then on; the previous ones keep
+//! verifying until the tokens they signed have expired, then are retired); every process
+//! reloads the key set every `key_reload`, and at once when a token names an unknown key id.
+//!
+//! Also here: [`ServerSecrets`], random secrets shared by every process through the database.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -46,7 +50,7 @@ pub struct Jwks {
 }
 
 pub struct KeyRing {
-    signing: SigningMaterial,
+    signing: RwLock<SigningMaterial>,
     verifying: RwLock<HashMap<String, (DecodingKey, Jwk)>>,
     /// When the key set was last reloaded for an unknown kid (at most every 10 s, so
     /// tokens with made-up key ids cannot turn into database load).
@@ -55,7 +59,7 @@ pub struct KeyRing {
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing").field("kid", &self.signing.kid).finish_non_exhaustive()
+        f.debug_struct("KeyRing").field("kid", &self.signing().kid).finish_non_exhaustive()
     }
 }
 
@@ -82,6 +86,88 @@ async fn load(db: &Db) -> anyhow::Result<Vec<KeyRow>> {
     })?)
 }
 
+fn newest_signing(rows: &[KeyRow]) -> anyhow::Result<SigningMaterial> {
+    let newest = rows.first().ok_or_else(|| anyhow::anyhow!("no signing key"))?;
+    let (encoding, _, _) = material(&newest.secret)?;
+    tracing::debug!(kid = %newest.kid, created_at = %newest.created_at, "signing key loaded");
+    Ok(SigningMaterial { kid: newest.kid.clone(), key: encoding })
+}
+
+fn random_32() -> anyhow::Result<[u8; 32]> {
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    Ok(seed)
+}
+
+fn new_kid(now: DateTime<Utc>) -> String {
+    format!("k{}", now.format("%Y%m%d%H%M%S%f"))
+}
+
+/// Rotates the signing key (the operators' `keys rotate`): adds a new key, which every
+/// process signs with after its next reload, and retires the keys that were superseded more
+/// than `keep_verifying` ago (no token they signed is still valid). Returns the new key id
+/// and the retired ones.
+pub async fn rotate(
+    db: &Db,
+    now: DateTime<Utc>,
+    keep_verifying: std::time::Duration,
+) -> anyhow::Result<(String, Vec<String>)> {
+    let kid = new_kid(now);
+    let seed = random_32()?;
+    let rows = load(db).await?;
+    // rows are newest first: a key was superseded when the one before it in the list was made.
+    let cutoff = now - chrono::TimeDelta::from_std(keep_verifying)?;
+    let mut retired = Vec::new();
+    for pair in rows.windows(2) {
+        if pair[0].created_at <= cutoff {
+            retired.push(pair[1].kid.clone());
+        }
+    }
+    on_db!(db, write, pool => {
+        let mut tx = pool.begin().await?;
+        sqlx::query("INSERT INTO signing_keys (kid, secret, created_at) VALUES ($1, $2, $3)")
+            .bind(&kid)
+            .bind(seed.as_slice())
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        for old in &retired {
+            sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE kid = $2").bind(now).bind(old).execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    })?;
+    Ok((kid, retired))
+}
+
+/// Random secrets shared by every server process (kept in the database, made once).
+#[derive(Clone)]
+pub struct ServerSecrets {
+    /// Keys the HMAC that derives a refresh token's successor.
+    pub refresh_successor: Vec<u8>,
+}
+
+impl std::fmt::Debug for ServerSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSecrets").finish_non_exhaustive()
+    }
+}
+
+impl ServerSecrets {
+    pub async fn load_or_create(db: &Db) -> anyhow::Result<ServerSecrets> {
+        let name = "refresh-successor";
+        let seed = random_32()?;
+        let secret: Vec<u8> = on_db!(db, write, pool => {
+            sqlx::query("INSERT INTO server_secrets (name, secret) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+                .bind(name)
+                .bind(seed.as_slice())
+                .execute(pool)
+                .await?;
+            sqlx::query_scalar("SELECT secret FROM server_secrets WHERE name = $1").bind(name).fetch_one(pool).await
+        })?;
+        Ok(ServerSecrets { refresh_successor: secret })
+    }
+}
+
 fn verifying_map(rows: &[KeyRow]) -> anyhow::Result<HashMap<String, (DecodingKey, Jwk)>> {
     let mut map = HashMap::new();
     for row in rows {
@@ -104,9 +190,8 @@ impl KeyRing {
     pub async fn load_or_create(db: &Db) -> anyhow::Result<KeyRing> {
         let mut rows = load(db).await?;
         if rows.is_empty() {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let kid = format!("k{}", Utc::now().format("%Y%m%d%H%M%S%f"));
+            let seed = random_32()?;
+            let kid = new_kid(Utc::now());
             on_db!(db, write, pool => {
                 sqlx::query("INSERT INTO signing_keys (kid, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING")
                     .bind(&kid)
@@ -117,18 +202,29 @@ impl KeyRing {
             })?;
             rows = load(db).await?;
         }
-        let newest = rows.first().ok_or_else(|| anyhow::anyhow!("no signing key after creating one"))?;
-        let (encoding, _, _) = material(&newest.secret)?;
-        tracing::debug!(kid = %newest.kid, created_at = %newest.created_at, "signing key loaded");
         Ok(KeyRing {
-            signing: SigningMaterial { kid: newest.kid.clone(), key: encoding },
+            signing: RwLock::new(newest_signing(&rows)?),
             verifying: RwLock::new(verifying_map(&rows)?),
             last_reload: std::sync::Mutex::new(None),
         })
     }
 
-    pub fn signing(&self) -> &SigningMaterial {
-        &self.signing
+    /// The key new tokens are signed with.
+    pub fn signing(&self) -> SigningMaterial {
+        self.signing.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reloads the active keys: the newest signs, all verify (retired ones no longer do).
+    pub async fn reload(&self, db: &Db) -> anyhow::Result<()> {
+        let rows = load(db).await?;
+        if rows.is_empty() {
+            anyhow::bail!("no active signing key in the database");
+        }
+        let signing = newest_signing(&rows)?;
+        let map = verifying_map(&rows)?;
+        *self.verifying.write().unwrap_or_else(|e| e.into_inner()) = map;
+        *self.signing.write().unwrap_or_else(|e| e.into_inner()) = signing;
+        Ok(())
     }
 
     /// The verification key for `kid`, reloading the key set once when it is unknown.

@@ -1,10 +1,13 @@
 //! Accounts and tokens: users, short-lived EdDSA access tokens (JWT, key id in the header,
 //! algorithm pinned), opaque refresh tokens stored hashed and rotated on every use with
-//! reuse detection, and the `AuthUser` extractor.
+//! reuse detection, and the `AuthUser` extractor (which also refuses tokens whose family
+//! was revoked, within `revocation_cache`).
 
 pub mod keys;
 pub mod passwords;
+pub mod phone;
 pub mod ratelimit;
+pub mod revocation;
 pub mod routes;
 
 use axum::extract::FromRequestParts;
@@ -36,7 +39,12 @@ pub struct Claims {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     pub iat: i64,
+    /// Not before (equal to `iat`).
+    pub nbf: i64,
     pub exp: i64,
+    /// The refresh-token family (the sign-in) this token belongs to: revoking the family
+    /// (logout, reuse detection) ends its access tokens too.
+    pub fam: String,
 }
 
 /// A stored account.
@@ -147,8 +155,8 @@ pub fn canonical_login(login: &str) -> String {
     motcua_domain::ids::normalize_phone(&compact).unwrap_or(compact.to_lowercase())
 }
 
-/// Signs an access token for `user`.
-pub fn issue_access(app: &AppState, user: &User, now: DateTime<Utc>) -> anyhow::Result<(String, u64)> {
+/// Signs an access token for `user`, in sign-in `family`.
+pub fn issue_access(app: &AppState, user: &User, family: Uuid, now: DateTime<Utc>) -> anyhow::Result<(String, u64)> {
     let ttl = app.config.access_token_ttl.as_secs();
     let claims = Claims {
         iss: app.config.issuer.clone(),
@@ -157,7 +165,9 @@ pub fn issue_access(app: &AppState, user: &User, now: DateTime<Utc>) -> anyhow::
         role: user.role(),
         branch: user.branch_code.clone(),
         iat: now.timestamp(),
+        nbf: now.timestamp(),
         exp: now.timestamp() + ttl as i64,
+        fam: family.to_string(),
     };
     let signing = app.keys.signing();
     let mut header = Header::new(Algorithm::EdDSA);
@@ -165,7 +175,7 @@ pub fn issue_access(app: &AppState, user: &User, now: DateTime<Utc>) -> anyhow::
     Ok((jsonwebtoken::encode(&header, &claims, &signing.key)?, ttl))
 }
 
-/// Verifies an access token: EdDSA only, known key id, issuer, audience, expiry.
+/// Verifies an access token: EdDSA only, known key id, issuer, audience, expiry, not-before.
 pub async fn verify_access(app: &AppState, token: &str) -> Result<Claims, ApiError> {
     let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized)?;
     if header.alg != Algorithm::EdDSA {
@@ -176,7 +186,8 @@ pub async fn verify_access(app: &AppState, token: &str) -> Result<Claims, ApiErr
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[&app.config.issuer]);
     validation.set_audience(&[&app.config.issuer]);
-    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
     validation.leeway = 30;
     jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|data| data.claims).map_err(|_| ApiError::Unauthorized)
 }
@@ -208,6 +219,10 @@ impl FromRequestParts<AppState> for AuthUser {
             .ok_or(ApiError::Unauthorized)?;
         let claims = verify_access(app, token.trim()).await?;
         let id = Uuid::parse_str(&claims.sub).map_err(|_| ApiError::Unauthorized)?;
+        let family = Uuid::parse_str(&claims.fam).map_err(|_| ApiError::Unauthorized)?;
+        if app.revocations.is_revoked(&app.db, family).await? {
+            return Err(ApiError::Unauthorized);
+        }
         Ok(AuthUser { id, role: claims.role, branch: claims.branch })
     }
 }
@@ -223,16 +238,30 @@ fn token_hash(token: &str) -> String {
     hex(&Sha256::digest(token.as_bytes()))
 }
 
-/// Starts a new refresh-token family (a login) for `user_id`.
-pub async fn start_family(app: &AppState, user_id: Uuid, now: DateTime<Utc>) -> anyhow::Result<String> {
+/// The successor of refresh token `presented`: HMAC-SHA256 of it under the server's
+/// `refresh-successor` secret. Derived, not drawn, so that presenting the same token again
+/// within the grace period gives back the same successor (only hashes are stored, so the
+/// server could not otherwise return it), and only the server can compute it.
+fn successor_of(secret: &[u8], presented: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    mac.update(b"refresh-successor:");
+    mac.update(presented.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+/// Starts a new refresh-token family (a login) for `user_id`; returns the token and the
+/// family id.
+pub async fn start_family(app: &AppState, user_id: Uuid, now: DateTime<Utc>) -> anyhow::Result<(String, Uuid)> {
     let token = new_refresh_token()?;
+    let family = Uuid::now_v7();
     let expires = now + TimeDelta::from_std(app.config.refresh_token_ttl)?;
     on_db!(&app.db, write, pool => {
         sqlx::query(
             "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(Uuid::now_v7())
-        .bind(Uuid::now_v7())
+        .bind(family)
         .bind(user_id)
         .bind(token_hash(&token))
         .bind(now)
@@ -240,7 +269,7 @@ pub async fn start_family(app: &AppState, user_id: Uuid, now: DateTime<Utc>) -> 
         .execute(pool)
         .await.map(|r| r.rows_affected())
     })?;
-    Ok(token)
+    Ok((token, family))
 }
 
 #[derive(sqlx::FromRow)]
@@ -253,23 +282,28 @@ struct RefreshRow {
     revoked_at: Option<DateTime<Utc>>,
 }
 
+/// `used_at` and `revoked_at` of a successor token.
+type SuccessorState = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// What presenting a refresh token led to.
 #[derive(Debug)]
 pub enum Rotation {
     /// A new refresh token of the same family, for this user.
-    Rotated { user_id: Uuid, token: String },
+    Rotated { user_id: Uuid, family: Uuid, token: String },
     /// Unknown, expired or revoked: sign in again.
     Invalid,
     /// An already-used token outside the grace period: the family is revoked.
     ReuseDetected,
 }
 
-/// Rotates `presented`: marks it used and issues its successor. A token used again within
-/// the grace period (a retry after a lost response) gets another successor; later reuse
-/// revokes the whole family (RFC 9700 §4.14.2).
+/// Rotates `presented`: marks it used and issues its successor (see [`successor_of`]). A
+/// token presented again within the grace period (a retry after a lost response, or
+/// concurrent retries) gets the *same* successor back as long as that one is unused; any
+/// other reuse revokes the whole family (RFC 9700 §4.14.2).
 pub async fn rotate(app: &AppState, presented: &str, now: DateTime<Utc>) -> anyhow::Result<Rotation> {
     let hash = token_hash(presented);
-    let next = new_refresh_token()?;
+    let next = successor_of(&app.secrets.refresh_successor, presented);
+    let next_hash = token_hash(&next);
     let grace = TimeDelta::from_std(app.config.refresh_grace)?;
     let expires = now + TimeDelta::from_std(app.config.refresh_token_ttl)?;
     on_db!(&app.db, write, pool => {
@@ -290,48 +324,64 @@ pub async fn rotate(app: &AppState, presented: &str, now: DateTime<Utc>) -> anyh
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        if claimed == 0 {
-            let used_at: Option<DateTime<Utc>> = match row.used_at {
-                Some(at) => Some(at),
-                None => sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE id = $1").bind(row.id).fetch_one(&mut *tx).await?,
-            };
-            if used_at.is_none_or(|at| now - at > grace) {
-                sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
-                    .bind(now)
-                    .bind(row.family_id)
-                    .execute(&mut *tx)
-                    .await?;
-                tx.commit().await?;
-                return Ok(Rotation::ReuseDetected);
-            }
+        if claimed == 1 {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(Uuid::now_v7())
+            .bind(row.family_id)
+            .bind(row.user_id)
+            .bind(&next_hash)
+            .bind(now)
+            .bind(expires)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Rotation::Rotated { user_id: row.user_id, family: row.family_id, token: next });
         }
-        sqlx::query(
-            "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(Uuid::now_v7())
-        .bind(row.family_id)
-        .bind(row.user_id)
-        .bind(token_hash(&next))
-        .bind(now)
-        .bind(expires)
-        .execute(&mut *tx)
-        .await?;
+        // Already used: within the grace period, and while its successor is still unused
+        // and alive, the same successor goes back; otherwise this is reuse.
+        let used_at: Option<DateTime<Utc>> = match row.used_at {
+            Some(at) => Some(at),
+            None => sqlx::query_scalar("SELECT used_at FROM refresh_tokens WHERE id = $1").bind(row.id).fetch_one(&mut *tx).await?,
+        };
+        let successor: Option<SuccessorState> =
+            sqlx::query_as("SELECT used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1 AND family_id = $2")
+                .bind(&next_hash)
+                .bind(row.family_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let in_grace = used_at.is_some_and(|at| now - at <= grace);
+        if in_grace && matches!(successor, Some((None, None))) {
+            return Ok(Rotation::Rotated { user_id: row.user_id, family: row.family_id, token: next });
+        }
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(row.family_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
-        Ok(Rotation::Rotated { user_id: row.user_id, token: next })
+        app.revocations.mark_revoked(row.family_id);
+        Ok(Rotation::ReuseDetected)
     })
 }
 
 /// Revokes the family of `presented` (logout). Unknown tokens are ignored.
-pub async fn revoke_family(db: &Db, presented: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    on_db!(db, write, pool => {
-        sqlx::query(
-            "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id IN \
-             (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)",
-        )
-        .bind(now)
-        .bind(token_hash(presented))
-        .execute(pool)
-        .await.map(|r| r.rows_affected())
+pub async fn revoke_family(app: &AppState, presented: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let family: Option<Uuid> = on_db!(&app.db, write, pool => {
+        sqlx::query_scalar("SELECT family_id FROM refresh_tokens WHERE token_hash = $1")
+            .bind(token_hash(presented))
+            .fetch_optional(pool)
+            .await
     })?;
+    let Some(family) = family else { return Ok(()) };
+    on_db!(&app.db, write, pool => {
+        sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id = $2")
+            .bind(now)
+            .bind(family)
+            .execute(pool)
+            .await.map(|r| r.rows_affected())
+    })?;
+    app.revocations.mark_revoked(family);
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! HTTP endpoints of accounts and tokens: register, login, refresh, logout, me, JWKS.
+//! HTTP endpoints of accounts and tokens: register (a code by SMS) and its verification,
+//! login, refresh, logout, me, JWKS.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -6,19 +7,35 @@ use axum::response::IntoResponse;
 use chrono::Utc;
 use motcua_domain::form::{FieldError, FieldErrorCode};
 use motcua_domain::ids::{CitizenId, is_valid_email, normalize_phone};
-use motcua_domain::wire::{ErrorBody, LoginRequest, RefreshRequest, RegisterRequest, Role, TokenResponse, UserInfo};
+use motcua_domain::wire::{
+    ErrorBody, LoginRequest, PhoneChallenge, RefreshRequest, RegisterRequest, TokenResponse, UserInfo,
+    VerifyPhoneRequest,
+};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::keys::Jwks;
-use super::{AuthUser, CreateUserError, NewUser, Rotation, User, ratelimit};
+use super::ratelimit::{self, Counter};
+use super::{AuthUser, Rotation, User};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ClientIp};
 
+impl AppState {
+    /// The login counters as configured.
+    pub fn login_throttle(&self) -> ratelimit::LoginThrottle {
+        let drain = self.config.login_drain;
+        ratelimit::LoginThrottle {
+            per_network: Counter { capacity: self.config.login_free_failures, drain },
+            per_account: Counter { capacity: self.config.login_account_ceiling, drain },
+        }
+    }
+}
+
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(register))
+        .routes(routes!(verify_registration))
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(logout))
@@ -72,10 +89,11 @@ fn validate_registration(req: &RegisterRequest) -> Result<(CitizenId, String, St
 fn token_response(
     app: &AppState,
     user: &User,
+    family: uuid::Uuid,
     refresh_token: String,
     now: chrono::DateTime<Utc>,
 ) -> ApiResult<TokenResponse> {
-    let (access_token, expires_in) = super::issue_access(app, user, now)?;
+    let (access_token, expires_in) = super::issue_access(app, user, family, now)?;
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer".into(),
@@ -89,20 +107,22 @@ fn token_response(
 /// A new sign-in of `user`: a new refresh-token family and its first access token.
 async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
     let now = Utc::now();
-    let refresh_token = super::start_family(app, user.id, now).await?;
-    token_response(app, user, refresh_token, now)
+    let (refresh_token, family) = super::start_family(app, user.id, now).await?;
+    token_response(app, user, family, refresh_token, now)
 }
 
-/// Create a citizen account and sign in.
+/// Start a citizen registration: a six-digit code goes by SMS to the phone; the account is
+/// created when the code comes back (`/auth/register/verify`). The answer is the same
+/// whether or not the number already has an account (its owner gets a notice instead).
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
-        (status = 201, description = "Created and signed in", body = TokenResponse),
+        (status = 202, description = "A code was sent to the phone", body = PhoneChallenge),
         (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
         (status = 413, description = "The body is too large", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 409, description = "The citizen id or phone is taken", body = ErrorBody),
         (status = 422, description = "Invalid fields, all listed", body = ErrorBody),
-        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address, or codes to this phone (Retry-After)", body = ErrorBody),
+        (status = 503, description = "Too many password hashes at once (Retry-After)", body = ErrorBody),
     ))]
 async fn register(
     State(app): State<AppState>,
@@ -111,23 +131,31 @@ async fn register(
 ) -> ApiResult<impl IntoResponse> {
     app.limiter.admit(ip)?;
     let (citizen_id, phone, full_name, email) = validate_registration(&req)?;
-    let password_hash = super::passwords::hash(req.password).await?;
-    let new = NewUser {
-        citizen_id: Some(citizen_id.as_str().to_owned()),
-        phone,
-        full_name,
-        email,
-        password_hash,
-        role: Role::Citizen,
-        branch_code: None,
-    };
-    let id = match super::create_user(&app.db, &new).await {
-        Ok(id) => id,
-        Err(CreateUserError::Exists) => return Err(ApiError::Conflict("account_exists")),
-        Err(CreateUserError::UnknownBranch) => return Err(ApiError::Internal),
-        Err(CreateUserError::Db(e)) => return Err(e.into()),
-    };
-    let user = super::find_user(&app.db, id).await?.ok_or(ApiError::Internal)?;
+    let password_hash = app.hasher.hash(req.password).await?;
+    let pending =
+        super::phone::Pending { citizen_id: citizen_id.as_str().to_owned(), phone, full_name, email, password_hash };
+    let (id, expires_in) = super::phone::start(&app, pending).await?;
+    Ok((StatusCode::ACCEPTED, axum::Json(PhoneChallenge { verification_id: id.to_string(), expires_in })))
+}
+
+/// Finish a registration with the code received by SMS: the account is created and signed in.
+#[utoipa::path(post, path = "/api/v1/auth/register/verify", tag = "auth", request_body = VerifyPhoneRequest,
+    responses(
+        (status = 201, description = "Verified, created and signed in", body = TokenResponse),
+        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
+        (status = 413, description = "The body is too large", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 409, description = "The citizen id already has an account (told only to the verified owner of the phone)", body = ErrorBody),
+        (status = 422, description = "`code`: wrong code; `verification_id`: unknown, expired, used or out of attempts (register again)", body = ErrorBody),
+        (status = 429, description = "Too many attempts from this address", body = ErrorBody),
+    ))]
+async fn verify_registration(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<VerifyPhoneRequest>,
+) -> ApiResult<impl IntoResponse> {
+    app.limiter.admit(ip)?;
+    let user = super::phone::verify(&app, &req.verification_id, &req.code).await?;
     metrics::counter!("motcua_accounts_registered_total").increment(1);
     Ok((StatusCode::CREATED, axum::Json(tokens_for(&app, &user).await?)))
 }
@@ -142,6 +170,7 @@ async fn register(
         (status = 401, description = "Wrong login or password (never says which, nor whether the account exists)", body = ErrorBody),
         (status = 422, description = "A missing or too long login or password", body = ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
+        (status = 503, description = "Too many password checks at once (Retry-After)", body = ErrorBody),
     ))]
 async fn login(
     State(app): State<AppState>,
@@ -162,22 +191,34 @@ async fn login(
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    let now = Utc::now();
-    let key = ratelimit::login_key(&super::canonical_login(&req.login));
-    if let Some(wait) = ratelimit::locked_for(&app.db, &key, now).await? {
+    // A hashing turn first (an overloaded server spends no attempt), then the attempt is
+    // claimed on both counters before the password is looked at.
+    let turn = app.hasher.turn().await?;
+    let now = app.clock.now();
+    let name = super::canonical_login(&req.login);
+    let per_network = ratelimit::login_network_key(&name, ip);
+    let per_account = ratelimit::login_key(&name);
+    let throttle = app.login_throttle();
+    if let Err(wait) = ratelimit::claim(&app.db, &per_account, throttle.per_account, now).await? {
+        metrics::counter!("motcua_logins_total", "outcome" => "throttled").increment(1);
+        return Err(ApiError::RateLimited { retry_after_secs: wait });
+    }
+    if let Err(wait) = ratelimit::claim(&app.db, &per_network, throttle.per_network, now).await? {
+        ratelimit::refund(&app.db, &per_account).await?;
         metrics::counter!("motcua_logins_total", "outcome" => "throttled").increment(1);
         return Err(ApiError::RateLimited { retry_after_secs: wait });
     }
     let user = super::find_by_login(&app.db, &req.login).await?;
-    let ok = super::passwords::verify(req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    metrics::counter!("motcua_password_checks_total").increment(1);
+    let ok = app.hasher.verify(turn, req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if ok => {
-            ratelimit::clear(&app.db, &key).await?;
+            ratelimit::clear(&app.db, &per_network).await?;
+            ratelimit::refund(&app.db, &per_account).await?;
             metrics::counter!("motcua_logins_total", "outcome" => "ok").increment(1);
             Ok(axum::Json(tokens_for(&app, &user).await?))
         }
         _ => {
-            ratelimit::record_failure(&app.db, &key, app.config.login_free_failures, now).await?;
             metrics::counter!("motcua_logins_total", "outcome" => "failed").increment(1);
             Err(ApiError::BadCredentials)
         }
@@ -200,9 +241,9 @@ async fn refresh(
 ) -> ApiResult<axum::Json<TokenResponse>> {
     let now = Utc::now();
     match super::rotate(&app, req.refresh_token.trim(), now).await? {
-        Rotation::Rotated { user_id, token } => {
+        Rotation::Rotated { user_id, family, token } => {
             let user = super::find_user(&app.db, user_id).await?.ok_or(ApiError::Unauthorized)?;
-            Ok(axum::Json(token_response(&app, &user, token, now)?))
+            Ok(axum::Json(token_response(&app, &user, family, token, now)?))
         }
         Rotation::Invalid => Err(ApiError::Unauthorized),
         Rotation::ReuseDetected => {
@@ -223,7 +264,7 @@ async fn refresh(
         (status = 422, description = "A field of the body has the wrong type", body = ErrorBody),
     ))]
 async fn logout(State(app): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
-    super::revoke_family(&app.db, req.refresh_token.trim(), Utc::now()).await?;
+    super::revoke_family(&app, req.refresh_token.trim(), Utc::now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,8 +2,8 @@
 //! verifier printed beside it (8 letters and digits; dossiers filed before verifiers
 //! existed use the last 4 digits of the applicant's phone), without logging in. The answer
 //! carries no personal data. Look-ups are limited per address, and every attempt at a code
-//! is counted *before* the verifier is checked (5 per code per quarter hour; a right answer
-//! gives its attempt back), so concurrent guesses cannot slip past the count.
+//! is counted *before* the verifier is checked (5 per code, draining over a quarter hour; a
+//! right answer gives its attempt back), so concurrent guesses cannot slip past the count.
 
 use axum::extract::{Path, State};
 use motcua_domain::i18n::Lang;
@@ -15,14 +15,13 @@ use utoipa_axum::routes;
 
 use super::store::{self, local_date};
 use crate::app::AppState;
+use crate::auth::ratelimit;
 use crate::error::{ApiError, ApiResult, current_lang};
 use crate::extract::{ApiQuery, ClientIp};
-use crate::quotas;
 
-/// Wrong verifiers allowed per code and window.
-const FREE_GUESSES: u32 = 5;
-/// The window over which guesses at one code are counted.
-const GUESS_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+/// Attempts at one code: 5, draining over a quarter of an hour (the same atomic counter as
+/// login attempts, `auth::ratelimit::claim`).
+const GUESSES: ratelimit::Counter = ratelimit::Counter { capacity: 5, drain: std::time::Duration::from_secs(15 * 60) };
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(track))
@@ -65,12 +64,14 @@ async fn track(
     let now = app.clock.now();
     let code = code.trim().to_uppercase();
     let key = format!("track:{code}");
-    quotas::claim_guess(&app.db, &key, FREE_GUESSES, GUESS_WINDOW, now).await?;
+    ratelimit::claim(&app.db, &key, GUESSES, now)
+        .await?
+        .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
     let row = store::find_by_code(&app.db, &code).await?;
     let Some(row) = row.filter(|r| store::verifier_matches(r, verifier)) else {
         return Err(ApiError::NotFound);
     };
-    quotas::refund_guess(&app.db, &key).await?;
+    ratelimit::refund(&app.db, &key).await?;
     let lang = current_lang();
     let timeline = store::timeline(&app.db, row.id).await?;
     let steps = timeline

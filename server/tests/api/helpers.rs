@@ -11,6 +11,7 @@ use motcua_server::app::AppState;
 use motcua_server::clock::ManualClock;
 use motcua_server::config::Config;
 use motcua_server::db::Db;
+use motcua_server::sms::MemorySms;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
@@ -76,6 +77,8 @@ pub struct TestApp {
     pub state: AppState,
     pub database_url: String,
     pub config: Config,
+    /// Every SMS this server sent (verification codes, notices).
+    pub sms: Arc<MemorySms>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     cleanup: Option<PathBuf>,
@@ -102,6 +105,8 @@ pub async fn start_on(config: Config) -> TestApp {
     let mut state = AppState::new(config, db).await.expect("state");
     let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
     state.clock = clock.clone();
+    let sms = Arc::new(MemorySms::default());
+    state.sms = sms.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let (tx, rx) = oneshot::channel();
@@ -120,6 +125,7 @@ pub async fn start_on(config: Config) -> TestApp {
         client: Client::new(),
         state,
         database_url,
+        sms,
         shutdown: Some(tx),
         server: Some(server),
         cleanup: None,
@@ -143,16 +149,34 @@ impl TestApp {
         self.request(Method::POST, path).json(body).send().await.expect("request")
     }
 
-    /// Registers a citizen and returns the token response.
-    pub async fn register(&self, citizen_id: &str, phone: &str, password: &str) -> Value {
+    /// Starts a registration (a code goes by SMS) and returns the challenge.
+    pub async fn start_registration(&self, citizen_id: &str, phone: &str, password: &str) -> Value {
         let response = self
             .post_json(
                 "/api/v1/auth/register",
                 &json!({"citizen_id": citizen_id, "phone": phone, "full_name": "Nguyễn Văn An", "password": password}),
             )
             .await;
-        assert_eq!(response.status(), 201, "register");
-        response.json().await.expect("json")
+        expect_json(response, 202).await
+    }
+
+    /// The code in the last SMS sent to `phone` (any spelling of the number).
+    pub fn last_code(&self, phone: &str) -> Option<String> {
+        let phone = motcua_domain::ids::normalize_phone(phone).expect("a phone number");
+        self.sms.sent_to(&phone).last().and_then(|text| motcua_server::sms::code_in(text))
+    }
+
+    /// Registers a citizen (with the code the SMS brought) and returns the token response.
+    pub async fn register(&self, citizen_id: &str, phone: &str, password: &str) -> Value {
+        let challenge = self.start_registration(citizen_id, phone, password).await;
+        let code = self.last_code(phone).expect("a verification code was sent");
+        let response = self
+            .post_json(
+                "/api/v1/auth/register/verify",
+                &json!({"verification_id": challenge["verification_id"], "code": code}),
+            )
+            .await;
+        expect_json(response, 201).await
     }
 
     pub async fn stop(mut self) {
@@ -231,28 +255,31 @@ impl TestApp {
         body["access_token"].as_str().expect("access token").to_owned()
     }
 
-    /// A staff account made with the operators' command, and its token.
-    pub async fn officer(&self, phone: &str, branch: &str) -> String {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
-            .args([
-                "user",
-                "add",
-                "--role",
-                "officer",
-                "--branch",
-                branch,
-                "--phone",
-                phone,
-                "--name",
-                "Cán bộ Tiếp nhận",
-                "--password",
-                "canbo12345",
-            ])
+    /// Runs an operator command of the server binary on this server's database, with
+    /// `stdin` as its standard input.
+    pub fn operator(&self, args: &[&str], stdin: &str) -> std::process::Output {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
+            .args(args)
             .env("DATABASE_URL", &self.database_url)
             .env("MOTCUA_BLOB_DIR", &self.config.blob_dir)
             .env("RUST_LOG", "warn")
-            .output()
-            .expect("run motcua-server user add");
+            .env_remove("MOTCUA_USER_PASSWORD")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run motcua-server");
+        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child.wait_with_output().expect("motcua-server output")
+    }
+
+    /// A staff account made with the operators' command, and its token.
+    pub async fn officer(&self, phone: &str, branch: &str) -> String {
+        let out = self.operator(
+            &["user", "add", "--role", "officer", "--branch", branch, "--phone", phone, "--name", "Cán bộ Tiếp nhận"],
+            "canbo12345\n",
+        );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         self.token(phone, "canbo12345").await
     }

@@ -7,6 +7,7 @@ mod helpers;
 mod abuse;
 mod auth;
 mod catalogue;
+mod connections;
 mod dossiers;
 mod errors;
 mod ops;

@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use crate::both;
-use crate::helpers::{Backend, expect_json, spawn_app, start_on};
+use crate::helpers::{Backend, expect_error, expect_json, spawn_app, spawn_app_with, start_on};
 
 both!(
     health_and_readiness,
@@ -26,10 +26,17 @@ async fn health_and_readiness(backend: Backend) {
     app.stop().await;
 }
 
+/// `/metrics` is not public: without a configured token it is not served on the API
+/// address; with one, it needs that token.
 async fn metrics_count_requests(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let closed = spawn_app(backend).await;
+    expect_error(closed.get("/metrics").await, 404, "not_found").await;
+    closed.stop().await;
+    let app = spawn_app_with(backend, |c| c.metrics_token = Some("bi-mat-cua-prometheus".into())).await;
     app.get("/api/v1/procedures?q=khai+sinh").await;
-    let response = app.get("/metrics").await;
+    expect_error(app.get("/metrics").await, 401, "unauthorized").await;
+    expect_error(app.get_as("doan-bua", "/metrics").await, 401, "unauthorized").await;
+    let response = app.get_as("bi-mat-cua-prometheus", "/metrics").await;
     assert_eq!(response.status(), 200);
     let text = response.text().await.expect("text");
     assert!(text.contains("motcua_http_requests_total"), "{text}");
@@ -51,6 +58,7 @@ async fn openapi_document_describes_every_route(backend: Backend) {
         "/api/v1/fields",
         "/api/v1/branches",
         "/api/v1/auth/register",
+        "/api/v1/auth/register/verify",
         "/api/v1/auth/login",
         "/api/v1/auth/refresh",
         "/api/v1/auth/logout",

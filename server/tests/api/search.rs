@@ -93,14 +93,8 @@ async fn search_understands_how_citizens_type(backend: Backend) {
 
 /// An administrator's token, made with the operators' command.
 async fn admin(app: &TestApp) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_motcua-server"))
-        .args(["user", "add", "--role", "admin", "--phone", "0987650001", "--name", "Quản trị", "--password"])
-        .arg("quantri12345")
-        .env("DATABASE_URL", &app.database_url)
-        .env("MOTCUA_BLOB_DIR", &app.config.blob_dir)
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run motcua-server user add");
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987650001", "--name", "Quản trị"], "quantri12345\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.token("0987650001", "quantri12345").await
 }

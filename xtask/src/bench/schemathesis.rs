@@ -39,10 +39,13 @@ pub fn run() -> anyhow::Result<()> {
     run_cmd(cargo().args(["build", "-p", "motcua-server"]))?;
     let scratch = Scratch::new("schemathesis")?;
     let log = scratch.path().join("server.log");
-    let mut server =
-        Server::spawn(Path::new("target/debug/motcua-server"), &scratch.sqlite_url("s.db"), &log, &SERVER_ENV)?;
+    let sms = scratch.path().join("sms");
+    let sms_env = sms.to_string_lossy().into_owned();
+    let mut env = SERVER_ENV.to_vec();
+    env.push(("MOTCUA_SMS_DIR", &sms_env));
+    let mut server = Server::spawn(Path::new("target/debug/motcua-server"), &scratch.sqlite_url("s.db"), &log, &env)?;
     server.wait_ready(Instant::now(), Duration::from_secs(120))?;
-    let token = register(&mut Conn::connect(server.addr)?)?;
+    let token = register(server.addr, &sms)?;
     // The fuzzer keeps its example database (failures replayed first next time) here.
     let workdir = PathBuf::from("target/tools/schemathesis");
     std::fs::create_dir_all(&workdir)?;
@@ -92,15 +95,24 @@ fn ensure_installed() -> anyhow::Result<PathBuf> {
     Ok(std::fs::canonicalize(&tool)?)
 }
 
-/// Registers a citizen and returns its access token.
-fn register(conn: &mut Conn) -> anyhow::Result<String> {
+/// Registers a citizen (with the code the server's development SMS sink wrote into
+/// `sms_dir`) and returns its access token.
+fn register(addr: std::net::SocketAddr, sms_dir: &Path) -> anyhow::Result<String> {
     let body = serde_json::json!({
         "citizen_id": "001099012345",
         "phone": "0912345678",
         "full_name": "Nguyễn Văn Kiểm",
         "password": "kiem-thu-2024",
     });
-    let response = conn.post_json("/api/v1/auth/register", body.to_string().as_bytes())?;
+    let response = Conn::connect(addr)?.post_json("/api/v1/auth/register", body.to_string().as_bytes())?;
+    if response.status != 202 {
+        bail!("starting the fuzzing account's registration answered {}", response.status);
+    }
+    let challenge: serde_json::Value = serde_json::from_slice(&response.body)?;
+    let text = std::fs::read_to_string(sms_dir.join("0912345678.txt")).context("the verification SMS")?;
+    let code = text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).context("a code in the SMS")?;
+    let body = serde_json::json!({"verification_id": challenge["verification_id"], "code": code});
+    let response = Conn::connect(addr)?.post_json("/api/v1/auth/register/verify", body.to_string().as_bytes())?;
     if response.status != 201 {
         bail!(
             "registering the fuzzing account answered {}: {}",

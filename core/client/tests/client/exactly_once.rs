@@ -30,7 +30,7 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
     let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
     let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
     let (citizen_id, phone) = identity();
-    c.register(citizen_id, phone.clone(), "Nguyễn Văn An".into(), PASSWORD.into()).await.unwrap();
+    register_as(&server, &c, &citizen_id, &phone).await;
     c.sync_catalogue().await.unwrap();
 
     // draft id -> the (sha256, size) of its files.

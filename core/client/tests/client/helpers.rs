@@ -43,6 +43,8 @@ pub struct TestServer {
     pub base_url: String,
     pub database_url: String,
     pub blob_dir: PathBuf,
+    /// Where the server's development SMS sink writes (`<phone>.txt`).
+    pub sms_dir: PathBuf,
     _dir: tempfile::TempDir,
 }
 
@@ -67,10 +69,12 @@ impl TestServer {
         let port = free_port();
         let database_url = format!("sqlite://{}/s.db", dir.path().display());
         let blob_dir = dir.path().join("blobs");
+        let sms_dir = dir.path().join("sms");
         let mut cmd = Command::new(server_binary());
         cmd.env("MOTCUA_ADDR", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", &database_url)
             .env("MOTCUA_BLOB_DIR", &blob_dir)
+            .env("MOTCUA_SMS_DIR", &sms_dir)
             .env("MOTCUA_LOG_FORMAT", "pretty")
             .env("MOTCUA_AUTH_RATE_PER_MIN", "100000")
             .env("RUST_LOG", "warn")
@@ -80,8 +84,14 @@ impl TestServer {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("start motcua-server");
-        let server =
-            TestServer { child, base_url: format!("http://127.0.0.1:{port}"), database_url, blob_dir, _dir: dir };
+        let server = TestServer {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            database_url,
+            blob_dir,
+            sms_dir,
+            _dir: dir,
+        };
         let transport = ReqwestTransport::new(Duration::from_secs(2)).unwrap();
         for _ in 0..300 {
             let probe = transport.send(request("GET", &format!("{}/healthz", server.base_url), None, None)).await;
@@ -107,16 +117,27 @@ impl TestServer {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
-    /// A staff account made with the operators' command, and its token.
+    /// The six-digit code in the last SMS the server sent to `phone` (canonical form).
+    pub fn code_for(&self, phone: &str) -> String {
+        let text = std::fs::read_to_string(self.sms_dir.join(format!("{phone}.txt"))).expect("an SMS to this phone");
+        text.split(|c: char| !c.is_ascii_digit()).find(|w| w.len() == 6).expect("a code in the SMS").to_owned()
+    }
+
+    /// A staff account made with the operators' command (password on standard input), and its token.
     pub async fn officer(&self, phone: &str) -> String {
-        let out = Command::new(server_binary())
+        let mut child = Command::new(server_binary())
             .args(["user", "add", "--role", "officer", "--branch", "H26.00", "--phone", phone])
-            .args(["--name", "Cán bộ Tiếp nhận", "--password", "canbo12345"])
+            .args(["--name", "Cán bộ Tiếp nhận"])
             .env("DATABASE_URL", &self.database_url)
             .env("MOTCUA_BLOB_DIR", &self.blob_dir)
             .env("RUST_LOG", "warn")
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .unwrap();
+        std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"canbo12345\n").unwrap();
+        let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         self.login_token(phone, "canbo12345").await
     }
@@ -168,14 +189,22 @@ pub async fn client(server: &TestServer, dir: &Path) -> Arc<Client> {
 /// A registered, signed-in client with a synced catalogue.
 pub async fn citizen(server: &TestServer, dir: &Path) -> Arc<Client> {
     let c = client(server, dir).await;
-    sign_up(&c).await;
+    sign_up(server, &c).await;
     c.sync_catalogue().await.unwrap();
     c
 }
 
-pub async fn sign_up(c: &Client) -> UserProfile {
+/// Registers a fresh identity: asks for the code, reads it from the server's SMS sink,
+/// verifies the phone (which signs in).
+pub async fn sign_up(server: &TestServer, c: &Client) -> UserProfile {
     let (cid, phone) = identity();
-    c.register(cid, phone, "Nguyễn Văn An".into(), PASSWORD.into()).await.unwrap()
+    register_as(server, c, &cid, &phone).await
+}
+
+pub async fn register_as(server: &TestServer, c: &Client, citizen_id: &str, phone: &str) -> UserProfile {
+    let pending = c.register(citizen_id.into(), phone.into(), "Nguyễn Văn An".into(), PASSWORD.into()).await.unwrap();
+    assert_eq!(pending.phone, phone);
+    c.verify_phone(pending.verification_id, server.code_for(phone)).await.unwrap()
 }
 
 /// Fills every required field of [`PROCEDURE`] except its attachment slot.

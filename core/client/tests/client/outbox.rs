@@ -12,7 +12,7 @@ use crate::helpers::*;
 async fn flaky_citizen(server: &TestServer, dir: &std::path::Path) -> (Arc<Client>, Arc<Flaky>) {
     let flaky = Flaky::new();
     let c = client_with(&server.base_url, dir, Arc::new(MemoryTokenStore::new()), flaky.clone()).await;
-    sign_up(&c).await;
+    sign_up(server, &c).await;
     c.sync_catalogue().await.unwrap();
     (c, flaky)
 }

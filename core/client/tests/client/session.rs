@@ -20,7 +20,7 @@ async fn expired_tokens_refresh_once_and_a_dead_session_signs_out() {
     c.set_listener(recorder.clone());
     assert!(!c.is_signed_in());
     assert_eq!(c.refresh_dossiers().await, Err(ClientError::SignedOut));
-    let user = sign_up(&c).await;
+    let user = sign_up(&server, &c).await;
     assert_eq!(user.role, "citizen");
     assert_eq!(c.current_user().await.unwrap(), Some(user));
 
@@ -132,4 +132,33 @@ fn token_stores_round_trip() {
         store.clear();
         assert_eq!(store.load(), None);
     }
+}
+
+/// Registration asks for the code sent to the phone: a wrong code is a field error on
+/// `code`, the right one signs in; a number that already has an account gets the same
+/// kind of answer (and its owner a notice, not a code).
+#[tokio::test]
+async fn registration_is_finished_with_the_code_sent_to_the_phone() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = client(&server, dir.path()).await;
+    let (cid, phone) = identity();
+    let pending = c.register(cid.clone(), phone.clone(), "Trần Thị Hoa".into(), PASSWORD.into()).await.unwrap();
+    assert!(pending.expires_in_secs > 0);
+    assert!(!c.is_signed_in(), "no account before the phone is verified");
+    let code = server.code_for(&phone);
+    let wrong = if code == "111111" { "222222" } else { "111111" };
+    match c.verify_phone(pending.verification_id.clone(), wrong.into()).await {
+        Err(ClientError::Validation { fields }) => assert_eq!(fields[0].path, "code", "{fields:?}"),
+        other => panic!("a wrong code is a field error: {other:?}"),
+    }
+    let user = c.verify_phone(pending.verification_id, code).await.unwrap();
+    assert_eq!(user.phone, phone);
+    assert!(c.is_signed_in());
+    // The same number again: an answer of the same kind, no error that tells.
+    let other = client(&server, tempfile::tempdir().unwrap().path()).await;
+    let again = other.register("079303001234".into(), phone.clone(), "Kẻ Mạo Danh".into(), PASSWORD.into()).await;
+    assert!(again.is_ok_and(|p| p.expires_in_secs > 0 && !p.verification_id.is_empty()));
+    let notice = std::fs::read_to_string(server.sms_dir.join(format!("{phone}.txt"))).unwrap();
+    assert!(!notice.split(|ch: char| !ch.is_ascii_digit()).any(|w| w.len() == 6), "a notice, no code: {notice}");
 }

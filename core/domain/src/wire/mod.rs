@@ -301,6 +301,26 @@ pub struct RegisterRequest {
     pub email: Option<String>,
 }
 
+/// The answer to a registration: a code was sent by SMS to the phone (the same answer
+/// whether or not the number already has an account); the account exists once the code
+/// comes back with `POST /auth/register/verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PhoneChallenge {
+    pub verification_id: String,
+    /// Seconds the code stays valid.
+    pub expires_in: u64,
+}
+
+/// The code received by SMS, for the registration it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VerifyPhoneRequest {
+    pub verification_id: String,
+    /// Six digits.
+    pub code: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct LoginRequest {
