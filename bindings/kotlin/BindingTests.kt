@@ -56,6 +56,7 @@ class Server(private val binary: String, private val dir: File) {
         "MOTCUA_BLOB_DIR" to "${dir.absolutePath}/blobs",
         "MOTCUA_LOG_FORMAT" to "pretty",
         "MOTCUA_AUTH_RATE_PER_MIN" to "100000",
+        "MOTCUA_DOSSIERS_PER_MINUTE" to "1000",
         "MOTCUA_SMS_DIR" to "${dir.absolutePath}/sms",
         "RUST_LOG" to "warn",
     )

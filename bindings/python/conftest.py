@@ -45,6 +45,7 @@ class Server:
             MOTCUA_BLOB_DIR=str(workdir / "blobs"),
             MOTCUA_LOG_FORMAT="pretty",
             MOTCUA_AUTH_RATE_PER_MIN="100000",
+            MOTCUA_DOSSIERS_PER_MINUTE="1000",
             MOTCUA_SMS_DIR=str(workdir / "sms"),
             RUST_LOG="warn",
         )

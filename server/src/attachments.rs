@@ -21,7 +21,7 @@ use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::blobs::{sniff, write_new};
 use crate::db::{BeginWrite, Db};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Conflict};
 use crate::extract::{ApiJson, ApiQuery};
 use crate::on_db;
 use crate::quotas::{self, Quota};
@@ -384,7 +384,7 @@ async fn release_claim(db: &Db, id: Uuid, token: &str) -> sqlx::Result<()> {
 }
 
 fn offset_mismatch(current: i64) -> Response {
-    let mut response = ApiError::Conflict("offset_mismatch").into_response();
+    let mut response = ApiError::Conflict(Conflict::OffsetMismatch).into_response();
     response.headers_mut().insert("upload-offset", HeaderValue::from(current));
     response
 }
@@ -599,12 +599,16 @@ async fn upload_whole(
     insert_upload(&app.db, id, user.id, &sha, size, &file_name, 0, None, Utc::now()).await?;
     let row = upload_row(&app.db, id, user.id).await?;
     if !write_chunk(&app, &row, 0, &body).await? {
-        tracing::error!(upload = %id, "a fresh one-shot upload lost its own claim");
-        return Err(ApiError::Internal);
+        return Err(ApiError::internal("a fresh one-shot upload lost its own claim"));
     }
     finish_upload(&app, id, user.id).await?;
-    let attachment = upload_row(&app.db, id, user.id).await?.attachment_id.ok_or(ApiError::Internal)?;
-    let row = attachment_by(&app.db, "a.id = $1", attachment, None).await?.ok_or(ApiError::Internal)?;
+    let attachment = upload_row(&app.db, id, user.id)
+        .await?
+        .attachment_id
+        .ok_or_else(|| ApiError::internal("a finished one-shot upload has no attachment"))?;
+    let row = attachment_by(&app.db, "a.id = $1", attachment, None)
+        .await?
+        .ok_or_else(|| ApiError::internal("an attachment just recorded is gone"))?;
     Ok((StatusCode::CREATED, axum::Json(row.wire())).into_response())
 }
 

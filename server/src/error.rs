@@ -23,6 +23,69 @@ pub fn current_lang() -> Lang {
     LANG.try_with(|l| *l).unwrap_or_default()
 }
 
+/// Why a request conflicts with the current state: each reason has its stable code and
+/// its own message (a new reason cannot be added without both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// An upload chunk sent from another offset than the bytes received so far.
+    OffsetMismatch,
+    /// An `Idempotency-Key` reused with a different body.
+    IdempotencyConflict,
+    /// The dossier changed between reading it and writing it.
+    ConcurrentUpdate,
+    /// An account already holds this citizen id or phone.
+    AccountExists,
+    /// A rating before the result was returned.
+    NotReturnedYet,
+    /// A second rating.
+    AlreadyRated,
+    /// The dossier's procedure has been retired from the catalogue.
+    ProcedureRetired,
+}
+
+impl Conflict {
+    pub fn code(self) -> &'static str {
+        match self {
+            Conflict::OffsetMismatch => "offset_mismatch",
+            Conflict::IdempotencyConflict => "idempotency_conflict",
+            Conflict::ConcurrentUpdate => "concurrent_update",
+            Conflict::AccountExists => "account_exists",
+            Conflict::NotReturnedYet => "not_returned_yet",
+            Conflict::AlreadyRated => "already_rated",
+            Conflict::ProcedureRetired => "procedure_retired",
+        }
+    }
+
+    fn texts(self) -> (&'static str, &'static str) {
+        match self {
+            Conflict::OffsetMismatch => (
+                "Vị trí tải lên không khớp; hãy tiếp tục từ vị trí máy chủ báo (Upload-Offset).",
+                "Upload offset mismatch; resume from the server's Upload-Offset.",
+            ),
+            Conflict::IdempotencyConflict => (
+                "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
+                "This Idempotency-Key was used for a different request.",
+            ),
+            Conflict::ConcurrentUpdate => (
+                "Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại.",
+                "The dossier was just changed by someone else; reload and retry.",
+            ),
+            Conflict::AccountExists => (
+                "Không thể đăng ký với số căn cước hoặc số điện thoại này.",
+                "An account cannot be registered with this citizen id or phone.",
+            ),
+            Conflict::NotReturnedYet => {
+                ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
+            }
+            Conflict::AlreadyRated => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
+            Conflict::ProcedureRetired => (
+                "Thủ tục của hồ sơ này đã ngừng áp dụng; vui lòng liên hệ bộ phận một cửa.",
+                "This dossier's procedure has been retired; please contact the one-stop desk.",
+            ),
+        }
+    }
+}
+
 /// Why a request was refused. Each variant maps to one status and one stable `code`.
 #[derive(Debug)]
 pub enum ApiError {
@@ -40,8 +103,8 @@ pub enum ApiError {
     NotFound,
     /// 405.
     MethodNotAllowed,
-    /// 409 with a stable code, e.g. `account_exists`.
-    Conflict(&'static str),
+    /// 409: the request conflicts with the current state, for the reason named.
+    Conflict(Conflict),
     /// 409: the workflow does not allow `action` from the dossier's current state.
     IllegalTransition { from: DossierStatus, action: Action },
     /// 413.
@@ -91,7 +154,7 @@ impl ApiError {
             ApiError::Forbidden => "forbidden",
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
-            ApiError::Conflict(code) => code,
+            ApiError::Conflict(reason) => reason.code(),
             ApiError::IllegalTransition { .. } => "invalid_transition",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
@@ -138,29 +201,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => {
                 ("Phương thức không được hỗ trợ cho địa chỉ này.", "Method not allowed for this address.")
             }
-            ApiError::Conflict("offset_mismatch") => (
-                "Vị trí tải lên không khớp; hãy tiếp tục từ vị trí máy chủ báo (Upload-Offset).",
-                "Upload offset mismatch; resume from the server's Upload-Offset.",
-            ),
-            ApiError::Conflict("idempotency_conflict") => (
-                "Khóa Idempotency-Key này đã được dùng cho một yêu cầu khác.",
-                "This Idempotency-Key was used for a different request.",
-            ),
-            ApiError::Conflict("concurrent_update") => (
-                "Hồ sơ vừa được người khác cập nhật; vui lòng tải lại và thử lại.",
-                "The dossier was just changed by someone else; reload and retry.",
-            ),
-            ApiError::Conflict("account_exists") => (
-                "Không thể đăng ký với số căn cước hoặc số điện thoại này.",
-                "An account cannot be registered with this citizen id or phone.",
-            ),
-            ApiError::Conflict("not_returned_yet") => {
-                ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
-            }
-            ApiError::Conflict("already_rated") => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
-            ApiError::Conflict(_) => {
-                ("Yêu cầu xung đột với trạng thái hiện tại.", "The request conflicts with the current state.")
-            }
+            ApiError::Conflict(reason) => reason.texts(),
             ApiError::PayloadTooLarge => ("Dữ liệu gửi lên quá lớn.", "The request body is too large."),
             ApiError::UnsupportedMediaType => (
                 "Nội dung phải ở định dạng JSON (Content-Type: application/json).",
@@ -215,6 +256,13 @@ impl ApiError {
             _ => Vec::new(),
         };
         ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message: self.message(lang), fields } }
+    }
+
+    /// A 500 for a state that should not exist (a row just written is gone, an invariant is
+    /// broken): logged here with `what`, where it is turned into the bare 500.
+    pub fn internal(what: &'static str) -> ApiError {
+        tracing::error!(what, "internal error");
+        ApiError::Internal
     }
 
     /// A 422 about one field.

@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::ratelimit::{self, Counter};
 use super::{CreateUserError, NewUser, User};
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, Conflict};
 use crate::on_db;
 use crate::seed::hex;
 
@@ -182,10 +182,12 @@ pub async fn verify(app: &AppState, id: &str, code: &str) -> Result<User, ApiErr
         Ok(id) => id,
         // Only reachable with the number's own code: the citizen id is registered to
         // another phone (the number itself was free when the code was sent).
-        Err(CreateUserError::Exists) => return Err(ApiError::Conflict("account_exists")),
-        Err(CreateUserError::UnknownBranch) => return Err(ApiError::Internal),
+        Err(CreateUserError::Exists) => return Err(ApiError::Conflict(Conflict::AccountExists)),
+        Err(CreateUserError::UnknownBranch) => {
+            return Err(ApiError::internal("a citizen account was refused for an unknown branch"));
+        }
         Err(CreateUserError::Db(e)) => return Err(e.into()),
     };
     metrics::counter!("motcua_phone_verifications_total", "outcome" => "verified").increment(1);
-    super::find_user(&app.db, user_id).await?.ok_or(ApiError::Internal)
+    super::find_user(&app.db, user_id).await?.ok_or_else(|| ApiError::internal("an account just created is gone"))
 }

@@ -30,7 +30,7 @@ use self::store::{Actor, Change, Cursor, DossierRow, InsertError, Move, RateOutc
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::is_unique_violation;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, Conflict};
 use crate::extract::{ApiJson, ApiQuery, ParamErrors};
 use crate::quotas::{Claim, Quota};
 
@@ -88,24 +88,33 @@ fn attachment_refs(fields: &[FieldDef], values: &serde_json::Value) -> Vec<(Stri
     refs
 }
 
-/// Validates `values` against the procedure's form and checks that every attachment is
-/// the applicant's; returns the attachment ids.
-async fn check_values(
+/// Validates `values` against the procedure's form; returns the attachment references
+/// (path, id) it names. Whose attachments they are is checked by [`check_owned`], or, on
+/// the submission's fast path, by the insert itself.
+fn validate_values(
     app: &AppState,
     procedure: &Procedure,
     values: &serde_json::Value,
-    applicant: Uuid,
     errors: &mut Vec<FieldError>,
-) -> ApiResult<Vec<Uuid>> {
-    let db = &app.db;
+) -> Vec<(String, String)> {
     let today = local_date(app.clock.now());
     errors.extend(validate(&procedure.form, values, today).into_iter().map(|mut e| {
         e.path = if e.path.is_empty() { "values".to_owned() } else { format!("values.{}", e.path) };
         e
     }));
-    let refs = attachment_refs(&procedure.form.fields, values);
+    attachment_refs(&procedure.form.fields, values)
+}
+
+/// Checks in one query that every referenced attachment is the applicant's; returns the
+/// distinct ids, and records an error at the path of each that is not.
+async fn check_owned(
+    app: &AppState,
+    refs: Vec<(String, String)>,
+    applicant: Uuid,
+    errors: &mut Vec<FieldError>,
+) -> ApiResult<Vec<Uuid>> {
     let parsed: Vec<Uuid> = refs.iter().filter_map(|(_, raw)| Uuid::parse_str(raw).ok()).collect();
-    let owned = crate::attachments::owned_attachments(db, applicant, &parsed).await?;
+    let owned = crate::attachments::owned_attachments(&app.db, applicant, &parsed).await?;
     let mut ids = Vec::new();
     for (path, raw) in refs {
         match Uuid::parse_str(&raw).ok().filter(|id| owned.contains(id)) {
@@ -115,6 +124,19 @@ async fn check_values(
         }
     }
     Ok(ids)
+}
+
+/// The distinct attachment ids of `refs`, if every one is a well-formed id (their owner is
+/// then checked by the insert); `None` sends the caller to [`check_owned`].
+fn distinct_ids(refs: &[(String, String)]) -> Option<Vec<Uuid>> {
+    let mut ids = Vec::new();
+    for (_, raw) in refs {
+        let id = Uuid::parse_str(raw).ok()?;
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Some(ids)
 }
 
 /// The head office takes dossiers of any procedure when the citizen names no branch.
@@ -187,9 +209,19 @@ async fn submit(
         Ok(stored) => stored,
         Err(InsertError::Quota(claim)) => return Err(claim.refused(now)),
         Err(InsertError::NoApplicant) => return Err(ApiError::Unauthorized),
+        // Not the applicant's (or collected by the janitor meanwhile): list which.
+        Err(InsertError::ForeignAttachment) => {
+            let mut errors = Vec::new();
+            let refs = attachment_refs(&procedure.form.fields, &req.values);
+            check_owned(&app, refs, user.id, &mut errors).await?;
+            if errors.is_empty() {
+                errors.push(FieldError::new("values", FieldErrorCode::UnknownAttachment));
+            }
+            return Err(ApiError::Validation(errors));
+        }
         // A concurrent retry with the same key won the race: answer as its replay.
         Err(InsertError::Db(e)) if is_unique_violation(&e) => {
-            return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict("idempotency_conflict"));
+            return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict(Conflict::IdempotencyConflict));
         }
         // An attachment collected by the janitor between the check and the insert.
         Err(InsertError::Db(e)) if crate::db::is_foreign_key_violation(&e) => {
@@ -228,20 +260,30 @@ async fn check_submission(
         }
         Some(_) => {}
     }
-    let attachments = check_values(app, &procedure, &req.values, applicant, &mut errors).await?;
+    let refs = validate_values(app, &procedure, &req.values, &mut errors);
+    // Valid values: the insert itself checks whose attachments they are (no round trip
+    // before it). Otherwise every problem is listed at once, foreign attachments included.
+    if errors.is_empty()
+        && let Some(ids) = distinct_ids(&refs)
+    {
+        return Ok(Ok((procedure, branch_code, ids)));
+    }
+    check_owned(app, refs, applicant, &mut errors).await?;
     if !errors.is_empty() {
         return Ok(Err(ApiError::Validation(errors)));
     }
-    Ok(Ok((procedure, branch_code, attachments)))
+    Err(ApiError::internal("a submission with problems was refused without naming any"))
 }
 
 /// The earlier answer to the same idempotency key, if any (409 if the body differs).
 async fn replay(app: &AppState, owner: Uuid, key: &str, hash: &str) -> ApiResult<Option<Response>> {
     let Some((stored_hash, dossier_id)) = store::find_idempotent(&app.db, owner, key).await? else { return Ok(None) };
     if stored_hash != hash {
-        return Err(ApiError::Conflict("idempotency_conflict"));
+        return Err(ApiError::Conflict(Conflict::IdempotencyConflict));
     }
-    let row = store::find(&app.db, dossier_id).await?.ok_or(ApiError::Internal)?;
+    let row = store::find(&app.db, dossier_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("an idempotency key names a dossier that is gone"))?;
     Ok(Some((StatusCode::OK, axum::Json(store::load_full(&app.db, &row, app.clock.now()).await?)).into_response()))
 }
 
@@ -350,10 +392,11 @@ async fn apply_action(
     let change =
         Change { dossier: row, action: action.as_str(), from: Some(from), to: moved.to, actor: &actor, note, at: now };
     if !store::apply_move(&app.db, row, &mv, &change).await? {
-        return Err(ApiError::Conflict("concurrent_update"));
+        return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
     }
     metrics::counter!("motcua_dossier_transitions_total", "action" => action.as_str()).increment(1);
-    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    let row =
+        store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
     Ok(store::load_full(&app.db, &row, now).await?)
 }
 
@@ -419,9 +462,10 @@ async fn answer_supplement(
     }
     let note = check_note(Action::AnswerSupplement, req.note.as_deref())?;
     let snapshot = app.catalogue.snapshot(&app.db).await?;
-    let procedure = snapshot.get(&row.procedure_code).cloned().ok_or(ApiError::Conflict("procedure_retired"))?;
+    let procedure = snapshot.get(&row.procedure_code).cloned().ok_or(ApiError::Conflict(Conflict::ProcedureRetired))?;
     let mut errors = Vec::new();
-    let ids = check_values(&app, &procedure, &req.values, user.id, &mut errors).await?;
+    let refs = validate_values(&app, &procedure, &req.values, &mut errors);
+    let ids = check_owned(&app, refs, user.id, &mut errors).await?;
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
@@ -480,9 +524,10 @@ async fn assign(
         at: now,
     };
     if !store::assign(&app.db, &row, officer.id, &change).await? {
-        return Err(ApiError::Conflict("concurrent_update"));
+        return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
     }
-    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    let row =
+        store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
     Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
 }
 
@@ -519,7 +564,7 @@ async fn rate(
         return Err(ApiError::Validation(errors));
     }
     if row.status() != DossierStatus::ResultReturned {
-        return Err(ApiError::Conflict("not_returned_yet"));
+        return Err(ApiError::Conflict(Conflict::NotReturnedYet));
     }
     let now = app.clock.now();
     let actor = actor(&app, &user).await?;
@@ -528,10 +573,11 @@ async fn rate(
         Change { dossier: &row, action: "rate", from: Some(status), to: status, actor: &actor, note: comment, at: now };
     match store::rate(&app.db, &row, req.score, comment, &change).await? {
         RateOutcome::Rated => {}
-        RateOutcome::AlreadyRated => return Err(ApiError::Conflict("already_rated")),
-        RateOutcome::ChangedMeanwhile => return Err(ApiError::Conflict("concurrent_update")),
+        RateOutcome::AlreadyRated => return Err(ApiError::Conflict(Conflict::AlreadyRated)),
+        RateOutcome::ChangedMeanwhile => return Err(ApiError::Conflict(Conflict::ConcurrentUpdate)),
     }
     metrics::counter!("motcua_ratings_total", "score" => req.score.to_string()).increment(1);
-    let row = store::find(&app.db, row.id).await?.ok_or(ApiError::Internal)?;
+    let row =
+        store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
     Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
 }

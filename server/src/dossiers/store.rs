@@ -421,6 +421,8 @@ pub enum InsertError {
     Quota(crate::quotas::Claim),
     /// The applicant's account is gone.
     NoApplicant,
+    /// An attachment is not the applicant's (nothing was stored).
+    ForeignAttachment,
     Db(sqlx::Error),
 }
 
@@ -498,9 +500,16 @@ pub async fn insert_submission(
             .bind(s.applicant_id).bind(&s.idempotency_key).bind(&s.request_hash).bind(s.id).bind(now)
             .execute(&mut *tx).await?;
         for attachment in &s.attachments {
-            sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2)")
-                .bind(s.id).bind(attachment)
-                .execute(&mut *tx).await?;
+            // Linked only if it is the applicant's: the ownership check costs no round trip.
+            let linked = sqlx::query(
+                "INSERT INTO dossier_attachments (dossier_id, attachment_id) \
+                 SELECT $1, id FROM attachments WHERE id = $2 AND owner_id = $3",
+            )
+            .bind(s.id).bind(attachment).bind(s.applicant_id)
+            .execute(&mut *tx).await?.rows_affected();
+            if linked == 0 {
+                return Err(InsertError::ForeignAttachment);
+            }
         }
         let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now };
         crate::record_change!(tx, &change);

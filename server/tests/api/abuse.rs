@@ -24,7 +24,8 @@ both!(
     control_characters_are_refused,
     stats_refuse_extreme_dates,
     the_queue_reaches_every_dossier,
-    attachment_bytes_carry_safe_headers
+    attachment_bytes_carry_safe_headers,
+    foreign_attachments_are_refused_by_the_insert
 );
 
 async fn join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
@@ -489,5 +490,26 @@ async fn attachment_bytes_carry_safe_headers(backend: Backend) {
     assert!(disposition.starts_with("inline;"), "{disposition}");
     assert!(disposition.contains("filename*=UTF-8''%E1%BA%A3nh%20CCCD.png"), "{disposition}");
     assert!(disposition.contains("filename=\"anh_CCCD.png\""), "{disposition}");
+    app.stop().await;
+}
+
+/// Valid values naming another citizen's files: the insert's own ownership check refuses
+/// them, names each path, stores nothing and takes no quota.
+async fn foreign_attachments_are_refused_by_the_insert(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.quotas.dossiers_per_minute = 1).await;
+    let owner = app.citizen("001203004567", "0912345678").await;
+    let other = app.citizen("001203004568", "0912345679").await;
+    let procedure = pick_procedure(&app).await;
+    let today = motcua_server::dossiers::store::local_date(app.clock.now_utc());
+    let theirs = values_for(&app, &owner, &procedure, today).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": theirs});
+    let paths = expect_error(submit(&app, &other, "k1", &body).await, 422, "validation_failed").await;
+    assert!(!paths.is_empty() && paths.iter().all(|p| p.starts_with("values.") && p.ends_with(']')), "{paths:?}");
+    let list = expect_json(app.get_as(&other, "/api/v1/dossiers").await, 200).await;
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(0));
+    // The refused attempt took no quota: the one allowed this minute still goes through.
+    let mine = values_for(&app, &other, &procedure, today).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": mine});
+    expect_json(submit(&app, &other, "k2", &body).await, 201).await;
     app.stop().await;
 }

@@ -27,8 +27,10 @@ const CONFIG: &str = "xtask/schemathesis.toml";
 const CHECKS: &str = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance";
 const MAX_EXAMPLES: &str = "50";
 
-const SERVER_ENV: [(&str, &str); 3] = [
+const SERVER_ENV: [(&str, &str); 5] = [
     ("MOTCUA_AUTH_RATE_PER_MIN", "1000000"),
+    ("MOTCUA_DOSSIERS_PER_MINUTE", "1000000"),
+    ("MOTCUA_DOSSIERS_PER_DAY", "1000000"),
     ("MOTCUA_LOGIN_FREE_FAILURES", "1000000"),
     ("MOTCUA_ACCESS_TOKEN_TTL_SECS", "3600"),
 ];

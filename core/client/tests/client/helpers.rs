@@ -77,6 +77,8 @@ impl TestServer {
             .env("MOTCUA_SMS_DIR", &sms_dir)
             .env("MOTCUA_LOG_FORMAT", "pretty")
             .env("MOTCUA_AUTH_RATE_PER_MIN", "100000")
+            // The exactly-once test files its dossiers from one account within a minute.
+            .env("MOTCUA_DOSSIERS_PER_MINUTE", "1000")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
