@@ -342,4 +342,39 @@ mod tests {
         assert!(responses("/api/v1/fields", true).iter().all(|s| s == "200"));
         assert!(responses("/api/v1/procedures", true).contains(&"400".to_owned()));
     }
+
+    /// The generator on its own: an operation whose annotation names no error at all gets
+    /// every status its extractors can answer, each described and shaped as `ErrorBody`.
+    #[test]
+    fn the_generator_documents_an_operation_that_names_no_error() {
+        use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn, PathItem};
+        use utoipa::openapi::request_body::RequestBodyBuilder;
+        use utoipa::openapi::{Content, OpenApiBuilder, PathsBuilder, ResponseBuilder};
+        let body = RequestBodyBuilder::new()
+            .content("application/json", Content::new(None::<utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>>))
+            .build();
+        let post = OperationBuilder::new()
+            .request_body(Some(body))
+            .response("200", ResponseBuilder::new().description("ok"))
+            .build();
+        let get = OperationBuilder::new()
+            .parameter(ParameterBuilder::new().name("q").parameter_in(ParameterIn::Query))
+            .response("200", ResponseBuilder::new().description("ok"))
+            .build();
+        let paths = PathsBuilder::new()
+            .path("/bare", PathItem::new(HttpMethod::Post, post))
+            .path("/query", PathItem::new(HttpMethod::Get, get))
+            .build();
+        let mut openapi = OpenApiBuilder::new().paths(paths).build();
+        document_rejections(&mut openapi);
+        let statuses = |path: &str| {
+            let item = &openapi.paths.paths[path];
+            let operation = item.post.as_ref().or(item.get.as_ref()).expect("operation");
+            operation.responses.responses.keys().cloned().collect::<Vec<_>>()
+        };
+        for status in ["200", "400", "413", "415", "422"] {
+            assert!(statuses("/bare").contains(&status.to_owned()), "{status}: {:?}", statuses("/bare"));
+        }
+        assert_eq!(statuses("/query"), vec!["200".to_owned(), "400".to_owned()]);
+    }
 }

@@ -166,6 +166,14 @@ fn check_surface(generated: &Generated) -> anyhow::Result<()> {
     )
 }
 
+/// Whether `text` calls `name` exactly: `name(` not preceded by a letter, digit or `_`
+/// (so `sync_outbox(` is no call of `outbox`).
+fn calls(text: &str, name: &str) -> bool {
+    let needle = format!("{name}(");
+    text.match_indices(&needle)
+        .any(|(at, _)| text[..at].chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || c == '_')))
+}
+
 /// Fails when a function, method or foreign-trait method of the surface is named in neither
 /// the Python nor the Kotlin tests (as `snake_case(` or `camelCase(`).
 fn check_tests_cover(surface: &str) -> anyhow::Result<()> {
@@ -189,7 +197,7 @@ fn check_tests_cover(surface: &str) -> anyhow::Result<()> {
         let qualified = rest.split('(').next().unwrap_or(rest);
         let name = qualified.rsplit('.').next().unwrap_or(qualified);
         let camel = camel_case(name);
-        if !tests.contains(&format!("{name}(")) && !tests.contains(&format!("{camel}(")) {
+        if !calls(&tests, name) && !calls(&tests, &camel) {
             missing.push(qualified.to_owned());
         }
     }
@@ -391,4 +399,19 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
         .args(["install", "-y", "-q", "--no-install-recommends"])
         .args(packages)
         .env("DEBIAN_FRONTEND", "noninteractive"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calls;
+
+    #[test]
+    fn a_call_is_matched_by_its_whole_name() {
+        let tests = "client.sync_outbox()\nval x = refreshDossiers(a)\n";
+        assert!(calls(tests, "sync_outbox"));
+        assert!(calls(tests, "refreshDossiers"));
+        assert!(!calls(tests, "outbox"), "part of a longer name is no call");
+        assert!(!calls(tests, "Dossiers"));
+        assert!(calls("outbox()", "outbox"));
+    }
 }

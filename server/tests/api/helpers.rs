@@ -82,6 +82,46 @@ pub struct TestApp {
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     cleanup: Option<PathBuf>,
+    /// The PostgreSQL database this app created (dropped when it stops, or when a failing
+    /// test unwinds past it).
+    owned_database: Option<String>,
+}
+
+/// Test logs on standard error when `TEST_LOG` is set (`TEST_LOG=1 cargo test ...`; the
+/// filter is `RUST_LOG`'s, as for the server).
+fn init_test_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if std::env::var_os("TEST_LOG").is_some() {
+        ONCE.call_once(|| motcua_server::telemetry::init_logs(false));
+    }
+}
+
+/// Drops a test database, closing the connections still open to it.
+async fn drop_database(name: &str) {
+    let Ok(admin) = std::env::var("MOTCUA_TEST_DATABASE_URL") else { return };
+    if let Ok(pool) = sqlx::PgPool::connect(&admin).await {
+        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let _ = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await;
+        pool.close().await;
+    }
+}
+
+impl Drop for TestApp {
+    /// A test that panicked never reached `stop`: its scratch folder and its database go
+    /// all the same (on a thread of its own, since this may run inside the test's runtime).
+    fn drop(&mut self) {
+        if let Some(dir) = self.cleanup.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.owned_database.take() {
+            let cleaner = std::thread::spawn(move || {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    runtime.block_on(drop_database(&name));
+                }
+            });
+            let _ = cleaner.join();
+        }
+    }
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -89,11 +129,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    init_test_logs();
     let (url, scratch) = fresh_database(backend).await;
     let mut config = test_config(&url, &scratch);
     tweak(&mut config);
     let mut app = start_on(config).await;
     app.cleanup = Some(scratch);
+    if backend == Backend::Postgres {
+        app.owned_database = url.rsplit_once('/').map(|(_, name)| name.to_owned());
+    }
     app
 }
 
@@ -129,6 +173,7 @@ pub async fn start_on(config: Config) -> TestApp {
         shutdown: Some(tx),
         server: Some(server),
         cleanup: None,
+        owned_database: None,
     }
 }
 
@@ -189,6 +234,9 @@ impl TestApp {
         self.state.db.close().await;
         if let Some(dir) = self.cleanup.take() {
             let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(name) = self.owned_database.take() {
+            drop_database(&name).await;
         }
     }
 }
