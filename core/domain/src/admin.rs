@@ -34,25 +34,46 @@ pub struct Converted {
     pub also: Vec<Ward>,
 }
 
+/// A name as written and folded (folded once, when the data is read: every look-up
+/// compares folded names, and folding thousands of names per look-up was the cost).
+#[derive(Clone, Copy)]
+struct Name {
+    folded: &'static str,
+}
+
+impl Name {
+    fn new(name: &str) -> Name {
+        Name { folded: Box::leak(fold(name).into_boxed_str()) }
+    }
+}
+
 struct OldWard {
-    name: &'static str,
+    name: Name,
     targets: Vec<usize>,
 }
 
 struct OldDistrict {
-    name: &'static str,
+    name: Name,
     wards: Vec<OldWard>,
 }
 
 struct OldProvince {
-    name: &'static str,
+    name: Name,
     province: &'static str,
     districts: Vec<OldDistrict>,
+}
+
+/// A current ward with its folded name.
+struct CurrentWard {
+    ward: Ward,
+    name: Name,
 }
 
 struct Units {
     /// Every current ward, grouped by province in file order.
     wards: Vec<Ward>,
+    /// The same wards with their folded names, index for index.
+    named: Vec<CurrentWard>,
     old: Vec<OldProvince>,
 }
 
@@ -64,7 +85,7 @@ fn units() -> &'static Units {
 /// Reads the data file. Lines it does not understand are skipped (a test checks that the
 /// embedded file yields every unit it lists).
 fn parse(data: &'static str) -> Units {
-    let mut units = Units { wards: Vec::new(), old: Vec::new() };
+    let mut units = Units { wards: Vec::new(), named: Vec::new(), old: Vec::new() };
     let mut province: Option<&'static str> = None;
     let mut province_of_code = HashMap::new();
     let mut ward_of_code = HashMap::new();
@@ -80,23 +101,25 @@ fn parse(data: &'static str) -> Units {
             ["W", code, name] => {
                 if let Some(province) = province {
                     ward_of_code.insert(*code, units.wards.len());
-                    units.wards.push(Ward { code, name, province });
+                    let ward = Ward { code, name, province };
+                    units.wards.push(ward);
+                    units.named.push(CurrentWard { ward, name: Name::new(name) });
                 }
             }
             ["O", _code, name, new_code] => {
                 if let Some(province) = province_of_code.get(new_code) {
-                    units.old.push(OldProvince { name, province, districts: Vec::new() });
+                    units.old.push(OldProvince { name: Name::new(name), province, districts: Vec::new() });
                 }
             }
             ["D", name] => {
                 if let Some(p) = units.old.last_mut() {
-                    p.districts.push(OldDistrict { name, wards: Vec::new() });
+                    p.districts.push(OldDistrict { name: Name::new(name), wards: Vec::new() });
                 }
             }
             ["L", name, targets] => {
                 let targets = targets.split(',').filter_map(|c| ward_of_code.get(c).copied()).collect();
                 if let Some(d) = units.old.last_mut().and_then(|p| p.districts.last_mut()) {
-                    d.wards.push(OldWard { name, targets });
+                    d.wards.push(OldWard { name: Name::new(name), targets });
                 }
             }
             _ => {}
@@ -118,7 +141,7 @@ fn bare(folded: &str) -> &str {
 /// whose bare name matches (`None` when two items share the bare name).
 fn find_by_name<'a, T>(
     items: impl Iterator<Item = &'a T> + Clone,
-    name: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> Name,
     wanted: &str,
 ) -> Option<&'a T>
 where
@@ -128,11 +151,11 @@ where
     if folded.is_empty() {
         return None;
     }
-    if let Some(found) = items.clone().find(|i| fold(name(i)) == folded) {
+    if let Some(found) = items.clone().find(|i| name(i).folded == folded) {
         return Some(found);
     }
     let want = bare(&folded);
-    let mut matches = items.filter(|i| bare(&fold(name(i))) == want);
+    let mut matches = items.filter(|i| bare(name(i).folded) == want);
     let first = matches.next()?;
     matches.next().is_none().then_some(first)
 }
@@ -160,7 +183,7 @@ pub fn ward_by_code(code: &str) -> Option<Ward> {
 /// A current ward of a current province by name (`"hoan kiem"`, `"Phường Hoàn Kiếm"`).
 pub fn find_ward(province: &str, name: &str) -> Option<Ward> {
     let province = find_province(province)?;
-    find_by_name(units().wards.iter().filter(|w| w.province == province), |w| w.name, name).copied()
+    find_by_name(units().named.iter().filter(|w| w.ward.province == province), |w| w.name, name).map(|w| w.ward)
 }
 
 /// The pre-2025 provinces a name may mean: the old province of that name, and, when the
@@ -170,7 +193,7 @@ fn old_provinces<'a>(units: &'a Units, name: &str) -> impl Iterator<Item = &'a O
     let folded = fold(name);
     let wanted = bare(&folded).to_owned();
     let current = find_province(name);
-    units.old.iter().filter(move |p| bare(&fold(p.name)) == wanted || current == Some(p.province))
+    units.old.iter().filter(move |p| bare(p.name.folded) == wanted || current == Some(p.province))
 }
 
 /// Where an address written before 1 July 2025 is now: `province` (the old name, or

@@ -444,6 +444,18 @@ pub async fn insert_submission(
     now: DateTime<Utc>,
 ) -> Result<(DossierRow, Actor), InsertError> {
     use crate::db::BeginWrite;
+    // On PostgreSQL the day's counter row is claimed in a statement of its own: the row
+    // lock it takes is then held for one statement, not for the whole transaction, so
+    // concurrent submissions to one branch do not queue behind each other's transactions.
+    // (A submission that then fails leaves a gap in the day's numbers; codes stay unique.)
+    // SQLite has one writer anyway, and a second write transaction would cost more.
+    let early_code = match db {
+        Db::Postgres(pool) => {
+            let mut conn = pool.acquire().await?;
+            Some(crate::next_dossier_code!(conn, s.branch_code, now))
+        }
+        Db::Sqlite { .. } => None,
+    };
     on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
         for claim in claims {
@@ -455,7 +467,10 @@ pub async fn insert_submission(
             .bind(s.applicant_id).fetch_optional(&mut *tx).await?;
         let Some((applicant_name, applicant_phone)) = applicant else { return Err(InsertError::NoApplicant) };
         let actor = Actor { id: s.applicant_id, role: Role::Citizen, name: applicant_name.clone() };
-        let code = crate::next_dossier_code!(tx, s.branch_code, now);
+        let code = match &early_code {
+            Some(code) => code.clone(),
+            None => crate::next_dossier_code!(tx, s.branch_code, now),
+        };
         let row = DossierRow {
             id: s.id,
             code,
