@@ -41,14 +41,16 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryCounter {
     /// (as without a subscriber), so counting costs the measured paths nothing else.
     fn register_callsite(&self, metadata: &'static tracing::Metadata<'static>) -> tracing::subscriber::Interest {
         if metadata.target() == "sqlx::query" {
-            tracing::subscriber::Interest::always()
+            tracing::subscriber::Interest::sometimes()
         } else {
             tracing::subscriber::Interest::never()
         }
     }
 
+    /// Only while a counting pass runs: sqlx formats each statement it logs, which would
+    /// weigh on the timed passes.
     fn enabled(&self, metadata: &tracing::Metadata<'_>, _: tracing_subscriber::layer::Context<'_, S>) -> bool {
-        metadata.target() == "sqlx::query"
+        metadata.target() == "sqlx::query" && COUNTING.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
@@ -56,6 +58,14 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for QueryCounter {
             self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }
+}
+
+/// Whether statements are being counted (short passes of their own, untimed).
+static COUNTING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn counting(on: bool) {
+    COUNTING.store(on, std::sync::atomic::Ordering::Relaxed);
+    tracing::callsite::rebuild_interest_cache();
 }
 
 static QUERIES: std::sync::LazyLock<Arc<std::sync::atomic::AtomicU64>> =
@@ -215,36 +225,45 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
 
     // Throughput over HTTP.
     let body_of = |c: &Citizen| json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": c.values});
-    let queries_before = queries();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for c in &citizens {
-        let (http, url, token, body) = (http.clone(), format!("{base}/api/v1/dossiers"), c.token.clone(), body_of(c));
-        tasks.push(tokio::spawn(async move {
-            let mut ids = Vec::new();
-            for _ in 0..PER_CLIENT {
-                let response = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("idempotency-key", Uuid::new_v4().to_string())
-                    .json(&body)
-                    .send()
-                    .await?;
-                if response.status() != 201 {
-                    bail!("submission answered {}: {}", response.status(), response.text().await?);
+    // The timed pass, then a short counting pass (one submission per client, caches warm).
+    let (mut http_rate, mut submit_queries, mut dossier_ids) = (0.0, 0.0, Vec::new());
+    for (count, per_client) in [(false, PER_CLIENT), (true, 1)] {
+        counting(count);
+        let queries_before = queries();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for c in &citizens {
+            let (http, url, token, body) =
+                (http.clone(), format!("{base}/api/v1/dossiers"), c.token.clone(), body_of(c));
+            tasks.push(tokio::spawn(async move {
+                let mut ids = Vec::new();
+                for _ in 0..per_client {
+                    let response = http
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .header("idempotency-key", Uuid::new_v4().to_string())
+                        .json(&body)
+                        .send()
+                        .await?;
+                    if response.status() != 201 {
+                        bail!("submission answered {}: {}", response.status(), response.text().await?);
+                    }
+                    let dossier: Value = response.json().await?;
+                    ids.push(dossier["id"].as_str().context("id")?.to_owned());
                 }
-                let dossier: Value = response.json().await?;
-                ids.push(dossier["id"].as_str().context("id")?.to_owned());
-            }
-            Ok::<_, anyhow::Error>(ids)
-        }));
+                Ok::<_, anyhow::Error>(ids)
+            }));
+        }
+        for t in tasks {
+            dossier_ids.extend(t.await??);
+        }
+        if count {
+            submit_queries = (queries() - queries_before) as f64 / CLIENTS as f64;
+        } else {
+            http_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+        }
     }
-    let mut dossier_ids = Vec::new();
-    for t in tasks {
-        dossier_ids.extend(t.await??);
-    }
-    let http_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
-    let submit_queries = (queries() - queries_before) as f64 / (CLIENTS * PER_CLIENT) as f64;
+    counting(false);
 
     // The same rows, inserted straight through the store, at the same concurrency.
     let snapshot_values: Vec<(Uuid, Value, Vec<Uuid>)> = citizens
@@ -263,54 +282,67 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
             (applicant_of(&c.token), c.values.clone(), attachments)
         })
         .collect();
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for (applicant, values, attachments) in snapshot_values {
-        let (db, procedure) = (db.clone(), procedure.clone());
-        tasks.push(tokio::spawn(async move {
-            for _ in 0..PER_CLIENT {
-                let submission = Submission {
-                    id: Uuid::now_v7(),
-                    applicant_id: applicant,
-                    procedure_code: procedure.code.clone(),
-                    procedure_name: procedure.name.clone(),
-                    processing_days: i64::from(procedure.processing_days),
-                    form_version: i64::from(procedure.form.version),
-                    values: values.clone(),
-                    branch_code: "H26.00".into(),
-                    idempotency_key: Uuid::new_v4().to_string(),
-                    request_hash: "raw".into(),
-                    attachments: attachments.clone(),
-                    tracking_verifier: store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("{e}"))?,
-                };
-                if let Err(e) = store::insert_submission(&db, &submission, &claims, Utc::now()).await {
-                    bail!("raw insert failed: {e:?}");
+    let (mut raw_rate, mut raw_queries) = (0.0, 0.0);
+    for (count, per_client) in [(false, PER_CLIENT), (true, 1)] {
+        counting(count);
+        let queries_before = queries();
+        let started = Instant::now();
+        let mut tasks = Vec::new();
+        for (applicant, values, attachments) in snapshot_values.clone() {
+            let (db, procedure) = (db.clone(), procedure.clone());
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..per_client {
+                    let submission = Submission {
+                        id: Uuid::now_v7(),
+                        applicant_id: applicant,
+                        procedure_code: procedure.code.clone(),
+                        procedure_name: procedure.name.clone(),
+                        processing_days: i64::from(procedure.processing_days),
+                        form_version: i64::from(procedure.form.version),
+                        values: values.clone(),
+                        branch_code: "H26.00".into(),
+                        idempotency_key: Uuid::new_v4().to_string(),
+                        request_hash: "raw".into(),
+                        attachments: attachments.clone(),
+                        tracking_verifier: store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("{e}"))?,
+                    };
+                    if let Err(e) = store::insert_submission(&db, &submission, &claims, Utc::now()).await {
+                        bail!("raw insert failed: {e:?}");
+                    }
                 }
-            }
-            Ok::<_, anyhow::Error>(())
-        }));
+                Ok::<_, anyhow::Error>(())
+            }));
+        }
+        for t in tasks {
+            t.await??;
+        }
+        if count {
+            raw_queries = (queries() - queries_before) as f64 / CLIENTS as f64;
+        } else {
+            raw_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
+        }
     }
-    for t in tasks {
-        t.await??;
-    }
-    let raw_rate = (CLIENTS * PER_CLIENT) as f64 / started.elapsed().as_secs_f64();
-    let raw_queries = (queries() - queries_before) as f64 / (CLIENTS * PER_CLIENT) as f64 - submit_queries;
+    counting(false);
 
     // Read latency under load.
     let token = citizens[0].token.clone();
+    // The first citizen's dossiers of the timed pass.
     let own: Vec<String> = dossier_ids.iter().take(PER_CLIENT).cloned().collect();
-    let read_floor = latency(&http, READ_CONCURRENCY, READS, {
+    let floor_target = {
         let (base, own, token) = (base.clone(), own.clone(), token.clone());
-        move |i| (format!("{base}/bench/floor/{}", own[i % own.len()]), Some(token.clone()))
-    })
-    .await?;
-    let floor_queries = read_floor.2 as f64 / READS as f64;
-    let reads = latency(&http, READ_CONCURRENCY, READS, {
+        move |i: usize| (format!("{base}/bench/floor/{}", own[i % own.len()]), Some(token.clone()))
+    };
+    let read_target = {
         let base = base.clone();
-        move |i| (format!("{base}/api/v1/dossiers/{}", own[i % own.len()]), Some(token.clone()))
-    })
-    .await?;
-    let read_queries = reads.2 as f64 / READS as f64;
+        move |i: usize| (format!("{base}/api/v1/dossiers/{}", own[i % own.len()]), Some(token.clone()))
+    };
+    const COUNTED_READS: usize = 100;
+    counting(true);
+    let floor_queries = latency(&http, 1, COUNTED_READS, floor_target.clone()).await?.2 as f64 / COUNTED_READS as f64;
+    let read_queries = latency(&http, 1, COUNTED_READS, read_target.clone()).await?.2 as f64 / COUNTED_READS as f64;
+    counting(false);
+    let read_floor = latency(&http, READ_CONCURRENCY, READS, floor_target).await?;
+    let reads = latency(&http, READ_CONCURRENCY, READS, read_target).await?;
     let health = latency(&http, READ_CONCURRENCY, READS, {
         let base = base.clone();
         move |_| (format!("{base}/healthz"), None)
