@@ -8,11 +8,11 @@ use std::collections::HashSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::both;
-use crate::dossiers::{PNG, act, file_one, pick_procedure, submit, upload_whole, values_for};
+use crate::dossiers::{PNG, act, file_one, futures_join_all, pick_procedure, submit, upload_whole, values_for};
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app, spawn_app_with};
+use crate::uploads::{chunk, sha};
 
 both!(
     dossier_quota_is_claimed_atomically,
@@ -28,18 +28,6 @@ both!(
     foreign_attachments_are_refused_by_the_insert
 );
 
-async fn join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
-where
-    F::Output: Send + 'static,
-{
-    let handles: Vec<_> = futures.map(tokio::spawn).collect();
-    let mut out = Vec::new();
-    for h in handles {
-        out.push(h.await.expect("task"));
-    }
-    out
-}
-
 async fn dossier_quota_is_claimed_atomically(backend: Backend) {
     let app = spawn_app_with(backend, |c| c.quotas.dossiers_per_minute = 3).await;
     let citizen = app.citizen("001203004567", "0912345678").await;
@@ -49,7 +37,7 @@ async fn dossier_quota_is_claimed_atomically(backend: Backend) {
     let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values});
     // Ten different submissions at once: exactly three fit in the minute.
     let app = std::sync::Arc::new(app);
-    let statuses = join_all((0..10).map(|_| {
+    let statuses = futures_join_all((0..10).map(|_| {
         let (app, citizen, body) = (app.clone(), citizen.clone(), body.clone());
         async move {
             let response = submit(&app, &citizen, &uuid::Uuid::new_v4().to_string(), &body).await;
@@ -70,10 +58,6 @@ async fn dossier_quota_is_claimed_atomically(backend: Backend) {
     std::sync::Arc::into_inner(app).expect("only owner").stop().await;
 }
 
-fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
 fn pdf(len: usize, seed: u8) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
     bytes.extend((0..len.saturating_sub(9)).map(|i| ((i % 251) as u8).wrapping_add(seed)));
@@ -87,17 +71,6 @@ async fn announce(app: &TestApp, token: &str, bytes: &[u8]) -> reqwest::Response
         &json!({"sha256": sha(bytes), "size": bytes.len(), "file_name": "giay-to.pdf"}),
     )
     .await
-}
-
-async fn chunk(app: &TestApp, token: &str, id: &str, offset: usize, bytes: &[u8]) -> reqwest::Response {
-    app.request(Method::PATCH, &format!("/api/v1/uploads/{id}"))
-        .bearer_auth(token)
-        .header("upload-offset", offset.to_string())
-        .header("content-type", "application/offset+octet-stream")
-        .body(bytes.to_vec())
-        .send()
-        .await
-        .expect("request")
 }
 
 async fn upload_quota_and_disk_reserve(backend: Backend) {
@@ -225,7 +198,7 @@ async fn concurrent_chunks_of_one_upload(backend: Backend) {
         if trial % 2 == 1 {
             other[20_000] ^= 0xFF;
         }
-        let answers = join_all([file.clone(), other].into_iter().map(|bytes| {
+        let answers = futures_join_all([file.clone(), other].into_iter().map(|bytes| {
             let (app, citizen, id) = (app.clone(), citizen.clone(), id.clone());
             async move {
                 let r = chunk(&app, &citizen, &id, 0, &bytes).await;
@@ -271,7 +244,7 @@ async fn tracking_guesses_are_counted_before_checking(backend: Backend) {
     expect_json(app.get(&format!("/api/v1/public/dossiers/{code}?verifier={typed}")).await, 200).await;
     // 25 wrong guesses at once: at most 5 are checked, the rest are refused unchecked.
     let statuses =
-        join_all(
+        futures_join_all(
             (0..25).map(|i| {
                 let (app, code) = (app.clone(), code.clone());
                 async move {

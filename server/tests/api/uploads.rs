@@ -16,7 +16,7 @@ fn pdf(len: usize) -> Vec<u8> {
     bytes
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(crate) fn sha(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -24,7 +24,7 @@ async fn announce(app: &TestApp, token: &str, bytes: &[u8], name: &str) -> reqwe
     app.post_as(token, "/api/v1/uploads", &json!({"sha256": sha(bytes), "size": bytes.len(), "file_name": name})).await
 }
 
-async fn chunk(app: &TestApp, token: &str, id: &str, offset: usize, bytes: &[u8]) -> reqwest::Response {
+pub(crate) async fn chunk(app: &TestApp, token: &str, id: &str, offset: usize, bytes: &[u8]) -> reqwest::Response {
     app.request(Method::PATCH, &format!("/api/v1/uploads/{id}"))
         .bearer_auth(token)
         .header("upload-offset", offset.to_string())
