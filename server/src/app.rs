@@ -59,6 +59,8 @@ pub struct AppState {
     pub sms: Arc<dyn crate::sms::SmsSender>,
     /// Revoked sign-ins, as seen by access tokens.
     pub revocations: Arc<Revocations>,
+    /// Access tokens this process already verified (see `auth::verified`).
+    pub verified: Arc<crate::auth::verified::VerifiedTokens>,
     pub secrets: Arc<ServerSecrets>,
 }
 
@@ -89,6 +91,7 @@ impl AppState {
             hasher: Arc::new(Hasher::new(config.hash_concurrency, config.hash_queue_wait)),
             sms: Arc::new(crate::sms::DevSms { dir: config.sms_dir.clone() }),
             revocations: Arc::new(Revocations::new(config.revocation_cache)),
+            verified: Arc::default(),
             secrets: Arc::new(secrets),
             config: Arc::new(config),
             db,

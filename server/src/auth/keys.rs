@@ -246,6 +246,11 @@ impl KeyRing {
         Ok(found)
     }
 
+    /// Whether `kid` is among the keys this process currently verifies with (no reload).
+    pub fn trusts(&self, kid: &str) -> bool {
+        self.verifying.read().unwrap_or_else(|e| e.into_inner()).contains_key(kid)
+    }
+
     pub fn jwks(&self) -> Jwks {
         let map = self.verifying.read().unwrap_or_else(|e| e.into_inner());
         let mut keys: Vec<Jwk> = map.values().map(|(_, jwk)| jwk.clone()).collect();

@@ -9,6 +9,7 @@ pub mod phone;
 pub mod ratelimit;
 pub mod revocation;
 pub mod routes;
+pub mod verified;
 
 use axum::extract::FromRequestParts;
 use axum::http::header;
@@ -177,6 +178,13 @@ pub fn issue_access(app: &AppState, user: &User, family: Uuid, now: DateTime<Utc
 
 /// Verifies an access token: EdDSA only, known key id, issuer, audience, expiry, not-before.
 pub async fn verify_access(app: &AppState, token: &str) -> Result<Claims, ApiError> {
+    const LEEWAY: i64 = 30;
+    let cache_key = verified::key(token);
+    if let Some(hit) = app.verified.get(&cache_key, chrono::Utc::now().timestamp(), LEEWAY)
+        && app.keys.trusts(&hit.kid)
+    {
+        return Ok(hit.claims);
+    }
     let header = jsonwebtoken::decode_header(token).map_err(|_| ApiError::Unauthorized)?;
     if header.alg != Algorithm::EdDSA {
         return Err(ApiError::Unauthorized);
@@ -188,8 +196,12 @@ pub async fn verify_access(app: &AppState, token: &str) -> Result<Claims, ApiErr
     validation.set_audience(&[&app.config.issuer]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
-    validation.leeway = 30;
-    jsonwebtoken::decode::<Claims>(token, &key, &validation).map(|data| data.claims).map_err(|_| ApiError::Unauthorized)
+    validation.leeway = LEEWAY as u64;
+    let claims = jsonwebtoken::decode::<Claims>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|_| ApiError::Unauthorized)?;
+    app.verified.insert(cache_key, verified::Verified { claims: claims.clone(), kid });
+    Ok(claims)
 }
 
 /// The authenticated caller (a valid `Authorization: Bearer` access token).
