@@ -23,9 +23,13 @@ pub struct Verified {
     pub kid: String,
 }
 
+/// One generation of verified tokens, by the SHA-256 of their text.
+type Generation = HashMap<[u8; 32], Verified>;
+
 #[derive(Debug, Default)]
 pub struct VerifiedTokens {
-    generations: Mutex<(HashMap<[u8; 32], Verified>, HashMap<[u8; 32], Verified>)>,
+    /// The newer generation, then the older.
+    generations: Mutex<(Generation, Generation)>,
 }
 
 /// The cache key of a token.
