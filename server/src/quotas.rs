@@ -116,23 +116,17 @@ pub async fn claim(
     cap: u64,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
-    let (start, length) = quota.window(now);
-    let amount = i64::try_from(amount).unwrap_or(i64::MAX);
-    let cap = i64::try_from(cap).unwrap_or(i64::MAX);
-    let refused = || {
-        let wait = (start + length - now).num_seconds().max(1);
-        metrics::counter!("motcua_quota_refusals_total", "quota" => quota.kind()).increment(1);
-        Err(ApiError::QuotaExceeded { retry_after_secs: u64::try_from(wait).unwrap_or(1) })
-    };
+    let claim = Claim { quota, amount, cap };
+    let (kind, start, amount, cap) = claim.binds(now);
     if amount > cap {
-        return refused();
+        return Err(claim.refused(now));
     }
     let claimed: Option<(i64,)> = on_db!(db, write, pool => {
         sqlx::query_as(CLAIM_SQL)
-        .bind(account).bind(quota.kind()).bind(start).bind(amount).bind(cap)
+        .bind(account).bind(kind).bind(start).bind(amount).bind(cap)
         .fetch_optional(pool).await
     })?;
-    if claimed.is_some() { Ok(()) } else { refused() }
+    if claimed.is_some() { Ok(()) } else { Err(claim.refused(now)) }
 }
 
 /// Forgets windows that have ended (run by the janitor).

@@ -220,7 +220,6 @@ pub struct SearchQueryPage {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "One page of folded queries with their counts", body = SearchQueryPage),
-        (status = 400, description = "An unreadable query string (e.g. a repeated parameter)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "Not an administrator", body = ErrorBody),
         (status = 422, description = "A bad parameter", body = ErrorBody),

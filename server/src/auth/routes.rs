@@ -117,9 +117,6 @@ async fn tokens_for(app: &AppState, user: &User) -> ApiResult<TokenResponse> {
 #[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 202, description = "A code was sent to the phone", body = PhoneChallenge),
-        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "Invalid fields, all listed", body = ErrorBody),
         (status = 429, description = "Too many attempts from this address, or codes to this phone (Retry-After)", body = ErrorBody),
         (status = 503, description = "Too many password hashes at once (Retry-After)", body = ErrorBody),
@@ -142,9 +139,6 @@ async fn register(
 #[utoipa::path(post, path = "/api/v1/auth/register/verify", tag = "auth", request_body = VerifyPhoneRequest,
     responses(
         (status = 201, description = "Verified, created and signed in", body = TokenResponse),
-        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 409, description = "The citizen id already has an account (told only to the verified owner of the phone)", body = ErrorBody),
         (status = 422, description = "`code`: wrong code; `verification_id`: unknown, expired, used or out of attempts (register again)", body = ErrorBody),
         (status = 429, description = "Too many attempts from this address", body = ErrorBody),
@@ -164,9 +158,6 @@ async fn verify_registration(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 401, description = "Wrong login or password (never says which, nor whether the account exists)", body = ErrorBody),
         (status = 422, description = "A missing or too long login or password", body = ErrorBody),
         (status = 429, description = "Too many attempts (Retry-After)", body = ErrorBody),
@@ -229,9 +220,6 @@ async fn login(
 #[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, body = TokenResponse),
-        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the body has the wrong type", body = ErrorBody),
         (status = 401, description = "Unknown, expired, revoked or reused token: sign in again", body = ErrorBody),
     ))]
@@ -258,9 +246,6 @@ async fn refresh(
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 204, description = "Signed out (also for an unknown token)"),
-        (status = 400, description = "The body is not readable JSON of this shape", body = ErrorBody),
-        (status = 413, description = "The body is too large", body = ErrorBody),
-        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "A field of the body has the wrong type", body = ErrorBody),
     ))]
 async fn logout(State(app): State<AppState>, ApiJson(req): ApiJson<RefreshRequest>) -> ApiResult<StatusCode> {
