@@ -104,6 +104,24 @@ impl Catalogue {
     /// The snapshot of the current catalogue version, reloaded if another version landed.
     pub async fn snapshot(&self, db: &Db) -> Result<Arc<Snapshot>, sqlx::Error> {
         let version = catalogue_version(db).await?;
+        self.snapshot_at(db, version).await
+    }
+
+    /// The snapshot this process holds, without asking the database which version is
+    /// current: for a writer that checks [`Snapshot::version`] inside its own transaction
+    /// (a dossier submission does), which saves a round trip per request and makes the
+    /// check atomic with the write. Loaded on first use.
+    pub async fn held(&self, db: &Db) -> Result<Arc<Snapshot>, sqlx::Error> {
+        {
+            let current = self.current.read().unwrap_or_else(|e| e.into_inner());
+            if current.version > 0 {
+                return Ok(current.clone());
+            }
+        }
+        self.snapshot(db).await
+    }
+
+    async fn snapshot_at(&self, db: &Db, version: i64) -> Result<Arc<Snapshot>, sqlx::Error> {
         {
             let current = self.current.read().unwrap_or_else(|e| e.into_inner());
             if current.version == version && version > 0 {

@@ -29,6 +29,7 @@ use uuid::Uuid;
 use self::store::{Actor, Change, Cursor, DossierRow, InsertError, Move, RateOutcome, Scope, local_date};
 use crate::app::AppState;
 use crate::auth::AuthUser;
+use crate::catalogue::Snapshot;
 use crate::db::is_unique_violation;
 use crate::error::{ApiError, ApiResult, Conflict};
 use crate::extract::{ApiJson, ApiQuery, ParamErrors};
@@ -167,19 +168,6 @@ async fn submit(
     }
     let hash = store::request_hash(&raw);
     let req: SubmitDossier = crate::extract::parse_value(raw)?;
-    // A retry is recognised by its key when its insert collides (below), or here when it
-    // would not pass validation any more (a form changed since the first attempt): either
-    // way it gets its dossier back, and a first attempt pays no look-up for it.
-    let errors = check_submission(&app, &req, user.id).await?;
-    let (procedure, branch_code, attachments) = match errors {
-        Ok(checked) => checked,
-        Err(refusal) => {
-            return match replay(&app, user.id, &key, &hash).await? {
-                Some(response) => Ok(response),
-                None => Err(refusal),
-            };
-        }
-    };
     let now = app.clock.now();
     let q = &app.config.quotas;
     // Taken in the insert's own transaction: concurrent submissions cannot all pass the
@@ -188,46 +176,71 @@ async fn submit(
         Claim { quota: Quota::DossiersPerMinute, amount: 1, cap: u64::from(q.dossiers_per_minute) },
         Claim { quota: Quota::DossiersPerDay, amount: 1, cap: u64::from(q.dossiers_per_day) },
     ];
-    let tracking_verifier =
-        store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("no randomness for a tracking verifier: {e}"))?;
-    let submission = store::Submission {
-        id: Uuid::now_v7(),
-        applicant_id: user.id,
-        procedure_code: procedure.code.clone(),
-        procedure_name: procedure.name.clone(),
-        processing_days: i64::from(procedure.processing_days),
-        form_version: i64::from(procedure.form.version),
-        // Addresses copied from pre-2025 papers are stored in today's units.
-        values: motcua_domain::form::normalize_values(&procedure.form, &req.values),
-        branch_code: branch_code.clone(),
-        idempotency_key: key.clone(),
-        request_hash: hash.clone(),
-        attachments,
-        tracking_verifier,
-    };
-    let (row, actor) = match store::insert_submission(&app.db, &submission, &claims, now).await {
-        Ok(stored) => stored,
-        Err(InsertError::Quota(claim)) => return Err(claim.refused(now)),
-        Err(InsertError::NoApplicant) => return Err(ApiError::Unauthorized),
-        // Not the applicant's (or collected by the janitor meanwhile): list which.
-        Err(InsertError::ForeignAttachment) => {
-            let mut errors = Vec::new();
-            let refs = attachment_refs(&procedure.form.fields, &req.values);
-            check_owned(&app, refs, user.id, &mut errors).await?;
-            if errors.is_empty() {
-                errors.push(FieldError::new("values", FieldErrorCode::UnknownAttachment));
+    // Validated against the catalogue this process holds; the insert checks in its own
+    // transaction that no other version landed meanwhile (from any process), and if one
+    // did, the submission is validated again against the current catalogue, once.
+    let mut fresh = false;
+    let (row, actor) = loop {
+        // A retry is recognised by its key when its insert collides (below), or here when
+        // it would not pass validation any more (a form changed since the first attempt):
+        // either way it gets its dossier back, and a first attempt pays no look-up for it.
+        let snapshot = if fresh { app.catalogue.snapshot(&app.db).await? } else { app.catalogue.held(&app.db).await? };
+        let (procedure, branch_code, attachments) = match check_submission(&app, &snapshot, &req, user.id).await? {
+            Ok(checked) => checked,
+            Err(refusal) => {
+                return match replay(&app, user.id, &key, &hash).await? {
+                    Some(response) => Ok(response),
+                    None => Err(refusal),
+                };
             }
-            return Err(ApiError::Validation(errors));
+        };
+        let tracking_verifier = store::new_tracking_verifier()
+            .map_err(|e| anyhow::anyhow!("no randomness for a tracking verifier: {e}"))?;
+        let submission = store::Submission {
+            id: Uuid::now_v7(),
+            applicant_id: user.id,
+            procedure_code: procedure.code.clone(),
+            procedure_name: procedure.name.clone(),
+            processing_days: i64::from(procedure.processing_days),
+            form_version: i64::from(procedure.form.version),
+            // Addresses copied from pre-2025 papers are stored in today's units.
+            values: motcua_domain::form::normalize_values(&procedure.form, &req.values),
+            branch_code: branch_code.clone(),
+            idempotency_key: key.clone(),
+            request_hash: hash.clone(),
+            attachments,
+            tracking_verifier,
+            catalogue_version: snapshot.version,
+        };
+        match store::insert_submission(&app.db, &submission, &claims, now).await {
+            Ok(stored) => break stored,
+            Err(InsertError::StaleCatalogue) if !fresh => fresh = true,
+            // Two catalogue versions landed during one request: the client retries.
+            Err(InsertError::StaleCatalogue) => return Err(ApiError::Overloaded { retry_after_secs: 1 }),
+            Err(InsertError::Quota(claim)) => return Err(claim.refused(now)),
+            Err(InsertError::NoApplicant) => return Err(ApiError::Unauthorized),
+            // Not the applicant's (or collected by the janitor meanwhile): list which.
+            Err(InsertError::ForeignAttachment) => {
+                let mut errors = Vec::new();
+                let refs = attachment_refs(&procedure.form.fields, &req.values);
+                check_owned(&app, refs, user.id, &mut errors).await?;
+                if errors.is_empty() {
+                    errors.push(FieldError::new("values", FieldErrorCode::UnknownAttachment));
+                }
+                return Err(ApiError::Validation(errors));
+            }
+            // A concurrent retry with the same key won the race: answer as its replay.
+            Err(InsertError::Db(e)) if is_unique_violation(&e) => {
+                return replay(&app, user.id, &key, &hash)
+                    .await?
+                    .ok_or(ApiError::Conflict(Conflict::IdempotencyConflict));
+            }
+            // An attachment collected by the janitor between the check and the insert.
+            Err(InsertError::Db(e)) if crate::db::is_foreign_key_violation(&e) => {
+                return Err(ApiError::field("values", FieldErrorCode::UnknownAttachment));
+            }
+            Err(InsertError::Db(e)) => return Err(e.into()),
         }
-        // A concurrent retry with the same key won the race: answer as its replay.
-        Err(InsertError::Db(e)) if is_unique_violation(&e) => {
-            return replay(&app, user.id, &key, &hash).await?.ok_or(ApiError::Conflict(Conflict::IdempotencyConflict));
-        }
-        // An attachment collected by the janitor between the check and the insert.
-        Err(InsertError::Db(e)) if crate::db::is_foreign_key_violation(&e) => {
-            return Err(ApiError::field("values", FieldErrorCode::UnknownAttachment));
-        }
-        Err(InsertError::Db(e)) => return Err(e.into()),
     };
     metrics::counter!("motcua_dossiers_submitted_total").increment(1);
     let timeline = vec![store::submitted_entry(&actor, now)];
@@ -238,10 +251,10 @@ async fn submit(
 /// the applicant's attachments. `Ok(Err(refusal))` lists every problem at once.
 async fn check_submission(
     app: &AppState,
+    snapshot: &Snapshot,
     req: &SubmitDossier,
     applicant: Uuid,
 ) -> ApiResult<Result<(Arc<Procedure>, String, Vec<Uuid>), ApiError>> {
-    let snapshot = app.catalogue.snapshot(&app.db).await?;
     let mut errors = Vec::new();
     let Some(procedure) = snapshot.get(&req.procedure_code).cloned() else {
         return Ok(Err(ApiError::field("procedure_code", FieldErrorCode::Invalid)));

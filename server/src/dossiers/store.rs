@@ -412,6 +412,9 @@ pub struct Submission {
     pub attachments: Vec<Uuid>,
     /// The secret printed on the receipt for public tracking ([`new_tracking_verifier`]).
     pub tracking_verifier: String,
+    /// The catalogue version the submission was validated against: checked in the
+    /// insert's transaction ([`InsertError::StaleCatalogue`]).
+    pub catalogue_version: i64,
 }
 
 /// Why a submission was not stored.
@@ -423,6 +426,9 @@ pub enum InsertError {
     NoApplicant,
     /// An attachment is not the applicant's (nothing was stored).
     ForeignAttachment,
+    /// Another catalogue version landed since the submission was validated (nothing was
+    /// stored): validate again against the current one.
+    StaleCatalogue,
     Db(sqlx::Error),
 }
 
@@ -463,9 +469,16 @@ pub async fn insert_submission(
                 return Err(InsertError::Quota(*claim));
             }
         }
-        let applicant: Option<(String, String)> = sqlx::query_as("SELECT full_name, phone FROM users WHERE id = $1")
-            .bind(s.applicant_id).fetch_optional(&mut *tx).await?;
-        let Some((applicant_name, applicant_phone)) = applicant else { return Err(InsertError::NoApplicant) };
+        // The applicant, and the catalogue version in the same round trip: the form the
+        // values were validated against is still the current one when they are stored.
+        let applicant: Option<(String, String, i64)> = sqlx::query_as(
+            "SELECT full_name, phone, (SELECT version FROM catalogue_state WHERE id = 1) FROM users WHERE id = $1",
+        )
+        .bind(s.applicant_id).fetch_optional(&mut *tx).await?;
+        let Some((applicant_name, applicant_phone, catalogue_version)) = applicant else { return Err(InsertError::NoApplicant) };
+        if catalogue_version != s.catalogue_version {
+            return Err(InsertError::StaleCatalogue);
+        }
         let actor = Actor { id: s.applicant_id, role: Role::Citizen, name: applicant_name.clone() };
         let code = match &early_code {
             Some(code) => code.clone(),

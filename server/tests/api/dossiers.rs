@@ -17,6 +17,7 @@ use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app};
 both!(
     lifecycle_from_upload_to_rating,
     retries_never_duplicate,
+    a_form_changed_meanwhile_is_caught_by_the_insert,
     codes_are_unique_under_concurrency,
     validation_lists_every_problem,
     workflow_refuses_illegal_moves,
@@ -312,6 +313,44 @@ async fn retries_never_duplicate(backend: Backend) {
     // No key at all is a clear error.
     let no_key = app.post_as(&citizen, "/api/v1/dossiers", &body).await;
     assert_eq!(expect_error(no_key, 422, "validation_failed").await, vec!["Idempotency-Key"]);
+    app.stop().await;
+}
+
+/// The submission path validates against the catalogue its process holds, without asking
+/// the database first; a new form version landed by another process (here: the seed
+/// applied straight to the database, past this process's cache) is caught inside the
+/// insert's transaction, and the submission is validated again against it.
+async fn a_form_changed_meanwhile_is_caught_by_the_insert(backend: Backend) {
+    use motcua_server::seed::{Seed, apply};
+    let app = spawn_app(backend).await;
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let procedure = pick_procedure(&app).await;
+    let today = motcua_server::dossiers::store::local_date(Utc::now());
+    let values = values_for(&app, &citizen, &procedure, today).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values});
+    // The process now holds this catalogue.
+    expect_json(submit(&app, &citizen, "first", &body).await, 201).await;
+
+    let seed = Seed::embedded().expect("seed");
+    let mut procedures = seed.procedures.clone();
+    let edited = procedures.iter_mut().find(|p| p.code == procedure.code).expect("the procedure");
+    edited.form.version += 1;
+    let edited = Seed::parse(
+        &serde_json::to_string(&seed.fields).expect("json"),
+        &serde_json::to_string(&procedures).expect("json"),
+        &serde_json::to_string(&seed.branches).expect("json"),
+    )
+    .expect("edited seed");
+    let outcome = apply(&app.state.db, &edited).await.expect("apply");
+    assert_eq!(outcome.changed_procedures, 1);
+
+    // The old form version is refused (the insert saw the new catalogue), the new one taken.
+    let paths = expect_error(submit(&app, &citizen, "second", &body).await, 422, "validation_failed").await;
+    assert_eq!(paths, vec!["form_version"]);
+    let mut current = body.clone();
+    current["form_version"] = json!(procedure.form.version + 1);
+    let stored = expect_json(submit(&app, &citizen, "third", &current).await, 201).await;
+    assert_eq!(stored["form_version"].as_i64(), Some(i64::from(procedure.form.version + 1)));
     app.stop().await;
 }
 
