@@ -122,6 +122,7 @@ impl AppState {
         (name = "attachments", description = "Files of dossiers: resumable uploads, content-addressed storage"),
         (name = "dossiers", description = "Filing, workflow, deadlines, tracking, figures"),
         (name = "notifications", description = "The citizen's inbox"),
+        (name = "push", description = "Push notifications: phones, preferences, announcements, delivery figures"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -162,6 +163,7 @@ pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::auth::routes::router())
         .merge(crate::dossiers::router())
         .merge(crate::notifications::router())
+        .merge(crate::push::router())
         .merge(crate::attachments::router().layer(DefaultBodyLimit::max(upload_limit)))
         .split_for_parts();
     crate::extract::document_rejections(&mut openapi);
@@ -238,7 +240,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 }
 
 /// Paths whose answers are personal: never stored by a browser, proxy or shared cache.
-const PERSONAL_PREFIXES: [&str; 7] = [
+const PERSONAL_PREFIXES: [&str; 8] = [
     "/api/v1/auth/",
     "/api/v1/me",
     "/api/v1/dossiers",
@@ -246,6 +248,7 @@ const PERSONAL_PREFIXES: [&str; 7] = [
     "/api/v1/uploads",
     "/api/v1/notifications",
     "/api/v1/public/dossiers",
+    "/api/v1/devices",
 ];
 
 /// `X-Content-Type-Options: nosniff` on every answer; `Cache-Control: no-store` on personal

@@ -83,6 +83,85 @@ pub struct Config {
     pub public_rate_per_min: u32,
     /// Per-account quotas and the upload janitor (see [`Quotas`]).
     pub quotas: Quotas,
+    /// Push delivery over FCM (see [`Push`]).
+    pub push: Push,
+}
+
+/// Push notifications: the FCM connection, the delivery workers and their limits.
+#[derive(Debug, Clone)]
+pub struct Push {
+    /// `MOTCUA_FCM_CREDENTIALS`: path of the service-account key file (JSON, as the Firebase
+    /// console gives it; its `project_id`, `client_email`, `private_key` and `token_uri`
+    /// are used). Unset: no delivery workers run (devices are still registered).
+    pub credentials: Option<std::path::PathBuf>,
+    /// `MOTCUA_FCM_BASE_URL`: where `messages:send` is (the emulator in tests).
+    pub base_url: String,
+    /// `MOTCUA_FCM_HTTP1`: talk HTTP/1.1 to FCM instead of HTTP/2 (h2c prior knowledge on
+    /// a plain `http://` base, ALPN on `https://`).
+    pub http1: bool,
+    /// `MOTCUA_FCM_TIMEOUT_SECS`: one request to FCM (or the token endpoint).
+    pub timeout: Duration,
+    /// `MOTCUA_PUSH_WORKERS`: delivery workers in this process.
+    pub workers: usize,
+    /// `MOTCUA_PUSH_BATCH`: jobs one worker claims at a time (and sends concurrently).
+    pub batch: usize,
+    /// `MOTCUA_PUSH_RATE_PER_MINUTE`: messages the whole fleet may send per minute (FCM's
+    /// project quota is 600,000).
+    pub rate_per_minute: u64,
+    /// `MOTCUA_PUSH_LEASE_SECS`: how long claimed work stays with its worker; a worker that
+    /// died leaves it to another after this.
+    pub lease: Duration,
+    /// `MOTCUA_PUSH_POLL_MS`: how often an idle worker looks for work.
+    pub poll: Duration,
+    /// `MOTCUA_PUSH_MAX_ATTEMPTS`: sends of one message before it is given up.
+    pub max_attempts: u32,
+    /// `MOTCUA_DEVICE_STALE_DAYS`: a token not registered again for this long is stale.
+    pub stale_after: Duration,
+    /// `MOTCUA_PUSH_RETENTION_DAYS`: finished jobs are kept this long (for the figures).
+    pub retention: Duration,
+}
+
+impl Default for Push {
+    fn default() -> Self {
+        Push {
+            credentials: None,
+            base_url: "https://fcm.googleapis.com".to_owned(),
+            http1: false,
+            timeout: Duration::from_secs(10),
+            workers: 4,
+            batch: 500,
+            rate_per_minute: 600_000,
+            lease: Duration::from_secs(60),
+            poll: Duration::from_millis(500),
+            max_attempts: 10,
+            stale_after: Duration::from_secs(30 * 24 * 3600),
+            retention: Duration::from_secs(7 * 24 * 3600),
+        }
+    }
+}
+
+impl Push {
+    fn from_env(d: Push) -> anyhow::Result<Push> {
+        let days = |n: u64| Duration::from_secs(n * 24 * 3600);
+        Ok(Push {
+            credentials: std::env::var_os("MOTCUA_FCM_CREDENTIALS").filter(|p| !p.is_empty()).map(Into::into),
+            base_url: std::env::var("MOTCUA_FCM_BASE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| u.trim().trim_end_matches('/').to_owned())
+                .unwrap_or(d.base_url),
+            http1: var("MOTCUA_FCM_HTTP1")?.unwrap_or(d.http1),
+            timeout: secs("MOTCUA_FCM_TIMEOUT_SECS")?.unwrap_or(d.timeout),
+            workers: var("MOTCUA_PUSH_WORKERS")?.unwrap_or(d.workers),
+            batch: var::<usize>("MOTCUA_PUSH_BATCH")?.unwrap_or(d.batch).clamp(1, 5000),
+            rate_per_minute: var("MOTCUA_PUSH_RATE_PER_MINUTE")?.unwrap_or(d.rate_per_minute),
+            lease: secs("MOTCUA_PUSH_LEASE_SECS")?.unwrap_or(d.lease),
+            poll: var("MOTCUA_PUSH_POLL_MS")?.map(Duration::from_millis).unwrap_or(d.poll),
+            max_attempts: var::<u32>("MOTCUA_PUSH_MAX_ATTEMPTS")?.unwrap_or(d.max_attempts).max(1),
+            stale_after: var("MOTCUA_DEVICE_STALE_DAYS")?.map(days).unwrap_or(d.stale_after),
+            retention: var("MOTCUA_PUSH_RETENTION_DAYS")?.map(days).unwrap_or(d.retention),
+        })
+    }
 }
 
 /// What one account may do, counted in the database (so shared by every process), and
@@ -157,6 +236,7 @@ impl Default for Config {
             max_upload_bytes: 10 * 1024 * 1024,
             public_rate_per_min: 30,
             quotas: Quotas::default(),
+            push: Push::default(),
         }
     }
 }
@@ -200,6 +280,7 @@ impl Config {
             max_upload_bytes: var("MOTCUA_MAX_UPLOAD_BYTES")?.unwrap_or(d.max_upload_bytes),
             public_rate_per_min: var("MOTCUA_PUBLIC_RATE_PER_MIN")?.unwrap_or(d.public_rate_per_min),
             quotas: Quotas::from_env(d.quotas)?,
+            push: Push::from_env(d.push)?,
         })
     }
 }

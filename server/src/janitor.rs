@@ -7,6 +7,8 @@
 //!   with a trash-and-recheck step so a citizen uploading the same bytes at that moment
 //!   never loses the file (see [`collect_blobs`]).
 //! - Quota and guess counters of windows that have ended.
+//! - Push: phones unused for `MOTCUA_DEVICE_STALE_DAYS` marked stale (no longer targeted),
+//!   finished delivery jobs past `MOTCUA_PUSH_RETENTION_DAYS`, spent rate windows.
 //!
 //! Every step is a conditional statement in the database, so any number of processes may
 //! run it at once; each pass handles a bounded batch.
@@ -27,6 +29,10 @@ pub struct Collected {
     pub orphan_attachments: u64,
     pub blobs: u64,
     pub counters: u64,
+    /// Phones not registered again for `MOTCUA_DEVICE_STALE_DAYS`, now stale.
+    pub stale_devices: u64,
+    /// Finished push jobs and spent rate windows removed.
+    pub push_rows: u64,
 }
 
 /// Runs the janitor every `MOTCUA_JANITOR_INTERVAL_SECS` until the process stops.
@@ -50,10 +56,12 @@ pub async fn run_once(app: &AppState, now: DateTime<Utc>) -> anyhow::Result<Coll
     let orphan_attachments = collect_orphan_attachments(app, now - q.orphan_ttl).await?;
     let blobs = collect_blobs(app).await?;
     let counters = crate::quotas::forget_old(&app.db, now).await?;
+    let stale_devices = crate::push::devices::mark_stale(&app.db, now - app.config.push.stale_after, now).await?;
+    let push_rows = crate::push::forget_finished(&app.db, now - app.config.push.retention, now).await?;
     metrics::counter!("motcua_janitor_collected_total", "what" => "uploads").increment(stale_uploads);
     metrics::counter!("motcua_janitor_collected_total", "what" => "attachments").increment(orphan_attachments);
     metrics::counter!("motcua_janitor_collected_total", "what" => "blobs").increment(blobs);
-    Ok(Collected { stale_uploads, orphan_attachments, blobs, counters })
+    Ok(Collected { stale_uploads, orphan_attachments, blobs, counters, stale_devices, push_rows })
 }
 
 async fn collect_stale_uploads(app: &AppState, before: DateTime<Utc>) -> anyhow::Result<u64> {

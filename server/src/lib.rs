@@ -18,6 +18,7 @@ pub mod extract;
 pub mod janitor;
 pub mod net;
 pub mod notifications;
+pub mod push;
 pub mod quotas;
 pub mod search_log;
 pub mod seed;

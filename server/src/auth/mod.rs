@@ -210,6 +210,8 @@ pub struct AuthUser {
     pub id: Uuid,
     pub role: Role,
     pub branch: Option<String>,
+    /// The sign-in (refresh token family) the access token belongs to.
+    pub family: Uuid,
 }
 
 impl AuthUser {
@@ -235,7 +237,7 @@ impl FromRequestParts<AppState> for AuthUser {
         if app.revocations.is_revoked(&app.db, family).await? {
             return Err(ApiError::Unauthorized);
         }
-        Ok(AuthUser { id, role: claims.role, branch: claims.branch })
+        Ok(AuthUser { id, role: claims.role, branch: claims.branch, family })
     }
 }
 
@@ -395,5 +397,6 @@ pub async fn revoke_family(app: &AppState, presented: &str, now: DateTime<Utc>) 
             .await.map(|r| r.rows_affected())
     })?;
     app.revocations.mark_revoked(family);
+    crate::push::devices::forget_sign_in(&app.db, family).await?;
     Ok(())
 }

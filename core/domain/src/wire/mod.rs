@@ -606,3 +606,193 @@ pub struct NotificationList {
 fn is_false(b: &bool) -> bool {
     !*b
 }
+
+/// The platform of a registered phone (iOS phones are reached through FCM as well).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum DevicePlatform {
+    Android,
+    Ios,
+}
+
+impl DevicePlatform {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DevicePlatform::Android => "android",
+            DevicePlatform::Ios => "ios",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DevicePlatform> {
+        match s {
+            "android" => Some(DevicePlatform::Android),
+            "ios" => Some(DevicePlatform::Ios),
+            _ => None,
+        }
+    }
+}
+
+/// A phone's registration for push notifications (`POST /api/v1/devices`). Registering a
+/// token again refreshes it; a token registered by another account moves to this one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RegisterDevice {
+    /// The FCM registration token: printable ASCII, at most 4096 characters.
+    pub token: String,
+    pub platform: DevicePlatform,
+    /// The app's version, e.g. `1.4.2` (at most 40 characters).
+    pub app_version: String,
+    /// The language notifications are written in on this phone.
+    pub locale: crate::i18n::Lang,
+}
+
+/// A registered phone as the server keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Device {
+    pub token: String,
+    pub platform: DevicePlatform,
+    pub app_version: String,
+    pub locale: crate::i18n::Lang,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Which kinds of push notification a citizen wants (all on by default), and the ward
+/// (phường/xã) whose announcements they follow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NotificationPreferences {
+    /// Status changes of the citizen's dossiers.
+    pub dossier_updates: bool,
+    /// Answers to the citizen's field reports.
+    pub report_updates: bool,
+    /// The city's and the ward's announcements (campaigns).
+    pub announcements: bool,
+    /// Code of the ward or commune whose announcements the citizen receives (besides the
+    /// city's); none: city-wide announcements only.
+    #[serde(default)]
+    pub ward_code: Option<String>,
+}
+
+impl Default for NotificationPreferences {
+    fn default() -> Self {
+        NotificationPreferences { dossier_updates: true, report_updates: true, announcements: true, ward_code: None }
+    }
+}
+
+/// Who receives a campaign.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum CampaignAudience {
+    /// Every citizen's phones.
+    City,
+    /// Citizens following one ward or commune (their notification preferences' `ward_code`).
+    Ward { ward_code: String },
+    /// The phones of the accounts listed (at most 10,000).
+    Accounts { user_ids: Vec<String> },
+}
+
+/// An announcement by the operators (`POST /api/v1/ops/push/campaigns`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    /// Title in Vietnamese and English (each at most 200 characters).
+    pub title: CampaignText,
+    /// Body in Vietnamese and English (each at most 1000 characters).
+    pub body: CampaignText,
+    pub audience: CampaignAudience,
+    /// When to start sending (now when absent).
+    #[serde(default)]
+    pub scheduled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// A text in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct CampaignText {
+    pub vi: String,
+    pub en: String,
+}
+
+/// The state of a campaign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignState {
+    /// Waiting for its time.
+    Scheduled,
+    /// Its messages are being queued, one page of devices at a time.
+    FanningOut,
+    /// Every message is queued (see the statistics for their delivery).
+    Queued,
+    /// Cancelled before it started.
+    Cancelled,
+}
+
+impl CampaignState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Scheduled => "scheduled",
+            CampaignState::FanningOut => "fanning_out",
+            CampaignState::Queued => "queued",
+            CampaignState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CampaignState> {
+        match s {
+            "scheduled" => Some(CampaignState::Scheduled),
+            "fanning_out" => Some(CampaignState::FanningOut),
+            "queued" => Some(CampaignState::Queued),
+            "cancelled" => Some(CampaignState::Cancelled),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct Campaign {
+    pub id: String,
+    pub title: CampaignText,
+    pub body: CampaignText,
+    pub audience: CampaignAudience,
+    pub scheduled_at: chrono::DateTime<chrono::Utc>,
+    pub state: CampaignState,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Delivery figures of one campaign, or of everything.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PushFigures {
+    /// Messages waiting to be sent (including those being sent and those waiting for a retry).
+    pub queued: u64,
+    pub sent: u64,
+    /// Messages given up, by FCM error code (`UNREGISTERED`, `INVALID_ARGUMENT`, ...).
+    pub failed: std::collections::BTreeMap<String, u64>,
+    /// Send attempts beyond the first.
+    pub retries: u64,
+    /// Age in seconds of the oldest message still waiting (0 when none).
+    pub oldest_queued_secs: u64,
+}
+
+/// `GET /api/v1/ops/push/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PushStats {
+    pub overall: PushFigures,
+    /// Registration tokens deactivated (FCM said the token is dead), by reason.
+    pub tokens_deactivated: std::collections::BTreeMap<String, u64>,
+    /// Tokens unused for 30 days (no longer targeted).
+    pub tokens_stale: u64,
+    /// Per campaign (the newest 100), keyed by campaign id.
+    pub campaigns: std::collections::BTreeMap<String, PushFigures>,
+}

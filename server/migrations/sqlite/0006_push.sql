@@ -1,0 +1,89 @@
+-- Push notifications (SQLite): the citizens' phones, their notification preferences,
+-- the operators' campaigns, the per-device delivery jobs and the fleet-wide rate window.
+
+-- One row per FCM registration token; a token belongs to one account at a time.
+CREATE TABLE devices (
+    token TEXT PRIMARY KEY,
+    user_id BLOB NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    -- The sign-in (refresh token family) that registered it: logging out removes it.
+    family_id BLOB,
+    platform TEXT NOT NULL CHECK (platform IN ('android', 'ios')),
+    app_version TEXT NOT NULL,
+    locale TEXT NOT NULL CHECK (locale IN ('vi', 'en')),
+    created_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL,
+    -- Unused for 30 days: no longer targeted (registering again revives it).
+    stale_at TEXT,
+    -- FCM said the token is dead (UNREGISTERED, SENDER_ID_MISMATCH, an invalid token).
+    deactivated_at TEXT,
+    deactivated_reason TEXT
+);
+CREATE INDEX devices_user ON devices (user_id);
+CREATE INDEX devices_family ON devices (family_id);
+CREATE INDEX devices_last_seen ON devices (last_seen_at);
+
+CREATE TABLE notification_preferences (
+    user_id BLOB PRIMARY KEY REFERENCES users (id) ON DELETE CASCADE,
+    dossier_updates BOOLEAN NOT NULL,
+    report_updates BOOLEAN NOT NULL,
+    announcements BOOLEAN NOT NULL,
+    ward_code TEXT,
+    updated_at TEXT NOT NULL
+);
+CREATE INDEX notification_preferences_ward ON notification_preferences (ward_code);
+
+CREATE TABLE push_campaigns (
+    id BLOB PRIMARY KEY,
+    created_by BLOB NOT NULL REFERENCES users (id),
+    title_vi TEXT NOT NULL,
+    title_en TEXT NOT NULL,
+    body_vi TEXT NOT NULL,
+    body_en TEXT NOT NULL,
+    audience TEXT NOT NULL CHECK (audience IN ('city', 'ward', 'accounts')),
+    ward_code TEXT,
+    scheduled_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('scheduled', 'fanning_out', 'queued', 'cancelled')),
+    -- The last device token queued (fan-out goes through the devices in token order).
+    cursor TEXT,
+    -- A fan-out step holds the campaign until then (a dead worker's step is taken over).
+    lease_until TEXT,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX push_campaigns_due ON push_campaigns (state, scheduled_at);
+
+CREATE TABLE push_campaign_accounts (
+    campaign_id BLOB NOT NULL REFERENCES push_campaigns (id) ON DELETE CASCADE,
+    user_id BLOB NOT NULL,
+    PRIMARY KEY (campaign_id, user_id)
+);
+
+-- One message to one device. `available_at` is both the retry time and the lease: a
+-- worker claims a job by moving it into the future and stamping its `claim`; only the
+-- holder of that claim may record the outcome, and a job whose holder died becomes
+-- available again when the lease runs out.
+CREATE TABLE push_jobs (
+    id BLOB PRIMARY KEY,
+    outbox_id BLOB,
+    campaign_id BLOB REFERENCES push_campaigns (id) ON DELETE CASCADE,
+    token TEXT NOT NULL,
+    notification_id TEXT NOT NULL,
+    message TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    available_at TEXT NOT NULL,
+    claim BLOB,
+    error_code TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT,
+    UNIQUE (outbox_id, token),
+    UNIQUE (campaign_id, token)
+);
+CREATE INDEX push_jobs_ready ON push_jobs (available_at) WHERE state = 'queued';
+CREATE INDEX push_jobs_campaign ON push_jobs (campaign_id, state);
+CREATE INDEX push_jobs_finished ON push_jobs (finished_at);
+
+-- Messages sent per minute by the whole fleet (claimed in batches before sending).
+CREATE TABLE push_rate (
+    minute INTEGER PRIMARY KEY,
+    used INTEGER NOT NULL
+);
