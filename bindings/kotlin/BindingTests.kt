@@ -362,12 +362,42 @@ suspend fun appTransport(server: Server, dir: File) {
     client.shutdown()
 }
 
+suspend fun pushOnThePhone(server: Server, dir: File) {
+    val tokens = MemoryTokens()
+    val client = MotcuaClient.open(config(server, dir), tokens, null)
+    // FCM's token arrives before anyone signs in: kept, then sent at sign-in.
+    val kept = client.registerDevice("fcm-kotlin-token-1", "android", "1.0.0")
+    expect(!kept.sent && kept.token == "fcm-kotlin-token-1") { "$kept" }
+    val pending = client.register("001099012388", "0912000088", "Vũ Văn Hải", "matkhau12345")
+    client.verifyPhone(pending.verificationId, server.codeFor("0912000088"))
+    expect(client.pushRegistration()?.sent == true) { "not sent at sign-in" }
+    val (status, devices) = server.call("GET", "/api/v1/devices", tokens.tokens?.accessToken)
+    expect(status == 200 && devices.contains("\"fcm-kotlin-token-1\"")) { devices }
+    val bad = expectThrows<MotcuaException.Validation> { client.registerDevice("bad token", "ios", "") }
+    expectEqual(bad.fields.map { it.path }.toSet(), setOf("token", "app_version"), "bad registration")
+
+    // A delivered notification opens its dossier; a second delivery shows nothing.
+    val data = mapOf("notification_id" to "n-7", "kind" to "dossier", "id" to "d-7")
+    val message = client.receivePush(data) ?: throw TestFailure("the first delivery was not shown")
+    expectEqual(message.target, PushTarget.Dossier("d-7") as PushTarget, "deep link")
+    expectEqual(client.receivePush(data), null, "a duplicate delivery")
+
+    val settings = client.notificationSettings()
+    expect(settings.dossierUpdates && settings.reportUpdates) { "$settings" }
+    val quiet = client.setNotificationSettings(settings.copy(reportUpdates = false))
+    expect(!quiet.reportUpdates) { "$quiet" }
+    client.logout()
+    expect(client.pushRegistration()?.sent == false) { "still marked sent after logout" }
+    client.shutdown()
+}
+
 fun main() {
     val binary = System.getenv("MOTCUA_SERVER_BIN")
         ?: throw TestFailure("MOTCUA_SERVER_BIN is not set: run these tests with `cargo xtask test`")
     val tests: List<Pair<String, suspend (Server, File) -> Unit>> = listOf(
         "citizen files a dossier offline and follows it to received" to ::citizenJourney,
         "app transport carries requests and a parked item is retried" to ::appTransport,
+        "push token is sent at sign-in, a notification opens its dossier once" to ::pushOnThePhone,
     )
     var passed = 0
     var failed = 0

@@ -292,3 +292,42 @@ async def drafts_and_errors(server, tmp_path):
 
 def test_drafts_session_and_errors(server, tmp_path):
     asyncio.run(drafts_and_errors(server, tmp_path))
+
+
+async def push_on_the_phone(server, tmp_path):
+    tokens = MemoryTokens()
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), tokens, None)
+    # FCM's token arrives before anyone signs in: kept, then sent at sign-in.
+    kept = await client.register_device("fcm-python-token-1", "android", "1.0.0")
+    assert (kept.token, kept.platform, kept.sent) == ("fcm-python-token-1", "android", False)
+    pending = await client.register("001099012377", "0912000077", "Đỗ Thị Hoa", "matkhau12345")
+    await client.verify_phone(pending.verification_id, server.code_for("0912000077"))
+    assert (await client.push_registration()).sent
+    status, devices = server.call("GET", "/api/v1/devices", token=tokens.tokens.access_token)
+    assert status == 200 and [d["token"] for d in devices] == ["fcm-python-token-1"], devices
+
+    with pytest.raises(m.MotcuaError.Validation) as bad:
+        await client.register_device("bad token", "symbian", "1.0.0")
+    assert {i.path for i in bad.value.fields} == {"token", "platform"}
+
+    # A delivered notification opens its dossier, and a second delivery shows nothing.
+    data = {"notification_id": "n-42", "kind": "dossier", "id": "d-42"}
+    message = await client.receive_push(data)
+    assert message.notification_id == "n-42"
+    assert message.target == m.PushTarget.DOSSIER(dossier_id="d-42")
+    assert await client.receive_push(data) is None
+    with pytest.raises(m.MotcuaError.Validation) as missing:
+        await client.receive_push({"kind": "dossier", "id": "d-1"})
+    assert [i.path for i in missing.value.fields] == ["notification_id"]
+
+    settings = await client.notification_settings()
+    assert settings.dossier_updates and settings.announcements
+    settings.announcements = False
+    assert not (await client.set_notification_settings(settings)).announcements
+    await client.logout()
+    assert not (await client.push_registration()).sent
+    await client.shutdown()
+
+
+def test_push_token_deep_links_and_settings(server, tmp_path):
+    asyncio.run(push_on_the_phone(server, tmp_path))

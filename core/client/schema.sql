@@ -104,3 +104,20 @@ CREATE TABLE notifications (
 );
 
 CREATE INDEX notifications_created ON notifications (created_at);
+
+-- This phone's push registration (one row: the FCM token, and for which account and
+-- language the server last took it) and the ids of notifications already shown.
+CREATE TABLE push_device (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    token TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    app_version TEXT NOT NULL,
+    sent_for TEXT,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE TABLE push_seen (
+    notification_id TEXT PRIMARY KEY,
+    seen_at INTEGER NOT NULL
+);
+CREATE INDEX push_seen_by_time ON push_seen (seen_at);

@@ -2,12 +2,13 @@
 //! and every method is one forwarding line (the documentation of each method is in
 //! `core/client/API.md`). Async methods run on uniffi's tokio runtime.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
-    NotificationItem, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem,
-    UserProfile, WardItem,
+    NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
+    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -198,5 +199,32 @@ impl MotcuaClient {
 
     pub async fn mark_notification_read(&self, notification_id: String) -> Result<()> {
         Ok(self.inner.mark_notification_read(notification_id).await?)
+    }
+
+    /// Hands over this phone's FCM token (`android` or `ios`): kept, sent now or later.
+    pub async fn register_device(
+        &self,
+        token: String,
+        platform: String,
+        app_version: String,
+    ) -> Result<PushRegistration> {
+        Ok(self.inner.register_device(token, platform, app_version).await?)
+    }
+
+    pub async fn push_registration(&self) -> Result<Option<PushRegistration>> {
+        Ok(self.inner.push_registration().await?)
+    }
+
+    /// A delivered notification's data: what to open, or none if already shown.
+    pub async fn receive_push(&self, data: HashMap<String, String>) -> Result<Option<PushMessage>> {
+        Ok(self.inner.receive_push(data).await?)
+    }
+
+    pub async fn notification_settings(&self) -> Result<NotificationSettings> {
+        Ok(self.inner.notification_settings().await?)
+    }
+
+    pub async fn set_notification_settings(&self, settings: NotificationSettings) -> Result<NotificationSettings> {
+        Ok(self.inner.set_notification_settings(settings).await?)
     }
 }

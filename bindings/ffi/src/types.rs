@@ -5,9 +5,10 @@
 
 use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
-    DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem, OutboxEvent,
-    OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason, PhoneVerification, ProcedureDetail, ProcedureField,
-    ProcedureItem, StoredTokens, TimelineItem, UserProfile, WardItem,
+    DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
+    NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
+    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PushMessage, PushRegistration, PushTarget,
+    StoredTokens, TimelineItem, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -282,4 +283,34 @@ pub struct NotificationItem {
     pub body: String,
     pub created_at_ms: i64,
     pub read: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct PushRegistration {
+    pub token: String,
+    pub platform: String,
+    pub app_version: String,
+    pub sent: bool,
+}
+
+#[uniffi::remote(Enum)]
+pub enum PushTarget {
+    Dossier { dossier_id: String },
+    Report { report_id: String },
+    Announcement { campaign_id: String },
+    Unknown { kind: String },
+}
+
+#[uniffi::remote(Record)]
+pub struct PushMessage {
+    pub notification_id: String,
+    pub target: PushTarget,
+}
+
+#[uniffi::remote(Record)]
+pub struct NotificationSettings {
+    pub dossier_updates: bool,
+    pub report_updates: bool,
+    pub announcements: bool,
+    pub ward_code: Option<String>,
 }

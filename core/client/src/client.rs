@@ -1,6 +1,7 @@
 //! The `Client` object the app holds: each public method is a thin entry point over the
 //! module that does the work, converting the internal error in one place.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,10 +19,11 @@ use crate::events::Events;
 use crate::http::{Api, check, decode, header, stored_tokens};
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
-    NotificationItem, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem,
-    UserProfile, WardItem,
+    NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
+    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
 };
 use crate::outbox;
+use crate::push;
 use crate::session::TokenStore;
 use crate::store::Store;
 use crate::transport::{ReqwestTransport, Transport};
@@ -170,6 +172,11 @@ impl Client {
         .execute(self.store.write())
         .await?;
         self.api.tokens().save(stored_tokens(&answer));
+        // This phone's push token, for the account now signed in (kept to send later if
+        // this fails).
+        if let Err(e) = push::send_pending(&self.store, &self.api).await {
+            tracing::info!(error = %e, "push token not sent at sign-in; sent when the network is back");
+        }
         Ok(profile(&answer.user))
     }
 
@@ -191,6 +198,7 @@ impl Client {
             }
         }
         self.api.tokens().clear();
+        push::forget_sent(&self.store).await?;
         self.wipe_personal_data().await
     }
 
@@ -319,7 +327,11 @@ impl Client {
     }
 
     /// One pass of the sync engine over every due item.
+    /// Also sends this phone's push token if the server does not have it yet.
     pub async fn sync_outbox(&self) -> Public<OutboxReport> {
+        if let Err(e) = push::send_pending(&self.store, &self.api).await {
+            tracing::info!(error = %e, "push token not sent; kept for the next pass");
+        }
         let _guard = self.sync_lock.lock().await;
         let engine =
             outbox::Engine { store: &self.store, api: &self.api, events: &self.events, chunk_size: self.chunk_size };
@@ -359,5 +371,40 @@ impl Client {
 
     pub async fn mark_notification_read(&self, notification_id: String) -> Public<()> {
         Ok(dossiers::mark_read(&self.store, &self.api, &notification_id).await?)
+    }
+
+    // --- push notifications --------------------------------------------------------------
+
+    /// Hands over this phone's FCM registration token (`platform`: `android` or `ios`).
+    /// Kept, and sent now if signed in and online; otherwise at the next sign-in or the
+    /// next `sync_outbox`. Call it at every start and whenever FCM issues a new token.
+    pub async fn register_device(
+        &self,
+        token: String,
+        platform: String,
+        app_version: String,
+    ) -> Public<PushRegistration> {
+        Ok(push::register(&self.store, &self.api, &token, &platform, &app_version).await?)
+    }
+
+    /// The push registration kept on this phone, if any.
+    pub async fn push_registration(&self) -> Public<Option<PushRegistration>> {
+        Ok(push::registration(&self.store, &self.api).await?)
+    }
+
+    /// A notification FCM delivered (its data map): what to open, or `None` when it was
+    /// already shown (FCM may deliver one twice): show nothing then.
+    pub async fn receive_push(&self, data: HashMap<String, String>) -> Public<Option<PushMessage>> {
+        Ok(push::receive(&self.store, self.lang, &data).await?)
+    }
+
+    /// Which notifications the account gets (online).
+    pub async fn notification_settings(&self) -> Public<NotificationSettings> {
+        Ok(push::get_settings(&self.api).await?)
+    }
+
+    /// Changes which notifications the account gets (online).
+    pub async fn set_notification_settings(&self, settings: NotificationSettings) -> Public<NotificationSettings> {
+        Ok(push::put_settings(&self.api, settings).await?)
     }
 }

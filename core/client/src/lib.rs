@@ -15,6 +15,7 @@ mod events;
 mod http;
 mod model;
 mod outbox;
+mod push;
 mod session;
 mod store;
 mod transport;

@@ -341,3 +341,46 @@ pub trait ClientListener: Send + Sync {
     fn on_dossier_status_changed(&self, change: DossierStatusChange);
     fn on_signed_out(&self);
 }
+
+/// This phone's registration for push notifications, as the client keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushRegistration {
+    /// The FCM registration token the app handed over.
+    pub token: String,
+    /// `android` or `ios`.
+    pub platform: String,
+    pub app_version: String,
+    /// Whether the server has it for the signed-in account (otherwise it is sent at the
+    /// next sign-in or when the network is back: `sync_outbox`).
+    pub sent: bool,
+}
+
+/// What a push notification opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PushTarget {
+    /// The citizen's dossier (open it with `dossier`).
+    Dossier { dossier_id: String },
+    /// A field report.
+    Report { report_id: String },
+    /// An announcement of the city or the ward (no screen of its own: the inbox).
+    Announcement { campaign_id: String },
+    /// A kind this app version does not know (newer server): open the inbox.
+    Unknown { kind: String },
+}
+
+/// A push notification received by the app, to show (once) and to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushMessage {
+    pub notification_id: String,
+    pub target: PushTarget,
+}
+
+/// Which notifications the citizen wants on their phones (all on by default), and the
+/// ward whose announcements they follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotificationSettings {
+    pub dossier_updates: bool,
+    pub report_updates: bool,
+    pub announcements: bool,
+    pub ward_code: Option<String>,
+}

@@ -7,6 +7,7 @@
 
 pub mod admin;
 pub mod calendar;
+pub mod device;
 pub mod form;
 pub mod geo;
 pub mod i18n;

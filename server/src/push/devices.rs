@@ -18,10 +18,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::on_db;
 
-/// FCM registration tokens are about 160 to 200 characters today; FCM documents no bound,
-/// so this leaves room while keeping rows and requests small.
-pub const MAX_TOKEN_LEN: usize = 4096;
-const MAX_APP_VERSION_LEN: usize = 40;
+pub use motcua_domain::device::{MAX_TOKEN_LEN, token_error};
 /// Phones one account may have registered at once; registering one more drops the one
 /// seen least recently.
 pub const MAX_DEVICES_PER_ACCOUNT: i64 = 20;
@@ -33,29 +30,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_preferences, put_preferences))
 }
 
-/// Whether `token` can be an FCM registration token: 1 to 4096 printable ASCII characters.
-pub fn token_error(path: &str, token: &str) -> Option<FieldError> {
-    if token.is_empty() {
-        Some(FieldError::new(path, FieldErrorCode::Required))
-    } else if token.len() > MAX_TOKEN_LEN {
-        Some(FieldError::new(path, FieldErrorCode::TooLong).with_limit(MAX_TOKEN_LEN))
-    } else if !token.bytes().all(|b| b.is_ascii_graphic()) {
-        Some(FieldError::new(path, FieldErrorCode::Invalid))
-    } else {
-        None
-    }
-}
-
+/// The token and app version checked by the rule the phone applies too.
 fn validate(req: &RegisterDevice) -> Result<(), ApiError> {
-    let mut errors: Vec<FieldError> = token_error("token", &req.token).into_iter().collect();
-    let version = req.app_version.trim();
-    if version.is_empty() {
-        errors.push(FieldError::new("app_version", FieldErrorCode::Required));
-    } else if version.len() > MAX_APP_VERSION_LEN {
-        errors.push(FieldError::new("app_version", FieldErrorCode::TooLong).with_limit(MAX_APP_VERSION_LEN));
-    } else if !version.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
-        errors.push(FieldError::new("app_version", FieldErrorCode::Invalid));
-    }
+    let errors = motcua_domain::device::registration_errors(&req.token, &req.app_version);
     if errors.is_empty() { Ok(()) } else { Err(ApiError::Validation(errors)) }
 }
 
