@@ -332,6 +332,17 @@ impl TestApp {
         self.token(phone, "canbo12345").await
     }
 
+    /// An agency officer of `agency` made with the operators' command (named `name`), and
+    /// their token.
+    pub async fn agency_officer(&self, phone: &str, agency: &str, name: &str) -> String {
+        let out = self.operator(
+            &["user", "add", "--role", "agency_officer", "--agency", agency, "--phone", phone, "--name", name],
+            "chuyenvien123\n",
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self.token(phone, "chuyenvien123").await
+    }
+
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
         self.request(Method::GET, path).bearer_auth(token).send().await.expect("request")
     }
