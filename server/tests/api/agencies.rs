@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::both;
 use crate::dossiers::{act, at, submit, values_for};
-use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app};
+use crate::helpers::{Backend, TestApp, expect_error, expect_json, fresh_database, spawn_app, start_owned};
 
 both!(
     a_dossier_goes_through_one_agency_and_back,
@@ -19,7 +19,8 @@ both!(
     an_agencys_supplement_request_reaches_the_citizen_and_stops_the_clock,
     an_agency_acts_on_its_own_dossiers_only_and_in_the_right_state,
     an_overdue_leg_leads_the_agency_queue_and_shows_in_the_figures,
-    two_officers_forwarding_at_once_one_wins
+    two_officers_forwarding_at_once_one_wins,
+    accounts_and_tokens_survive_the_agency_migration
 );
 
 /// Land: transfer of land-use rights, 10 working days: the land registration office (6),
@@ -454,5 +455,89 @@ async fn two_officers_forwarding_at_once_one_wins(backend: Backend) {
     let open: Vec<&str> =
         dossier["legs"].as_array().expect("legs").iter().filter_map(|l| l["state"].as_str()).collect();
     assert_eq!(open, vec!["open", "pending"]);
+    app.stop().await;
+}
+
+/// The migration that brings agencies rebuilds SQLite's users table (to widen its role
+/// check): accounts, their branches, and what refers to them (refresh tokens, which would
+/// cascade away if the table were dropped with foreign keys on) all survive it.
+async fn accounts_and_tokens_survive_the_agency_migration(backend: Backend) {
+    let (url, scratch) = fresh_database(backend).await;
+    let citizen = uuid::Uuid::now_v7();
+    let officer = uuid::Uuid::now_v7();
+    let now = chrono::Utc::now();
+    macro_rules! before_agencies {
+        ($pool:expr, $migrator:expr) => {{
+            let pool = $pool;
+            $migrator.run_to(5, &pool).await.expect("migrations up to 0005");
+            sqlx::query("INSERT INTO branches (code, doc, lat, lng) VALUES ('H26.00', '{}', 21.0, 105.8)")
+                .execute(&pool).await.expect("branch");
+            for (id, phone, role, branch) in [(citizen, "0912345678", "citizen", None), (officer, "0987654321", "officer", Some("H26.00"))] {
+                sqlx::query(
+                    "INSERT INTO users (id, citizen_id, phone, full_name, email, password_hash, role, branch_code, created_at) \
+                     VALUES ($1, NULL, $2, 'Người Cũ', NULL, 'x', $3, $4, $5)",
+                )
+                .bind(id).bind(phone).bind(role).bind(branch).bind(now)
+                .execute(&pool).await.expect("user");
+            }
+            sqlx::query(
+                "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, created_at, expires_at) VALUES ($1, $1, $2, 'h', $3, $3)",
+            )
+            .bind(uuid::Uuid::now_v7()).bind(citizen).bind(now)
+            .execute(&pool).await.expect("token");
+            pool.close().await;
+        }};
+    }
+    match backend {
+        Backend::Sqlite => {
+            use std::str::FromStr;
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .expect("url")
+                .create_if_missing(true)
+                .foreign_keys(true);
+            let pool =
+                sqlx::sqlite::SqlitePoolOptions::new().max_connections(1).connect_with(options).await.expect("sqlite");
+            before_agencies!(pool, sqlx::migrate!("./migrations/sqlite"));
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.expect("postgres");
+            before_agencies!(pool, sqlx::migrate!("./migrations/postgres"));
+        }
+    }
+    // The server migrates the rest at start-up.
+    let app = start_owned(backend, &url, scratch).await;
+    let (users, tokens, branch): (i64, i64, Option<String>) = motcua_server::on_db!(&app.state.db, read, pool => {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM refresh_tokens), \
+             (SELECT branch_code FROM users WHERE role = 'officer')",
+        )
+        .fetch_one(pool).await
+    })
+    .expect("counts");
+    assert_eq!((users, tokens, branch.as_deref()), (2, 1, Some("H26.00")));
+    if backend == Backend::Sqlite {
+        let broken: Vec<(String,)> = motcua_server::on_db!(&app.state.db, read, pool => {
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(pool).await
+        })
+        .expect("foreign key check");
+        assert!(broken.is_empty(), "{broken:?}");
+    }
+    // The widened role works, and only with an agency.
+    let token = app.agency_officer("0987000011", "HN.SXD", "Chuyên Viên").await;
+    let me = expect_json(app.get_as(&token, "/api/v1/me").await, 200).await;
+    assert_eq!((me["role"].as_str(), me["agency"].as_str()), (Some("agency_officer"), Some("HN.SXD")));
+    let without = app.operator(
+        &["user", "add", "--role", "agency_officer", "--phone", "0987000012", "--name", "X"],
+        "chuyenvien123\n",
+    );
+    assert!(!without.status.success());
+    let refused = motcua_server::on_db!(&app.state.db, write, pool => {
+        sqlx::query(
+            "INSERT INTO users (id, phone, full_name, password_hash, role, created_at) VALUES ($1, '0987000013', 'X', 'x', 'agency_officer', $2)",
+        )
+        .bind(uuid::Uuid::now_v7()).bind(now)
+        .execute(pool).await.map(|r| r.rows_affected())
+    });
+    assert!(refused.is_err(), "an agency officer without an agency is refused by the schema");
     app.stop().await;
 }
