@@ -53,7 +53,7 @@ async fn forward(app: &TestApp, officer: &str, id: &str, agency: Option<&str>) -
         .await
 }
 
-fn leg<'a>(dossier: &'a Value, i: usize) -> &'a Value {
+fn leg(dossier: &Value, i: usize) -> &Value {
     &dossier["legs"][i]
 }
 
