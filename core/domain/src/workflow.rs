@@ -584,7 +584,7 @@ mod tests {
     fn every_pair_is_decided_without_panic_and_closed_states_are_final() {
         for from in DossierStatus::ALL {
             for action in Action::ALL {
-                for role in [Role::Citizen, Role::Officer, Role::Admin] {
+                for role in [Role::Citizen, Role::Officer, Role::Admin, Role::AgencyOfficer] {
                     for applicant in [false, true] {
                         let result = transition(from, action, role, applicant);
                         if from.is_closed() && from != DossierStatus::Approved {

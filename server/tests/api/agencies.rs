@@ -66,6 +66,10 @@ async fn a_dossier_goes_through_one_agency_and_back(backend: Backend) {
     let sxd = app.agency_officer("0987000011", "HN.SXD", "Trần Văn Chuyên Viên").await;
     let p = procedure(&app, ONE_LEG).await;
     assert_eq!(p.agency_legs.len(), 1, "the seed routes {ONE_LEG} through one agency");
+    // The agencies are public, by code.
+    let agencies = expect_json(app.get("/api/v1/agencies").await, 200).await;
+    let sxd_entry = agencies.as_array().expect("list").iter().find(|a| a["code"] == "HN.SXD").expect("HN.SXD");
+    assert_eq!(sxd_entry["name_en"], "Hanoi Department of Construction");
     let (id, _) = received(&app, &citizen, &officer, ONE_LEG, "k-1").await;
 
     // Filed and received: the route is known, nothing forwarded yet.
