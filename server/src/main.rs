@@ -122,6 +122,9 @@ async fn main() -> anyhow::Result<()> {
             if (role == Role::AgencyOfficer) != agency.is_some() {
                 bail!("an agency officer needs --agency, and only an agency officer has one");
             }
+            if role == Role::AgencyOfficer && branch.is_some() {
+                bail!("an agency officer belongs to an agency, not to a branch");
+            }
             let password = match std::env::var("MOTCUA_USER_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
                 _ => std::io::stdin().lock().lines().next().context("no password on standard input")??,

@@ -411,6 +411,11 @@ struct Applied<'a> {
 /// the moved leg, its timeline entry, notification and outbox row.
 async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiResult<Dossier> {
     let Applied { row, legs, action, note, agency, new_values } = a;
+    // The row and its legs were read apart: a move in between changed both (one
+    // transaction), and the revision check of the write would not see stale legs.
+    if !store::legs_match(row, legs) {
+        return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
+    }
     let from = row.status();
     let now = app.clock.now();
     let route: Vec<_> = legs.iter().map(LegRow::leg).collect();

@@ -138,6 +138,9 @@ pub struct LegRow {
     pub pause_started_on: Option<NaiveDate>,
     pub finished_on: Option<NaiveDate>,
     pub working_days_taken: Option<i64>,
+    /// The dossier's revision when the legs were read (in the same statement): every leg
+    /// change bumps it, so legs read at another revision than the row are not its route.
+    pub revision: i64,
 }
 
 impl LegRow {
@@ -176,7 +179,8 @@ impl LegRow {
     }
 }
 
-/// The legs of a dossier's route, in order (none asked for when it has none).
+/// The legs of a dossier's route, in order (none asked for when it has none), each with
+/// the dossier's revision read with it (see [`legs_match`]).
 pub async fn legs(db: &Db, row: &DossierRow) -> sqlx::Result<Vec<LegRow>> {
     if row.leg_count == 0 {
         return Ok(Vec::new());
@@ -184,13 +188,45 @@ pub async fn legs(db: &Db, row: &DossierRow) -> sqlx::Result<Vec<LegRow>> {
     on_db!(db, read, pool => {
         sqlx::query_as(
             "SELECT l.seq, l.agency_code, a.name AS agency_name, a.name_en AS agency_name_en, l.days, l.state, \
-             l.started_on, l.due_date, l.paused_days, l.pause_started_on, l.finished_on, l.working_days_taken \
-             FROM dossier_legs l JOIN agencies a ON a.code = l.agency_code WHERE l.dossier_id = $1 ORDER BY l.seq",
+             l.started_on, l.due_date, l.paused_days, l.pause_started_on, l.finished_on, l.working_days_taken, d.revision \
+             FROM dossier_legs l JOIN agencies a ON a.code = l.agency_code JOIN dossiers d ON d.id = l.dossier_id \
+             WHERE l.dossier_id = $1 ORDER BY l.seq",
         )
         .bind(row.id)
         .fetch_all(pool)
         .await
     })
+}
+
+/// Whether the attachment `attachment` belongs to a dossier of `branch`.
+pub async fn attachment_in_branch(db: &Db, attachment: Uuid, branch: &str) -> sqlx::Result<bool> {
+    let linked: Option<(Uuid,)> = on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT da.dossier_id FROM dossier_attachments da JOIN dossiers d ON d.id = da.dossier_id \
+             WHERE da.attachment_id = $1 AND d.branch_code = $2",
+        )
+        .bind(attachment).bind(branch).fetch_optional(pool).await
+    })?;
+    Ok(linked.is_some())
+}
+
+/// Whether the attachment `attachment` belongs to a dossier forwarded to `agency` (now or
+/// before: a leg of the agency that is no longer pending).
+pub async fn attachment_at_agency(db: &Db, attachment: Uuid, agency: &str) -> sqlx::Result<bool> {
+    let linked: Option<(Uuid,)> = on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT da.dossier_id FROM dossier_attachments da JOIN dossier_legs l ON l.dossier_id = da.dossier_id \
+             WHERE da.attachment_id = $1 AND l.agency_code = $2 AND l.state <> 'pending'",
+        )
+        .bind(attachment).bind(agency).fetch_optional(pool).await
+    })?;
+    Ok(linked.is_some())
+}
+
+/// Whether `legs` were read at the revision of `row` (the row and its legs are two reads; a
+/// move decided on a route of another revision would be decided on the wrong route).
+pub fn legs_match(row: &DossierRow, legs: &[LegRow]) -> bool {
+    legs.iter().all(|l| l.revision == row.revision)
 }
 
 /// The names of an agency (Vietnamese, English), if it exists.
@@ -219,6 +255,28 @@ fn pick_name(vi: Option<String>, en: Option<String>) -> Option<String> {
     if crate::error::current_lang() == Lang::En { en.or(vi) } else { vi }
 }
 
+/// A timeline entry of `action` (a stored action name); an inter-agency step gets its
+/// agency's name and a plain sentence naming it, in the request's language.
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    at: DateTime<Utc>,
+    action: String,
+    from: Option<DossierStatus>,
+    to: DossierStatus,
+    actor_role: Role,
+    actor_name: Option<String>,
+    note: Option<String>,
+    agency: (Option<String>, Option<String>, Option<String>),
+) -> TimelineEntry {
+    let (code, vi, en) = agency;
+    let agency_name = code.as_ref().and_then(|_| pick_name(vi, en));
+    let description = agency_name.as_deref().and_then(|name| {
+        let known = Action::ALL.into_iter().find(|a| a.as_str() == action)?;
+        Some(known.describe(Some(name), crate::error::current_lang()))
+    });
+    TimelineEntry { at, action, from, to, actor_role, actor_name, note, agency: code, agency_name, description }
+}
+
 pub async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<DossierRow>> {
     let sql = sqlx::AssertSqlSafe(format!("SELECT {DOSSIER_COLUMNS} FROM dossiers WHERE id = $1"));
     on_db!(db, read, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
@@ -243,16 +301,17 @@ pub async fn timeline(db: &Db, id: Uuid) -> sqlx::Result<Vec<TimelineEntry>> {
     })?;
     Ok(rows
         .into_iter()
-        .map(|r| TimelineEntry {
-            at: r.at,
-            action: r.action,
-            from: r.from_status.as_deref().and_then(DossierStatus::parse),
-            to: DossierStatus::parse(&r.to_status).unwrap_or(DossierStatus::Submitted),
-            actor_role: Role::parse(&r.actor_role).unwrap_or(Role::Citizen),
-            actor_name: Some(r.actor_name),
-            note: r.note,
-            agency: r.agency_code,
-            agency_name: pick_name(r.agency_name, r.agency_name_en),
+        .map(|r| {
+            entry(
+                r.at,
+                r.action,
+                r.from_status.as_deref().and_then(DossierStatus::parse),
+                DossierStatus::parse(&r.to_status).unwrap_or(DossierStatus::Submitted),
+                Role::parse(&r.actor_role).unwrap_or(Role::Citizen),
+                Some(r.actor_name),
+                r.note,
+                (r.agency_code, r.agency_name, r.agency_name_en),
+            )
         })
         .collect())
 }
@@ -292,17 +351,16 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
     let mut rows = rows.into_iter();
     let Some(first) = rows.next() else { return Ok(None) };
     let entry = |r: &RowWithEvent| {
-        Some(TimelineEntry {
-            at: r.ev_at?,
-            action: r.ev_action.clone()?,
-            from: r.ev_from.as_deref().and_then(DossierStatus::parse),
-            to: DossierStatus::parse(r.ev_to.as_deref()?).unwrap_or(DossierStatus::Submitted),
-            actor_role: Role::parse(r.ev_role.as_deref()?).unwrap_or(Role::Citizen),
-            actor_name: r.ev_name.clone(),
-            note: r.ev_note.clone(),
-            agency: r.ev_agency.clone(),
-            agency_name: pick_name(r.ev_agency_name.clone(), r.ev_agency_name_en.clone()),
-        })
+        Some(entry(
+            r.ev_at?,
+            r.ev_action.clone()?,
+            r.ev_from.as_deref().and_then(DossierStatus::parse),
+            DossierStatus::parse(r.ev_to.as_deref()?).unwrap_or(DossierStatus::Submitted),
+            Role::parse(r.ev_role.as_deref()?).unwrap_or(Role::Citizen),
+            r.ev_name.clone(),
+            r.ev_note.clone(),
+            (r.ev_agency.clone(), r.ev_agency_name.clone(), r.ev_agency_name_en.clone()),
+        ))
     };
     let mut timeline: Vec<TimelineEntry> = entry(&first).into_iter().collect();
     timeline.extend(rows.filter_map(|r| entry(&r)));
@@ -678,6 +736,7 @@ pub fn submitted_entry(actor: &Actor, now: DateTime<Utc>) -> TimelineEntry {
         note: None,
         agency: None,
         agency_name: None,
+        description: None,
     }
 }
 

@@ -136,13 +136,27 @@ async fn a_dossier_goes_through_two_agencies_and_back(backend: Backend) {
     let officer = app.officer("0987654321", "H26.00").await;
     let land = app.agency_officer("0987000011", "HN.VPDKDD", "Lê Thị Địa Chính").await;
     let tax = app.agency_officer("0987000012", "HN.THUE", "Phạm Văn Thuế").await;
-    let (id, _) = received(&app, &citizen, &officer, TWO_LEGS, "k-1").await;
+    let (id, values) = received(&app, &citizen, &officer, TWO_LEGS, "k-1").await;
+    let paper = values
+        .as_object()
+        .expect("values")
+        .values()
+        .filter_map(Value::as_array)
+        .flatten()
+        .filter_map(Value::as_str)
+        .find(|v| uuid::Uuid::parse_str(v).is_ok())
+        .expect("an attached paper")
+        .to_owned();
 
-    // The second agency sees nothing before its leg starts.
+    // The second agency sees nothing before its leg starts, papers included.
     expect_error(app.get_as(&tax, &format!("/api/v1/dossiers/{id}")).await, 404, "not_found").await;
+    expect_error(app.get_as(&land, &format!("/api/v1/attachments/{paper}")).await, 404, "not_found").await;
     let forwarded = expect_json(forward(&app, &officer, &id, Some("HN.VPDKDD")).await, 200).await;
     assert_eq!(leg(&forwarded, 0)["due_date"], "2026-03-10", "6 working days from Monday 2 March");
     assert_eq!(leg(&forwarded, 1)["state"], "pending");
+    // The agency reads the papers of a dossier forwarded to it; the next one does not yet.
+    expect_json(app.get_as(&land, &format!("/api/v1/attachments/{paper}")).await, 200).await;
+    expect_error(app.get_as(&tax, &format!("/api/v1/attachments/{paper}")).await, 404, "not_found").await;
     let queue = expect_json(app.get_as(&land, "/api/v1/dossiers").await, 200).await;
     assert_eq!(queue["items"].as_array().map(Vec::len), Some(1));
     assert_eq!(
@@ -194,6 +208,10 @@ async fn a_dossier_goes_through_two_agencies_and_back(backend: Backend) {
             ("approve", "approved", None),
             ("return_result", "result_returned", None),
         ]
+    );
+    assert_eq!(
+        dossier["timeline"][2]["description"],
+        "Hồ sơ được chuyển đến Văn phòng Đăng ký đất đai Hà Nội (Sở Nông nghiệp và Môi trường) để giải quyết."
     );
     for secret in ["Lê Thị Địa Chính", "Phạm Văn Thuế"] {
         assert!(!dossier.to_string().contains(secret), "the citizen sees an agency officer's name");

@@ -493,6 +493,10 @@ pub struct TimelineEntry {
     /// Its name, in the request's language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agency_name: Option<String>,
+    /// For an inter-agency step, a plain sentence naming the agency (never an officer), in
+    /// the request's language (`Action::describe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// One leg of a dossier's route through the competent agencies (một cửa liên thông), with
