@@ -419,6 +419,14 @@ async fn an_overdue_leg_leads_the_agency_queue_and_shows_in_the_figures(backend:
         (Some(late.as_str()), Some("at_risk"))
     );
     assert!(next["next_cursor"].is_null(), "the decided leg has left the queue");
+    // An administrator sees any agency's queue, the same way.
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let admin = app.token("0987000099", "quantri123").await;
+    let seen = expect_json(app.get_as(&admin, "/api/v1/dossiers?agency=HN.SXD").await, 200).await;
+    let ids: Vec<&str> = seen["items"].as_array().expect("items").iter().filter_map(|i| i["id"].as_str()).collect();
+    assert_eq!(ids, vec![early.as_str(), late.as_str()]);
     // The branch sees the overdue leg on its dossier too.
     let branch = expect_json(app.get_as(&officer, "/api/v1/dossiers").await, 200).await;
     let row = branch["items"].as_array().expect("items").iter().find(|i| i["id"] == early.as_str()).expect("row");
