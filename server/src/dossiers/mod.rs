@@ -83,12 +83,17 @@ fn may_see(user: &AuthUser, row: &DossierRow, legs: &[LegRow]) -> bool {
 }
 
 /// The dossier as `user` sees it: for a citizen, an agency's steps name the agency, not
-/// its officer (the centre is the citizen's one counterpart).
+/// its officer (the centre is the citizen's one counterpart); an agency, outside the
+/// centre, does not get the receipt's tracking verifier.
 fn shown(user: &AuthUser, mut dossier: Dossier) -> Dossier {
-    if user.role == Role::Citizen {
-        for entry in dossier.timeline.iter_mut().filter(|e| e.actor_role == Role::AgencyOfficer) {
-            entry.actor_name = entry.agency_name.clone();
+    match user.role {
+        Role::Citizen => {
+            for entry in dossier.timeline.iter_mut().filter(|e| e.actor_role == Role::AgencyOfficer) {
+                entry.actor_name = entry.agency_name.clone();
+            }
         }
+        Role::AgencyOfficer => dossier.tracking_verifier = None,
+        Role::Officer | Role::Admin => {}
     }
     dossier
 }

@@ -98,8 +98,9 @@ async fn a_dossier_goes_through_one_agency_and_back(backend: Backend) {
         (leg(&done, 0)["state"].as_str(), leg(&done, 0)["finished_on"].as_str()),
         (Some("done"), Some("2026-03-11"))
     );
-    // The agency still sees what it decided, and can no longer act on it.
-    expect_json(app.get_as(&sxd, &format!("/api/v1/dossiers/{id}")).await, 200).await;
+    // The agency still sees what it decided (not the receipt's verifier), and can no longer act on it.
+    let decided = expect_json(app.get_as(&sxd, &format!("/api/v1/dossiers/{id}")).await, 200).await;
+    assert!(decided["tracking_verifier"].is_null() && decided["code"].is_string(), "{decided}");
     let again = app
         .post_as(&sxd, &format!("/api/v1/dossiers/{id}/transitions"), &json!({"action": "agency_approve", "note": "x"}))
         .await;
