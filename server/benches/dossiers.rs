@@ -310,6 +310,7 @@ async fn run_backend(name: &str, url: &str, scratch: &std::path::Path) -> anyhow
                             attachments: attachments.clone(),
                             tracking_verifier: store::new_tracking_verifier().map_err(|e| anyhow::anyhow!("{e}"))?,
                             catalogue_version,
+                            legs: motcua_domain::workflow::route(procedure.processing_days, &procedure.agency_legs),
                         };
                         if let Err(e) = store::insert_submission(&db, &submission, &claims, Utc::now()).await {
                             bail!("raw insert failed: {e:?}");

@@ -160,6 +160,7 @@ pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(metrics_endpoint))
         .merge(crate::catalogue::router())
         .merge(crate::branches::router())
+        .merge(crate::agencies::router())
         .merge(crate::auth::routes::router())
         .merge(crate::dossiers::router())
         .merge(crate::notifications::router())

@@ -612,27 +612,22 @@ async fn upload_whole(
     Ok((StatusCode::CREATED, axum::Json(row.wire())).into_response())
 }
 
-/// The attachment, if `user` may see it: its owner, or staff of a branch holding a dossier
-/// that refers to it (admins: any).
+/// The attachment, if `user` may see it: its owner, staff of a branch holding a dossier
+/// that refers to it, or of an agency it was forwarded to (admins: any).
 async fn visible_attachment(app: &AppState, user: &AuthUser, id: Uuid) -> ApiResult<AttachmentRow> {
     let row = attachment_by(&app.db, "a.id = $1", id, None).await?.ok_or(ApiError::NotFound)?;
     if row.owner_id == user.id || user.role == Role::Admin {
         return Ok(row);
     }
-    if user.role == Role::Officer {
-        let branch = user.branch.clone().unwrap_or_default();
-        let linked: Option<(Uuid,)> = on_db!(&app.db, read, pool => {
-            sqlx::query_as(
-                "SELECT da.dossier_id FROM dossier_attachments da JOIN dossiers d ON d.id = da.dossier_id \
-                 WHERE da.attachment_id = $1 AND d.branch_code = $2",
-            )
-            .bind(id).bind(branch).fetch_optional(pool).await
-        })?;
-        if linked.is_some() {
-            return Ok(row);
+    let linked = match (user.role, user.branch.as_deref(), user.agency.as_deref()) {
+        (Role::Officer, Some(branch), _) => crate::dossiers::store::attachment_in_branch(&app.db, id, branch).await?,
+        // Officers of an agency see the papers of the dossiers forwarded to it.
+        (Role::AgencyOfficer, _, Some(agency)) => {
+            crate::dossiers::store::attachment_at_agency(&app.db, id, agency).await?
         }
-    }
-    Err(ApiError::NotFound)
+        _ => false,
+    };
+    if linked { Ok(row) } else { Err(ApiError::NotFound) }
 }
 
 /// An attachment's details.

@@ -41,6 +41,12 @@ pub enum Conflict {
     AlreadyRated,
     /// The dossier's procedure has been retired from the catalogue.
     ProcedureRetired,
+    /// Approval before every competent agency of the route has done its part.
+    AgencyLegsPending,
+    /// Approval or forwarding after an agency refused its part: only a rejection is left.
+    AgencyRefused,
+    /// Forwarding with no agency left on the procedure's route (or none at all).
+    NoAgencyLeg,
 }
 
 impl Conflict {
@@ -53,6 +59,9 @@ impl Conflict {
             Conflict::NotReturnedYet => "not_returned_yet",
             Conflict::AlreadyRated => "already_rated",
             Conflict::ProcedureRetired => "procedure_retired",
+            Conflict::AgencyLegsPending => "agency_legs_pending",
+            Conflict::AgencyRefused => "agency_refused",
+            Conflict::NoAgencyLeg => "no_agency_leg",
         }
     }
 
@@ -81,6 +90,18 @@ impl Conflict {
             Conflict::ProcedureRetired => (
                 "Thủ tục của hồ sơ này đã ngừng áp dụng; vui lòng liên hệ bộ phận một cửa.",
                 "This dossier's procedure has been retired; please contact the one-stop desk.",
+            ),
+            Conflict::AgencyLegsPending => (
+                "Hồ sơ chưa được các cơ quan có thẩm quyền giải quyết xong; chưa thể phê duyệt.",
+                "The competent agencies have not all done their part yet; the dossier cannot be approved.",
+            ),
+            Conflict::AgencyRefused => (
+                "Cơ quan có thẩm quyền đã từ chối giải quyết; chỉ có thể từ chối hồ sơ.",
+                "A competent agency refused; the dossier can only be rejected.",
+            ),
+            Conflict::NoAgencyLeg => (
+                "Không còn cơ quan nào cần chuyển hồ sơ này đến.",
+                "There is no agency left to forward this dossier to.",
             ),
         }
     }

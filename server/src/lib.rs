@@ -3,6 +3,7 @@
 //! `app` assembles the router over `AppState`; each resource module (`catalogue`,
 //! `branches`, `auth`) owns its routes and SQL; `db` hides which database is live.
 
+pub mod agencies;
 pub mod app;
 pub mod attachments;
 pub mod auth;

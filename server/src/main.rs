@@ -56,7 +56,7 @@ enum UserCommand {
     /// standard input, or from MOTCUA_USER_PASSWORD (for automation); never from the
     /// command line, where it would show in the process list and the shell history.
     Add {
-        #[arg(long, value_parser = ["citizen", "officer", "admin"])]
+        #[arg(long, value_parser = ["citizen", "officer", "admin", "agency_officer"])]
         role: String,
         #[arg(long)]
         phone: String,
@@ -69,6 +69,9 @@ enum UserCommand {
         /// Branch code (e.g. H26.01), for officers.
         #[arg(long)]
         branch: Option<String>,
+        /// Agency code (e.g. HN.SXD, see server/seed/agencies.json), for agency officers.
+        #[arg(long)]
+        agency: Option<String>,
     },
 }
 
@@ -102,7 +105,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{kid}");
             Ok(())
         }
-        Command::User { command: UserCommand::Add { role, phone, name, citizen_id, email, branch } } => {
+        Command::User { command: UserCommand::Add { role, phone, name, citizen_id, email, branch, agency } } => {
             let role = Role::parse(&role).context("role")?;
             let phone = normalize_phone(&phone).context("--phone is not a Vietnamese phone number")?;
             let citizen_id = citizen_id
@@ -115,6 +118,12 @@ async fn main() -> anyhow::Result<()> {
             }
             if role == Role::Officer && branch.is_none() {
                 bail!("an officer needs --branch");
+            }
+            if (role == Role::AgencyOfficer) != agency.is_some() {
+                bail!("an agency officer needs --agency, and only an agency officer has one");
+            }
+            if role == Role::AgencyOfficer && branch.is_some() {
+                bail!("an agency officer belongs to an agency, not to a branch");
             }
             let password = match std::env::var("MOTCUA_USER_PASSWORD") {
                 Ok(p) if !p.is_empty() => p,
@@ -133,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
                 password_hash: auth::passwords::hash(password).await?,
                 role,
                 branch_code: branch,
+                agency_code: agency,
             };
             let result = auth::create_user(&db, &new).await;
             db.close().await;
@@ -142,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(CreateUserError::Exists) => bail!("an account with this phone or citizen id already exists"),
-                Err(CreateUserError::UnknownBranch) => bail!("no branch has this code"),
+                Err(CreateUserError::UnknownBranch) => bail!("no branch or agency has this code"),
                 Err(CreateUserError::Db(e)) => Err(e.into()),
             }
         }

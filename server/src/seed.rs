@@ -1,5 +1,5 @@
-//! The seed data compiled into the binary (fields, procedures with their forms, branches,
-//! and beside them the names citizens use for each procedure, `search.json`, merged into
+//! The seed data compiled into the binary (fields, procedures with their forms and their
+//! routes through the competent agencies, branches, the agencies themselves, and beside them the names citizens use for each procedure, `search.json`, merged into
 //! the procedures so that they travel with them) and its idempotent loading: a new seed bumps the catalogue version only for procedures
 //! whose content changed, and retires procedures it no longer lists, so clients fetch
 //! exactly the difference.
@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use anyhow::{Context, bail, ensure};
 use motcua_domain::search::SearchData;
-use motcua_domain::wire::{Branch, FieldInfo, Procedure};
+use motcua_domain::wire::{Agency, Branch, FieldInfo, Procedure};
 use sha2::{Digest, Sha256};
 use sqlx::types::Json;
 
@@ -22,6 +22,17 @@ const BRANCHES: &str = include_str!("../seed/branches.json");
 /// `tools/admin-units/extract.py` (positions: the ward's centre, marked approximate).
 const WARD_POINTS: &str = include_str!("../seed/ward-points.json");
 const SEARCH: &str = include_str!("../seed/search.json");
+/// The competent agencies dossiers are forwarded to (một cửa liên thông).
+const AGENCIES: &str = include_str!("../seed/agencies.json");
+
+/// `agencies.json`: a note on the data's sources and the agencies.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgencyFile {
+    #[allow(dead_code)]
+    about: String,
+    agencies: Vec<Agency>,
+}
 
 /// The parsed, checked seed.
 #[derive(Debug, Clone)]
@@ -29,7 +40,9 @@ pub struct Seed {
     pub fields: Vec<FieldInfo>,
     pub procedures: Vec<Procedure>,
     pub branches: Vec<Branch>,
-    /// SHA-256 of the three files: unchanged seed, nothing to do.
+    /// The competent agencies (the embedded `agencies.json`).
+    pub agencies: Vec<Agency>,
+    /// SHA-256 of the files: unchanged seed, nothing to do.
     pub hash: String,
 }
 
@@ -56,9 +69,18 @@ impl Seed {
     }
 
     /// Parses and checks a seed: unique codes, known fields, valid forms, one attachment
-    /// slot for every required document (and none for a document the procedure lacks), and
-    /// search data (`search`) only for known procedures, merged into them.
+    /// slot for every required document (and none for a document the procedure lacks),
+    /// agency legs that name known agencies and fit in the legal time, and search data
+    /// (`search`) only for known procedures, merged into them. The agencies are the
+    /// embedded ones.
     pub fn parse_with_search(fields: &str, procedures: &str, branches: &str, search: &str) -> anyhow::Result<Seed> {
+        let agencies: AgencyFile = serde_json::from_str(AGENCIES).context("seed/agencies.json")?;
+        let agencies = agencies.agencies;
+        let mut agency_codes = std::collections::HashSet::new();
+        for a in &agencies {
+            ensure!(agency_codes.insert(a.code.as_str()), "agency {} is listed twice", a.code);
+            ensure!(!a.name.trim().is_empty() && !a.name_en.trim().is_empty(), "agency {} has no name", a.code);
+        }
         let fields: Vec<FieldInfo> = serde_json::from_str(fields).context("seed/fields.json")?;
         let mut procedures: Vec<Procedure> = serde_json::from_str(procedures).context("seed/procedures.json")?;
         let search: SearchData = serde_json::from_str(search).context("seed/search.json")?;
@@ -69,6 +91,16 @@ impl Seed {
             ensure!(codes.insert(p.code.as_str()), "procedure {} is listed twice", p.code);
             ensure!(fields.iter().any(|f| f.code == p.field), "procedure {}: unknown field {}", p.code, p.field);
             p.form.check().with_context(|| format!("procedure {}: form", p.code))?;
+            motcua_domain::workflow::plan_days(p.processing_days, &p.agency_legs)
+                .map_err(|e| anyhow::anyhow!("procedure {}: agency legs: {e}", p.code))?;
+            for leg in &p.agency_legs {
+                ensure!(
+                    agency_codes.contains(leg.agency.as_str()),
+                    "procedure {}: unknown agency {}",
+                    p.code,
+                    leg.agency
+                );
+            }
             if let Some(online) = p.fee_online_vnd {
                 ensure!(
                     (0..=p.fee_vnd).contains(&online),
@@ -118,11 +150,16 @@ impl Seed {
             }
         }
         let mut hasher = Sha256::new();
-        for part in [fields_json(&fields)?, serde_json::to_string(&procedures)?, serde_json::to_string(&branches)?] {
+        for part in [
+            fields_json(&fields)?,
+            serde_json::to_string(&procedures)?,
+            serde_json::to_string(&branches)?,
+            serde_json::to_string(&agencies)?,
+        ] {
             hasher.update(part.as_bytes());
         }
         let hash = hex(&hasher.finalize());
-        Ok(Seed { fields, procedures, branches, hash })
+        Ok(Seed { fields, procedures, branches, agencies, hash })
     }
 }
 
@@ -178,6 +215,17 @@ pub async fn apply(db: &Db, seed: &Seed) -> anyhow::Result<SeedOutcome> {
             return Ok(SeedOutcome { catalogue_version: state.version, changed_procedures: 0, retired_procedures: 0 });
         }
         let new_version = state.version + 1;
+        for a in &seed.agencies {
+            sqlx::query(
+                "INSERT INTO agencies (code, name, name_en) VALUES ($1, $2, $3) \
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, name_en = excluded.name_en",
+            )
+            .bind(&a.code)
+            .bind(&a.name)
+            .bind(&a.name_en)
+            .execute(&mut *tx)
+            .await?;
+        }
         for (position, f) in seed.fields.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO fields (code, name, name_en, position) VALUES ($1, $2, $3, $4) \
@@ -304,6 +352,27 @@ mod tests {
         p.fee_online_vnd = Some(p.fee_vnd + 1);
         let err = Seed::parse(&fields, &serde_json::to_string(&dear).expect("json"), &branches);
         assert!(format!("{:?}", err.err()).contains("online fee"));
+    }
+
+    /// A route through an unknown agency, or longer than the legal time, is a seed error.
+    #[test]
+    fn seed_rejects_legs_of_unknown_agencies_and_legs_longer_than_the_legal_time() {
+        let seed = Seed::embedded().expect("seed");
+        let fields = serde_json::to_string(&seed.fields).expect("json");
+        let branches = serde_json::to_string(&seed.branches).expect("json");
+        let two_legs = seed.procedures.iter().filter(|p| p.agency_legs.len() == 2).count();
+        assert!(two_legs >= 2, "procedures with two agency legs: {two_legs}");
+        let mut unknown = seed.procedures.clone();
+        let p = unknown.iter_mut().find(|p| !p.agency_legs.is_empty()).expect("a procedure with legs");
+        p.agency_legs[0].agency = "HN.NOWHERE".into();
+        let err = Seed::parse(&fields, &serde_json::to_string(&unknown).expect("json"), &branches);
+        assert!(format!("{:?}", err.err()).contains("unknown agency HN.NOWHERE"));
+        let mut long = seed.procedures.clone();
+        let p = long.iter_mut().find(|p| !p.agency_legs.is_empty()).expect("a procedure with legs");
+        p.agency_legs[0].share_percent = None;
+        p.agency_legs[0].working_days = Some(p.processing_days + 1);
+        let err = Seed::parse(&fields, &serde_json::to_string(&long).expect("json"), &branches);
+        assert!(format!("{:?}", err.err()).contains("more than the legal"));
     }
 
     /// The fixes of issue 14 to the procedures, checked against the seed.

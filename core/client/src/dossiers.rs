@@ -35,6 +35,7 @@ fn item(s: &DossierSummary, lang: Lang) -> DossierItem {
 /// The list entry of a full dossier.
 fn summary_of(d: &Dossier) -> DossierSummary {
     let updated_at = d.timeline.iter().map(|t| t.at).max().unwrap_or(d.submitted_at);
+    let current = d.legs.iter().find(|l| l.state.is_current());
     DossierSummary {
         id: d.id.clone(),
         code: d.code.clone(),
@@ -46,6 +47,9 @@ fn summary_of(d: &Dossier) -> DossierSummary {
         updated_at,
         due_date: d.due_date,
         deadline: d.deadline,
+        agency: current.map(|l| l.agency.clone()),
+        leg_due_date: current.and_then(|l| l.due_date),
+        leg_deadline: current.map(|l| l.deadline),
     }
 }
 

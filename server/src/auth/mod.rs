@@ -39,6 +39,9 @@ pub struct Claims {
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The agency of an agency officer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
     pub iat: i64,
     /// Not before (equal to `iat`).
     pub nbf: i64,
@@ -59,6 +62,7 @@ pub struct User {
     pub password_hash: String,
     pub role: String,
     pub branch_code: Option<String>,
+    pub agency_code: Option<String>,
 }
 
 impl User {
@@ -75,6 +79,7 @@ impl User {
             phone: self.phone.clone(),
             email: self.email.clone(),
             branch: self.branch_code.clone(),
+            agency: self.agency_code.clone(),
         }
     }
 }
@@ -89,26 +94,28 @@ pub struct NewUser {
     pub password_hash: String,
     pub role: Role,
     pub branch_code: Option<String>,
+    /// For an agency officer (and nobody else): their agency.
+    pub agency_code: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum CreateUserError {
     #[error("an account with this citizen id or phone exists")]
     Exists,
-    #[error("the branch does not exist")]
+    #[error("the branch or agency does not exist")]
     UnknownBranch,
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
 
-const USER_COLUMNS: &str = "id, citizen_id, phone, full_name, email, password_hash, role, branch_code";
+const USER_COLUMNS: &str = "id, citizen_id, phone, full_name, email, password_hash, role, branch_code, agency_code";
 
 pub async fn create_user(db: &Db, user: &NewUser) -> Result<Uuid, CreateUserError> {
     let id = Uuid::now_v7();
     let result = on_db!(db, write, pool => {
         sqlx::query(
-            "INSERT INTO users (id, citizen_id, phone, full_name, email, password_hash, role, branch_code, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO users (id, citizen_id, phone, full_name, email, password_hash, role, branch_code, created_at, agency_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(id)
         .bind(&user.citizen_id)
@@ -119,6 +126,7 @@ pub async fn create_user(db: &Db, user: &NewUser) -> Result<Uuid, CreateUserErro
         .bind(user.role.as_str())
         .bind(&user.branch_code)
         .bind(Utc::now())
+        .bind(&user.agency_code)
         .execute(pool)
         .await.map(|r| r.rows_affected())
     });
@@ -165,6 +173,7 @@ pub fn issue_access(app: &AppState, user: &User, family: Uuid, now: DateTime<Utc
         sub: user.id.to_string(),
         role: user.role(),
         branch: user.branch_code.clone(),
+        agency: user.agency_code.clone(),
         iat: now.timestamp(),
         nbf: now.timestamp(),
         exp: now.timestamp() + ttl as i64,
@@ -212,6 +221,8 @@ pub struct AuthUser {
     pub branch: Option<String>,
     /// The sign-in (refresh token family) the access token belongs to.
     pub family: Uuid,
+    /// The agency of an agency officer.
+    pub agency: Option<String>,
 }
 
 impl AuthUser {
@@ -237,7 +248,7 @@ impl FromRequestParts<AppState> for AuthUser {
         if app.revocations.is_revoked(&app.db, family).await? {
             return Err(ApiError::Unauthorized);
         }
-        Ok(AuthUser { id, role: claims.role, branch: claims.branch, family })
+        Ok(AuthUser { id, role: claims.role, branch: claims.branch, family, agency: claims.agency })
     }
 }
 

@@ -177,6 +177,7 @@ pub async fn verify(app: &AppState, id: &str, code: &str) -> Result<User, ApiErr
         password_hash: row.password_hash,
         role: motcua_domain::wire::Role::Citizen,
         branch_code: None,
+        agency_code: None,
     };
     let user_id = match super::create_user(&app.db, &new).await {
         Ok(id) => id,

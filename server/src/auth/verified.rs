@@ -80,6 +80,7 @@ mod tests {
             sub: "u".into(),
             role: Role::Citizen,
             branch: None,
+            agency: None,
             iat: 100,
             nbf: 100,
             exp,

@@ -2,8 +2,13 @@
 //! officers' workflow over the shared state machine, the citizen's side (list, detail,
 //! supplement, withdraw, rating), public tracking by receipt code, and statistics.
 //!
+//! Inter-agency handling (một cửa liên thông) goes through the same transitions: the branch
+//! forwards (`forward`), the agency decides its leg (`agency_approve`, `agency_refuse`,
+//! `agency_request_supplement`), and its queue is `GET /dossiers` for an agency officer.
+//!
 //! Who sees what: a citizen only their own dossiers; an officer only those of their
-//! branch; an admin everything. Anything else is a 404 (existence is not revealed).
+//! branch; an agency officer those forwarded to their agency (now or before); an admin
+//! everything. Anything else is a 404 (existence is not revealed).
 
 pub mod public;
 pub mod stats;
@@ -17,7 +22,9 @@ use motcua_domain::wire::{
     BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
     TransitionRequest,
 };
-use motcua_domain::workflow::{Action, DossierStatus, TransitionError, at_risk_before, step};
+use motcua_domain::workflow::{
+    Action, Caller, DossierStatus, LegState, Request, TransitionError, at_risk_before, route, step,
+};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -26,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use self::store::{Actor, Change, Cursor, DossierRow, InsertError, Move, RateOutcome, Scope, local_date};
+use self::store::{Actor, Change, Cursor, DossierRow, InsertError, LegRow, Move, RateOutcome, Scope, local_date};
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::catalogue::Snapshot;
@@ -55,20 +62,41 @@ async fn actor(app: &AppState, user: &AuthUser) -> ApiResult<Actor> {
     Ok(Actor { id: user.id, role: account.role(), name: account.full_name })
 }
 
-/// The dossier `raw_id`, if `user` may see it.
-async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<DossierRow> {
+/// The dossier `raw_id` and its route, if `user` may see it.
+async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<(DossierRow, Vec<LegRow>)> {
     let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
     let row = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    if may_see(user, &row) { Ok(row) } else { Err(ApiError::NotFound) }
+    let legs = store::legs(&app.db, &row).await?;
+    if may_see(user, &row, &legs) { Ok((row, legs)) } else { Err(ApiError::NotFound) }
 }
 
-/// Who may see a dossier: its applicant, its branch's officers, admins.
-fn may_see(user: &AuthUser, row: &DossierRow) -> bool {
+/// Who may see a dossier: its applicant, its branch's officers, the officers of an agency
+/// it was forwarded to (a pending leg is not yet theirs to see), admins.
+fn may_see(user: &AuthUser, row: &DossierRow, legs: &[LegRow]) -> bool {
     match user.role {
         Role::Citizen => row.applicant_id == user.id,
         Role::Officer => user.branch.as_deref() == Some(row.branch_code.as_str()),
+        Role::AgencyOfficer => legs
+            .iter()
+            .any(|l| user.agency.as_deref() == Some(l.agency_code.as_str()) && l.state != LegState::Pending.as_str()),
         Role::Admin => true,
     }
+}
+
+/// The dossier as `user` sees it: for a citizen, an agency's steps name the agency, not
+/// its officer (the centre is the citizen's one counterpart); an agency, outside the
+/// centre, does not get the receipt's tracking verifier.
+fn shown(user: &AuthUser, mut dossier: Dossier) -> Dossier {
+    match user.role {
+        Role::Citizen => {
+            for entry in dossier.timeline.iter_mut().filter(|e| e.actor_role == Role::AgencyOfficer) {
+                entry.actor_name = entry.agency_name.clone();
+            }
+        }
+        Role::AgencyOfficer => dossier.tracking_verifier = None,
+        Role::Officer | Role::Admin => {}
+    }
+    dossier
 }
 
 /// Attachment ids referred to by the top-level attachment fields of `values`, with the
@@ -211,6 +239,7 @@ async fn submit(
             attachments,
             tracking_verifier,
             catalogue_version: snapshot.version,
+            legs: route(procedure.processing_days, &procedure.agency_legs),
         };
         match store::insert_submission(&app.db, &submission, &claims, now).await {
             Ok(stored) => break stored,
@@ -244,7 +273,8 @@ async fn submit(
     };
     metrics::counter!("motcua_dossiers_submitted_total").increment(1);
     let timeline = vec![store::submitted_entry(&actor, now)];
-    Ok((StatusCode::CREATED, axum::Json(row.full(timeline, local_date(now)))).into_response())
+    let legs = store::legs(&app.db, &row).await?;
+    Ok((StatusCode::CREATED, axum::Json(row.full(timeline, &legs, local_date(now)))).into_response())
 }
 
 /// What a submission is checked against: the procedure (current form), the branch, and
@@ -309,6 +339,8 @@ pub struct ListQuery {
     status: Option<String>,
     /// Admins: only this branch.
     branch: Option<String>,
+    /// Admins: the queue of this agency (its dossiers under way there, most overdue leg first).
+    agency: Option<String>,
     /// The `next_cursor` of the previous page.
     after: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
@@ -317,8 +349,10 @@ pub struct ListQuery {
 
 /// A citizen's own dossiers (newest first); for an officer, the queue of their branch
 /// (overdue first, then at risk, on time, not yet received, paused, closed; earliest due
-/// date first within each); for an admin, every branch. Paged by key: follow
-/// `next_cursor` with `after=`.
+/// date first within each); for an agency officer, the queue of their agency (the dossiers
+/// forwarded to it and under way there, ordered likewise by each leg's own due date, then
+/// those paused by its supplement requests); for an admin, every branch (or `agency=`).
+/// Paged by key: follow `next_cursor` with `after=`.
 #[utoipa::path(get, path = "/api/v1/dossiers", tag = "dossiers", params(ListQuery), security(("bearer" = [])),
     responses((status = 200, body = DossierList), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn list(
@@ -345,10 +379,14 @@ async fn list(
     let scope = match user.role {
         Role::Citizen => Scope::Applicant(user.id),
         Role::Officer => Scope::Branch(user.branch.clone().unwrap_or_default()),
-        Role::Admin => match q.branch.as_deref().filter(|b| !b.is_empty()) {
-            Some(b) => Scope::Branch(b.to_owned()),
-            None => Scope::All,
-        },
+        Role::AgencyOfficer => Scope::Agency(user.agency.clone().unwrap_or_default()),
+        Role::Admin => {
+            match (q.branch.as_deref().filter(|b| !b.is_empty()), q.agency.as_deref().filter(|a| !a.is_empty())) {
+                (Some(b), _) => Scope::Branch(b.to_owned()),
+                (None, Some(a)) => Scope::Agency(a.to_owned()),
+                (None, None) => Scope::All,
+            }
+        }
     };
     let today = local_date(app.clock.now());
     let risk = at_risk_before(store::calendar(), today);
@@ -367,33 +405,52 @@ async fn get_dossier(
 ) -> ApiResult<axum::Json<Dossier>> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let (row, timeline) = store::find_with_timeline(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    if !may_see(&user, &row) {
+    let legs = store::legs(&app.db, &row).await?;
+    if !may_see(&user, &row, &legs) {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(row.full(timeline, local_date(app.clock.now()))))
+    Ok(axum::Json(shown(&user, row.full(timeline, &legs, local_date(app.clock.now())))))
 }
 
-/// Applies `action` to `row` (already visible to `user`): the domain's `step` decides
-/// whether it is legal and how the clock moves; the store writes it in one transaction
-/// with its timeline entry, notification and outbox row.
-async fn apply_action(
-    app: &AppState,
-    user: &AuthUser,
-    row: &DossierRow,
+/// What an action is applied to and with: the dossier (already visible to the caller)
+/// and its route, the action, its note, the agency named when forwarding, and a
+/// supplement's new values.
+struct Applied<'a> {
+    row: &'a DossierRow,
+    legs: &'a [LegRow],
     action: Action,
-    note: Option<&str>,
-    new_values: Option<(&serde_json::Value, u32, &[Uuid])>,
-) -> ApiResult<Dossier> {
+    note: Option<&'a str>,
+    agency: Option<&'a str>,
+    new_values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
+}
+
+/// Applies an action: the domain's `step` decides whether it is legal (for this caller,
+/// on this route) and how the clocks move; the store writes it in one transaction with
+/// the moved leg, its timeline entry, notification and outbox row.
+async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiResult<Dossier> {
+    let Applied { row, legs, action, note, agency, new_values } = a;
+    // The row and its legs were read apart: a move in between changed both (one
+    // transaction), and the revision check of the write would not see stale legs.
+    if !store::legs_match(row, legs) {
+        return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
+    }
     let from = row.status();
     let now = app.clock.now();
-    let moved =
-        step(store::calendar(), from, row.clock(), action, user.role, row.applicant_id == user.id, local_date(now));
+    let route: Vec<_> = legs.iter().map(LegRow::leg).collect();
+    let caller = Caller { role: user.role, applicant: row.applicant_id == user.id, agency: user.agency.as_deref() };
+    let request = Request { action, caller, agency };
+    let moved = step(store::calendar(), from, row.clock(), &route, request, local_date(now));
     let moved = match moved {
         Ok(moved) => moved,
         Err(TransitionError::Forbidden { .. }) => return Err(ApiError::Forbidden),
         Err(TransitionError::Illegal { from, action }) => return Err(ApiError::IllegalTransition { from, action }),
+        Err(TransitionError::LegsPending) => return Err(ApiError::Conflict(Conflict::AgencyLegsPending)),
+        Err(TransitionError::AgencyRefused) => return Err(ApiError::Conflict(Conflict::AgencyRefused)),
+        Err(TransitionError::NoLegLeft) => return Err(ApiError::Conflict(Conflict::NoAgencyLeg)),
+        Err(TransitionError::NotNextAgency) => return Err(ApiError::field("agency", FieldErrorCode::InvalidOption)),
     };
     let actor = actor(app, user).await?;
+    let moved_leg = moved.leg.and_then(|i| Some((i, moved.legs.get(i)?, legs.get(i)?)));
     let mv = Move {
         to: moved.to,
         clock: moved.clock,
@@ -401,16 +458,29 @@ async fn apply_action(
         decided_at: if moved.clock.decided_on != row.clock().decided_on { Some(now) } else { row.decided_at },
         closed_at: if action.closes() { Some(now) } else { row.closed_at },
         values: new_values,
+        leg: moved_leg.map(|(i, leg, _)| (i, leg)),
     };
-    let change =
-        Change { dossier: row, action: action.as_str(), from: Some(from), to: moved.to, actor: &actor, note, at: now };
+    // An inter-agency step names its agency in the timeline and the citizen's notification.
+    let named = matches!(action, Action::Forward) || action.by_agency();
+    let change = Change {
+        dossier: row,
+        action: action.as_str(),
+        from: Some(from),
+        to: moved.to,
+        actor: &actor,
+        note,
+        at: now,
+        agency: moved_leg
+            .filter(|_| named)
+            .map(|(_, _, stored)| (stored.agency_code.as_str(), stored.agency_name.as_str())),
+    };
     if !store::apply_move(&app.db, row, &mv, &change).await? {
         return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
     }
     metrics::counter!("motcua_dossier_transitions_total", "action" => action.as_str()).increment(1);
     let row =
         store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
-    Ok(store::load_full(&app.db, &row, now).await?)
+    Ok(shown(user, store::load_full(&app.db, &row, now).await?))
 }
 
 fn check_note(action: Action, note: Option<&str>) -> ApiResult<Option<String>> {
@@ -425,16 +495,21 @@ fn check_note(action: Action, note: Option<&str>) -> ApiResult<Option<String>> {
 }
 
 /// Move a dossier along the workflow. Officers: receive, start_processing,
-/// request_supplement (note: what to add), approve, reject (note: the reason),
-/// return_result. The applicant: withdraw (before a decision), answer_supplement.
+/// request_supplement (note: what to add), forward (to the next agency of the procedure's
+/// route; `agency` may name it), approve (once every agency did its part), reject (note:
+/// the reason), return_result. Agency officers, on a dossier at their agency:
+/// agency_approve (note: the result), agency_refuse (note: the reason),
+/// agency_request_supplement (note: what to add; the clock stops). The applicant:
+/// withdraw (before a decision), answer_supplement.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/transitions", tag = "dossiers", request_body = TransitionRequest,
     params(("id" = String, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = Dossier),
-        (status = 401, body = ErrorBody), (status = 403, description = "Not this role's action", body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, description = "Not this role's action, or the dossier is at another agency", body = ErrorBody),
         (status = 404, body = ErrorBody),
-        (status = 409, description = "Not possible from the current state (named in the answer), or changed concurrently", body = ErrorBody),
-        (status = 422, description = "A needed note is missing", body = ErrorBody),
+        (status = 409, description = "Not possible from the current state (named in the answer), agencies still to act or one refused, or changed concurrently", body = ErrorBody),
+        (status = 422, description = "A needed note is missing, or `agency` is not the next one of the route", body = ErrorBody),
     ))]
 async fn take_action(
     State(app): State<AppState>,
@@ -447,9 +522,12 @@ async fn take_action(
         // validated, through `/supplement`.
         return Err(ApiError::field("action", FieldErrorCode::InvalidOption));
     }
-    let row = visible(&app, &user, &id).await?;
+    let (row, legs) = visible(&app, &user, &id).await?;
     let note = check_note(req.action, req.note.as_deref())?;
-    Ok(axum::Json(apply_action(&app, &user, &row, req.action, note.as_deref(), None).await?))
+    let agency = req.agency.as_deref().map(str::trim).filter(|a| !a.is_empty());
+    let applied =
+        Applied { row: &row, legs: &legs, action: req.action, note: note.as_deref(), agency, new_values: None };
+    Ok(axum::Json(apply_action(&app, &user, applied).await?))
 }
 
 /// The applicant answers a supplement request with corrected values (validated again in
@@ -466,7 +544,7 @@ async fn answer_supplement(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<SupplementAnswer>,
 ) -> ApiResult<axum::Json<Dossier>> {
-    let row = visible(&app, &user, &id).await?;
+    let (row, legs) = visible(&app, &user, &id).await?;
     if row.applicant_id != user.id {
         return Err(ApiError::Forbidden);
     }
@@ -484,10 +562,15 @@ async fn answer_supplement(
     }
     let version = procedure.form.version;
     let values = motcua_domain::form::normalize_values(&procedure.form, &req.values);
-    let dossier =
-        apply_action(&app, &user, &row, Action::AnswerSupplement, note.as_deref(), Some((&values, version, &ids)))
-            .await?;
-    Ok(axum::Json(dossier))
+    let applied = Applied {
+        row: &row,
+        legs: &legs,
+        action: Action::AnswerSupplement,
+        note: note.as_deref(),
+        agency: None,
+        new_values: Some((&values, version, &ids)),
+    };
+    Ok(axum::Json(apply_action(&app, &user, applied).await?))
 }
 
 /// `POST /api/v1/dossiers/{id}/assign`.
@@ -512,7 +595,7 @@ async fn assign(
     ApiJson(req): ApiJson<AssignRequest>,
 ) -> ApiResult<axum::Json<Dossier>> {
     user.require(&[Role::Officer, Role::Admin])?;
-    let row = visible(&app, &user, &id).await?;
+    let (row, _) = visible(&app, &user, &id).await?;
     let officer_id = match req.officer_id.as_deref() {
         Some(raw) => Uuid::parse_str(raw).map_err(|_| ApiError::field("officer_id", FieldErrorCode::Invalid))?,
         None => user.id,
@@ -535,13 +618,14 @@ async fn assign(
         actor: &actor,
         note: Some(&note),
         at: now,
+        agency: None,
     };
     if !store::assign(&app.db, &row, officer.id, &change).await? {
         return Err(ApiError::Conflict(Conflict::ConcurrentUpdate));
     }
     let row =
         store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
-    Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
+    Ok(axum::Json(shown(&user, store::load_full(&app.db, &row, now).await?)))
 }
 
 /// Rate the service once the result was returned: 1 to 5, with an optional comment.
@@ -558,7 +642,7 @@ async fn rate(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<Rating>,
 ) -> ApiResult<axum::Json<Dossier>> {
-    let row = visible(&app, &user, &id).await?;
+    let (row, _) = visible(&app, &user, &id).await?;
     if row.applicant_id != user.id {
         return Err(ApiError::Forbidden);
     }
@@ -582,8 +666,16 @@ async fn rate(
     let now = app.clock.now();
     let actor = actor(&app, &user).await?;
     let status = row.status();
-    let change =
-        Change { dossier: &row, action: "rate", from: Some(status), to: status, actor: &actor, note: comment, at: now };
+    let change = Change {
+        dossier: &row,
+        action: "rate",
+        from: Some(status),
+        to: status,
+        actor: &actor,
+        note: comment,
+        at: now,
+        agency: None,
+    };
     match store::rate(&app.db, &row, req.score, comment, &change).await? {
         RateOutcome::Rated => {}
         RateOutcome::AlreadyRated => return Err(ApiError::Conflict(Conflict::AlreadyRated)),
@@ -592,5 +684,5 @@ async fn rate(
     metrics::counter!("motcua_ratings_total", "score" => req.score.to_string()).increment(1);
     let row =
         store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a dossier just updated is gone"))?;
-    Ok(axum::Json(store::load_full(&app.db, &row, now).await?))
+    Ok(axum::Json(shown(&user, store::load_full(&app.db, &row, now).await?)))
 }

@@ -8,6 +8,7 @@
 use axum::extract::{Path, State};
 use motcua_domain::i18n::Lang;
 use motcua_domain::wire::{ErrorBody, PublicDossier, PublicStep};
+use motcua_domain::workflow::Action;
 use serde::{Deserialize, Serialize};
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -74,10 +75,20 @@ async fn track(
     ratelimit::refund(&app.db, &key).await?;
     let lang = current_lang();
     let timeline = store::timeline(&app.db, row.id).await?;
+    let legs = store::legs(&app.db, &row).await?;
     let steps = timeline
         .into_iter()
         .filter(|e| e.from != Some(e.to))
-        .map(|e| PublicStep { at: e.at, status: e.to, status_label: e.to.label(lang).to_owned() })
+        .map(|e| PublicStep {
+            at: e.at,
+            status: e.to,
+            status_label: e.to.label(lang).to_owned(),
+            // An inter-agency step in plain words, naming the agency (never an officer).
+            description: e.agency_name.as_deref().and_then(|agency| {
+                let action = Action::ALL.into_iter().find(|a| a.as_str() == e.action)?;
+                Some(action.describe(Some(agency), lang))
+            }),
+        })
         .collect();
     let status = row.status();
     Ok(axum::Json(PublicDossier {
@@ -90,5 +101,6 @@ async fn track(
         due_date: row.due_date,
         deadline: row.deadline(local_date(now)),
         steps,
+        legs: legs.iter().map(|l| l.wire(local_date(now))).collect(),
     }))
 }

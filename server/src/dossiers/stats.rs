@@ -1,5 +1,7 @@
 //! Figures for the center: dossiers received and decided, on-time rate, average processing
-//! time in working days and satisfaction, per branch and per procedure, over a period.
+//! time in working days and satisfaction, per branch and per procedure, over a period; and
+//! per competent agency, its legs forwarded and finished, on time against each leg's share
+//! of the legal time, and those overdue at the agency today.
 //! The sums are made in SQL ([`store::stats_groups`]) over the clock's local dates that the
 //! domain's `workflow::step` recorded; this module only adds groups up and divides.
 
@@ -101,6 +103,47 @@ pub struct ProcedureFigures {
     pub figures: Figures,
 }
 
+/// One agency's legs (một cửa liên thông).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct AgencyFigures {
+    pub agency_code: String,
+    /// In the request's language.
+    pub agency_name: String,
+    /// Legs forwarded to it in the period.
+    pub forwarded: u64,
+    /// Legs it finished (done or refused) in the period.
+    pub finished: u64,
+    /// Of those, finished on or before the leg's own due date.
+    pub finished_on_time: u64,
+    /// `finished_on_time / finished` (absent when nothing was finished).
+    pub on_time_rate: Option<f64>,
+    /// Mean working days at the agency (its supplement waits excluded), for the finished ones.
+    pub average_processing_days: Option<f64>,
+    /// Legs at the agency today.
+    pub open: u64,
+    /// Of those, past their due date today.
+    pub open_overdue: u64,
+}
+
+impl AgencyFigures {
+    fn of(g: &store::AgencyStatsGroup, lang: motcua_domain::i18n::Lang) -> Self {
+        let n = |v: i64| u64::try_from(v).unwrap_or_default();
+        let finished = n(g.finished);
+        let round = |v: f64, places: f64| (v * places).round() / places;
+        AgencyFigures {
+            agency_code: g.agency_code.clone(),
+            agency_name: if lang == motcua_domain::i18n::Lang::En { &g.agency_name_en } else { &g.agency_name }.clone(),
+            forwarded: n(g.forwarded),
+            finished,
+            finished_on_time: n(g.finished_on_time),
+            on_time_rate: (finished > 0).then(|| round(n(g.finished_on_time) as f64 / finished as f64, 10_000.0)),
+            average_processing_days: (finished > 0).then(|| round(g.working_days as f64 / finished as f64, 100.0)),
+            open: n(g.open),
+            open_overdue: n(g.open_overdue),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
     pub from: NaiveDate,
@@ -110,6 +153,8 @@ pub struct Stats {
     pub totals: Figures,
     pub by_branch: Vec<BranchFigures>,
     pub by_procedure: Vec<ProcedureFigures>,
+    /// The competent agencies' legs (of the branch's dossiers, for a branch).
+    pub by_agency: Vec<AgencyFigures>,
 }
 
 /// Figures of the center (staff only; officers see their own branch).
@@ -146,6 +191,8 @@ async fn stats(
         _ => q.branch.clone().filter(|b| !b.is_empty()),
     };
     let groups = store::stats_groups(&app.db, branch.as_deref(), from, to).await?;
+    let agencies = store::stats_agencies(&app.db, branch.as_deref(), from, to, today).await?;
+    let lang = crate::error::current_lang();
     let mut totals = Figures::default();
     let mut by_branch: BTreeMap<String, Figures> = BTreeMap::new();
     let mut by_procedure: BTreeMap<String, (String, Figures)> = BTreeMap::new();
@@ -175,5 +222,6 @@ async fn stats(
                 figures: f.finish(),
             })
             .collect(),
+        by_agency: agencies.iter().map(|g| AgencyFigures::of(g, lang)).collect(),
     }))
 }

@@ -9,8 +9,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use motcua_domain::calendar::{WorkingCalendar, vietnam};
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{Dossier, DossierSummary, Rating, Role, TimelineEntry};
-use motcua_domain::workflow::{Clock, DeadlineState, DossierStatus, deadline_state};
+use motcua_domain::wire::{Dossier, DossierLeg, DossierSummary, Rating, Role, TimelineEntry};
+use motcua_domain::workflow::{Action, Clock, DeadlineState, DossierStatus, Leg, LegState, deadline_state};
 use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -58,12 +58,14 @@ pub struct DossierRow {
     pub received_on: Option<NaiveDate>,
     pub decided_on: Option<NaiveDate>,
     pub working_days_taken: Option<i64>,
+    /// How many agency legs its route has (their rows are in `dossier_legs`).
+    pub leg_count: i64,
 }
 
 pub const DOSSIER_COLUMNS: &str = "id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
      processing_days, form_version, form_values, status, branch_code, assigned_to, submitted_at, received_at, due_date, \
      paused_days, pause_started_on, decided_at, closed_at, rating_score, rating_comment, rated_at, updated_at, revision, \
-     tracking_verifier, received_on, decided_on, working_days_taken";
+     tracking_verifier, received_on, decided_on, working_days_taken, leg_count";
 
 impl DossierRow {
     pub fn status(&self) -> DossierStatus {
@@ -93,7 +95,7 @@ impl DossierRow {
         )
     }
 
-    pub fn full(&self, timeline: Vec<TimelineEntry>, today: NaiveDate) -> Dossier {
+    pub fn full(&self, timeline: Vec<TimelineEntry>, legs: &[LegRow], today: NaiveDate) -> Dossier {
         Dossier {
             id: self.id.to_string(),
             code: self.code.clone(),
@@ -116,8 +118,122 @@ impl DossierRow {
             }),
             tracking_verifier: self.tracking_verifier.clone(),
             timeline,
+            legs: legs.iter().map(|l| l.wire(today)).collect(),
         }
     }
+}
+
+/// One leg of a dossier's route as stored, with its agency's names.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LegRow {
+    pub seq: i64,
+    pub agency_code: String,
+    pub agency_name: String,
+    pub agency_name_en: String,
+    pub days: i64,
+    pub state: String,
+    pub started_on: Option<NaiveDate>,
+    pub due_date: Option<NaiveDate>,
+    pub paused_days: i64,
+    pub pause_started_on: Option<NaiveDate>,
+    pub finished_on: Option<NaiveDate>,
+    pub working_days_taken: Option<i64>,
+    /// The dossier's revision when the legs were read (in the same statement): every leg
+    /// change bumps it, so legs read at another revision than the row are not its route.
+    pub revision: i64,
+}
+
+impl LegRow {
+    /// The leg as the domain's `workflow::step` takes it.
+    pub fn leg(&self) -> Leg {
+        Leg {
+            agency: self.agency_code.clone(),
+            days: u32::try_from(self.days).unwrap_or_default(),
+            state: LegState::parse(&self.state).unwrap_or(LegState::Pending),
+            started_on: self.started_on,
+            due_date: self.due_date,
+            paused_days: u32::try_from(self.paused_days).unwrap_or_default(),
+            pause_started_on: self.pause_started_on,
+            finished_on: self.finished_on,
+            working_days_taken: self.working_days_taken.and_then(|d| u32::try_from(d).ok()),
+        }
+    }
+
+    /// The agency's name in the request's language.
+    pub fn agency_name(&self) -> &str {
+        if crate::error::current_lang() == Lang::En { &self.agency_name_en } else { &self.agency_name }
+    }
+
+    pub fn wire(&self, today: NaiveDate) -> DossierLeg {
+        let leg = self.leg();
+        DossierLeg {
+            agency: self.agency_code.clone(),
+            agency_name: self.agency_name().to_owned(),
+            days: leg.days,
+            state: leg.state,
+            started_on: leg.started_on,
+            due_date: leg.due_date,
+            finished_on: leg.finished_on,
+            deadline: leg.deadline(calendar(), today),
+        }
+    }
+}
+
+/// The legs of a dossier's route, in order (none asked for when it has none), each with
+/// the dossier's revision read with it (see [`legs_match`]).
+pub async fn legs(db: &Db, row: &DossierRow) -> sqlx::Result<Vec<LegRow>> {
+    if row.leg_count == 0 {
+        return Ok(Vec::new());
+    }
+    on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT l.seq, l.agency_code, a.name AS agency_name, a.name_en AS agency_name_en, l.days, l.state, \
+             l.started_on, l.due_date, l.paused_days, l.pause_started_on, l.finished_on, l.working_days_taken, d.revision \
+             FROM dossier_legs l JOIN agencies a ON a.code = l.agency_code JOIN dossiers d ON d.id = l.dossier_id \
+             WHERE l.dossier_id = $1 ORDER BY l.seq",
+        )
+        .bind(row.id)
+        .fetch_all(pool)
+        .await
+    })
+}
+
+/// Whether the attachment `attachment` belongs to a dossier of `branch`.
+pub async fn attachment_in_branch(db: &Db, attachment: Uuid, branch: &str) -> sqlx::Result<bool> {
+    let linked: Option<(Uuid,)> = on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT da.dossier_id FROM dossier_attachments da JOIN dossiers d ON d.id = da.dossier_id \
+             WHERE da.attachment_id = $1 AND d.branch_code = $2",
+        )
+        .bind(attachment).bind(branch).fetch_optional(pool).await
+    })?;
+    Ok(linked.is_some())
+}
+
+/// Whether the attachment `attachment` belongs to a dossier forwarded to `agency` (now or
+/// before: a leg of the agency that is no longer pending).
+pub async fn attachment_at_agency(db: &Db, attachment: Uuid, agency: &str) -> sqlx::Result<bool> {
+    let linked: Option<(Uuid,)> = on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT da.dossier_id FROM dossier_attachments da JOIN dossier_legs l ON l.dossier_id = da.dossier_id \
+             WHERE da.attachment_id = $1 AND l.agency_code = $2 AND l.state <> 'pending'",
+        )
+        .bind(attachment).bind(agency).fetch_optional(pool).await
+    })?;
+    Ok(linked.is_some())
+}
+
+/// Whether `legs` were read at the revision of `row` (the row and its legs are two reads; a
+/// move decided on a route of another revision would be decided on the wrong route).
+pub fn legs_match(row: &DossierRow, legs: &[LegRow]) -> bool {
+    legs.iter().all(|l| l.revision == row.revision)
+}
+
+/// The names of an agency (Vietnamese, English), if it exists.
+pub async fn agency_names(db: &Db, code: &str) -> sqlx::Result<Option<(String, String)>> {
+    on_db!(db, read, pool => {
+        sqlx::query_as("SELECT name, name_en FROM agencies WHERE code = $1").bind(code).fetch_optional(pool).await
+    })
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -129,6 +245,36 @@ struct EventRow {
     actor_role: String,
     actor_name: String,
     note: Option<String>,
+    agency_code: Option<String>,
+    agency_name: Option<String>,
+    agency_name_en: Option<String>,
+}
+
+/// An agency's name in the request's language.
+fn pick_name(vi: Option<String>, en: Option<String>) -> Option<String> {
+    if crate::error::current_lang() == Lang::En { en.or(vi) } else { vi }
+}
+
+/// A timeline entry of `action` (a stored action name); an inter-agency step gets its
+/// agency's name and a plain sentence naming it, in the request's language.
+#[allow(clippy::too_many_arguments)]
+fn entry(
+    at: DateTime<Utc>,
+    action: String,
+    from: Option<DossierStatus>,
+    to: DossierStatus,
+    actor_role: Role,
+    actor_name: Option<String>,
+    note: Option<String>,
+    agency: (Option<String>, Option<String>, Option<String>),
+) -> TimelineEntry {
+    let (code, vi, en) = agency;
+    let agency_name = code.as_ref().and_then(|_| pick_name(vi, en));
+    let description = agency_name.as_deref().and_then(|name| {
+        let known = Action::ALL.into_iter().find(|a| a.as_str() == action)?;
+        Some(known.describe(Some(name), crate::error::current_lang()))
+    });
+    TimelineEntry { at, action, from, to, actor_role, actor_name, note, agency: code, agency_name, description }
 }
 
 pub async fn find(db: &Db, id: Uuid) -> sqlx::Result<Option<DossierRow>> {
@@ -144,8 +290,10 @@ pub async fn find_by_code(db: &Db, code: &str) -> sqlx::Result<Option<DossierRow
 pub async fn timeline(db: &Db, id: Uuid) -> sqlx::Result<Vec<TimelineEntry>> {
     let rows: Vec<EventRow> = on_db!(db, read, pool => {
         sqlx::query_as(
-            "SELECT at, action, from_status, to_status, actor_role, actor_name, note FROM dossier_events \
-             WHERE dossier_id = $1 ORDER BY at, id",
+            "SELECT e.at, e.action, e.from_status, e.to_status, e.actor_role, e.actor_name, e.note, e.agency_code, \
+             a.name AS agency_name, a.name_en AS agency_name_en \
+             FROM dossier_events e LEFT JOIN agencies a ON a.code = e.agency_code \
+             WHERE e.dossier_id = $1 ORDER BY e.at, e.id",
         )
         .bind(id)
         .fetch_all(pool)
@@ -153,14 +301,17 @@ pub async fn timeline(db: &Db, id: Uuid) -> sqlx::Result<Vec<TimelineEntry>> {
     })?;
     Ok(rows
         .into_iter()
-        .map(|r| TimelineEntry {
-            at: r.at,
-            action: r.action,
-            from: r.from_status.as_deref().and_then(DossierStatus::parse),
-            to: DossierStatus::parse(&r.to_status).unwrap_or(DossierStatus::Submitted),
-            actor_role: Role::parse(&r.actor_role).unwrap_or(Role::Citizen),
-            actor_name: Some(r.actor_name),
-            note: r.note,
+        .map(|r| {
+            entry(
+                r.at,
+                r.action,
+                r.from_status.as_deref().and_then(DossierStatus::parse),
+                DossierStatus::parse(&r.to_status).unwrap_or(DossierStatus::Submitted),
+                Role::parse(&r.actor_role).unwrap_or(Role::Citizen),
+                Some(r.actor_name),
+                r.note,
+                (r.agency_code, r.agency_name, r.agency_name_en),
+            )
         })
         .collect())
 }
@@ -177,6 +328,9 @@ struct RowWithEvent {
     ev_role: Option<String>,
     ev_name: Option<String>,
     ev_note: Option<String>,
+    ev_agency: Option<String>,
+    ev_agency_name: Option<String>,
+    ev_agency_name_en: Option<String>,
 }
 
 /// A dossier and its timeline in one round trip (the read path of `GET /dossiers/{id}`).
@@ -185,8 +339,10 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
         let columns: Vec<String> = DOSSIER_COLUMNS.split(',').map(|c| format!("d.{}", c.trim())).collect();
         format!(
             "SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
-             e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note \
-             FROM dossiers d LEFT JOIN dossier_events e ON e.dossier_id = d.id WHERE d.id = $1 ORDER BY e.at, e.id",
+             e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note, e.agency_code AS ev_agency, \
+             a.name AS ev_agency_name, a.name_en AS ev_agency_name_en \
+             FROM dossiers d LEFT JOIN dossier_events e ON e.dossier_id = d.id \
+             LEFT JOIN agencies a ON a.code = e.agency_code WHERE d.id = $1 ORDER BY e.at, e.id",
             columns.join(", ")
         )
     });
@@ -195,24 +351,25 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
     let mut rows = rows.into_iter();
     let Some(first) = rows.next() else { return Ok(None) };
     let entry = |r: &RowWithEvent| {
-        Some(TimelineEntry {
-            at: r.ev_at?,
-            action: r.ev_action.clone()?,
-            from: r.ev_from.as_deref().and_then(DossierStatus::parse),
-            to: DossierStatus::parse(r.ev_to.as_deref()?).unwrap_or(DossierStatus::Submitted),
-            actor_role: Role::parse(r.ev_role.as_deref()?).unwrap_or(Role::Citizen),
-            actor_name: r.ev_name.clone(),
-            note: r.ev_note.clone(),
-        })
+        Some(entry(
+            r.ev_at?,
+            r.ev_action.clone()?,
+            r.ev_from.as_deref().and_then(DossierStatus::parse),
+            DossierStatus::parse(r.ev_to.as_deref()?).unwrap_or(DossierStatus::Submitted),
+            Role::parse(r.ev_role.as_deref()?).unwrap_or(Role::Citizen),
+            r.ev_name.clone(),
+            r.ev_note.clone(),
+            (r.ev_agency.clone(), r.ev_agency_name.clone(), r.ev_agency_name_en.clone()),
+        ))
     };
     let mut timeline: Vec<TimelineEntry> = entry(&first).into_iter().collect();
     timeline.extend(rows.filter_map(|r| entry(&r)));
     Ok(Some((first.dossier, timeline)))
 }
 
-/// The full dossier with its timeline, as of `now`.
+/// The full dossier with its timeline and legs, as of `now`.
 pub async fn load_full(db: &Db, row: &DossierRow, now: DateTime<Utc>) -> sqlx::Result<Dossier> {
-    Ok(row.full(timeline(db, row.id).await?, local_date(now)))
+    Ok(row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now)))
 }
 
 /// Who did something, for the timeline.
@@ -233,6 +390,8 @@ pub struct Change<'a> {
     pub actor: &'a Actor,
     pub note: Option<&'a str>,
     pub at: DateTime<Utc>,
+    /// The agency of an inter-agency step: its code and Vietnamese name.
+    pub agency: Option<(&'a str, &'a str)>,
 }
 
 /// Appends the timeline entry and, when the status changes, the applicant's notification
@@ -243,8 +402,8 @@ macro_rules! record_change {
         let change: &$crate::dossiers::store::Change<'_> = $change;
         let event_id = uuid::Uuid::now_v7();
         sqlx::query(
-            "INSERT INTO dossier_events (id, dossier_id, at, action, from_status, to_status, actor_id, actor_role, actor_name, note) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            "INSERT INTO dossier_events (id, dossier_id, at, action, from_status, to_status, actor_id, actor_role, actor_name, note, agency_code) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(event_id)
         .bind(change.dossier.id)
@@ -256,10 +415,11 @@ macro_rules! record_change {
         .bind(change.actor.role.as_str())
         .bind(&change.actor.name)
         .bind(change.note)
+        .bind(change.agency.map(|(code, _)| code))
         .execute(&mut *$tx)
         .await?;
         if change.from != Some(change.to) {
-            let (title, body) = $crate::dossiers::store::notification_text(change.dossier, change.to, change.note);
+            let (title, body) = $crate::dossiers::store::notification_text(change);
             let notification_id = uuid::Uuid::now_v7();
             sqlx::query(
                 "INSERT INTO notifications (id, user_id, kind, dossier_id, dossier_code, status, title, body, created_at) \
@@ -287,20 +447,39 @@ macro_rules! record_change {
     }};
 }
 
-/// The notification a citizen gets for a status change (Vietnamese).
-pub fn notification_text(dossier: &DossierRow, to: DossierStatus, note: Option<&str>) -> (String, String) {
+/// The notification a citizen gets for a status change (Vietnamese); an inter-agency step
+/// names the agency (never its officer).
+pub fn notification_text(change: &Change<'_>) -> (String, String) {
+    let (dossier, to, note) = (change.dossier, change.to, change.note);
     let title = format!("Hồ sơ {}: {}", dossier.code, to.label(Lang::Vi));
-    let mut body = match to {
-        DossierStatus::Submitted => format!("Hồ sơ “{}” đã được nộp và đang chờ tiếp nhận.", dossier.procedure_name),
-        DossierStatus::Received => format!("Hồ sơ “{}” đã được tiếp nhận.", dossier.procedure_name),
-        DossierStatus::InProcessing => format!("Hồ sơ “{}” đang được xử lý.", dossier.procedure_name),
-        DossierStatus::SupplementRequested => {
-            format!("Cơ quan yêu cầu bổ sung hồ sơ “{}”. Thời hạn giải quyết tạm dừng.", dossier.procedure_name)
+    let agency_step = change.agency.and_then(|(_, name)| {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == change.action && (a.by_agency() || *a == Action::Forward))
+            .map(|a| a.describe(Some(name), Lang::Vi))
+    });
+    let mut body = if let Some(text) = agency_step {
+        text
+    } else {
+        match to {
+            DossierStatus::Submitted => {
+                format!("Hồ sơ “{}” đã được nộp và đang chờ tiếp nhận.", dossier.procedure_name)
+            }
+            DossierStatus::Received => format!("Hồ sơ “{}” đã được tiếp nhận.", dossier.procedure_name),
+            DossierStatus::InProcessing => format!("Hồ sơ “{}” đang được xử lý.", dossier.procedure_name),
+            DossierStatus::SupplementRequested => {
+                format!("Cơ quan yêu cầu bổ sung hồ sơ “{}”. Thời hạn giải quyết tạm dừng.", dossier.procedure_name)
+            }
+            DossierStatus::Approved => {
+                format!("Hồ sơ “{}” đã được phê duyệt; chờ trả kết quả.", dossier.procedure_name)
+            }
+            DossierStatus::Rejected => format!("Hồ sơ “{}” bị từ chối.", dossier.procedure_name),
+            DossierStatus::ResultReturned => format!("Kết quả hồ sơ “{}” đã được trả.", dossier.procedure_name),
+            DossierStatus::Withdrawn => format!("Hồ sơ “{}” đã được rút.", dossier.procedure_name),
+            DossierStatus::AtAgency => {
+                format!("Hồ sơ “{}” đang được cơ quan có thẩm quyền giải quyết.", dossier.procedure_name)
+            }
         }
-        DossierStatus::Approved => format!("Hồ sơ “{}” đã được phê duyệt; chờ trả kết quả.", dossier.procedure_name),
-        DossierStatus::Rejected => format!("Hồ sơ “{}” bị từ chối.", dossier.procedure_name),
-        DossierStatus::ResultReturned => format!("Kết quả hồ sơ “{}” đã được trả.", dossier.procedure_name),
-        DossierStatus::Withdrawn => format!("Hồ sơ “{}” đã được rút.", dossier.procedure_name),
     };
     if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
         body.push_str(" Ghi chú: ");
@@ -415,6 +594,8 @@ pub struct Submission {
     /// The catalogue version the submission was validated against: checked in the
     /// insert's transaction ([`InsertError::StaleCatalogue`]).
     pub catalogue_version: i64,
+    /// The route through the competent agencies (`workflow::route` of the procedure's plan).
+    pub legs: Vec<Leg>,
 }
 
 /// Why a submission was not stored.
@@ -514,16 +695,24 @@ pub async fn insert_submission(
             received_on: None,
             decided_on: None,
             working_days_taken: None,
+            leg_count: i64::try_from(s.legs.len()).unwrap_or(i64::MAX),
         };
         sqlx::query(
             "INSERT INTO dossiers (id, code, applicant_id, applicant_name, applicant_phone, procedure_code, procedure_name, \
-             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision, tracking_verifier) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $14)",
+             processing_days, form_version, form_values, status, branch_code, submitted_at, updated_at, revision, tracking_verifier, \
+             leg_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $14, $15)",
         )
         .bind(row.id).bind(&row.code).bind(row.applicant_id).bind(&row.applicant_name).bind(&row.applicant_phone)
         .bind(&row.procedure_code).bind(&row.procedure_name).bind(row.processing_days).bind(row.form_version)
         .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now).bind(&s.tracking_verifier)
+        .bind(row.leg_count)
         .execute(&mut *tx).await?;
+        for (seq, leg) in s.legs.iter().enumerate() {
+            sqlx::query("INSERT INTO dossier_legs (dossier_id, seq, agency_code, days, state) VALUES ($1, $2, $3, $4, $5)")
+                .bind(row.id).bind(i64::try_from(seq).unwrap_or(i64::MAX)).bind(&leg.agency).bind(i64::from(leg.days))
+                .bind(leg.state.as_str())
+                .execute(&mut *tx).await?;
+        }
         sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(s.applicant_id).bind(&s.idempotency_key).bind(&s.request_hash).bind(s.id).bind(now)
             .execute(&mut *tx).await?;
@@ -539,7 +728,9 @@ pub async fn insert_submission(
                 return Err(InsertError::ForeignAttachment);
             }
         }
-        let change = Change { dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now };
+        let change = Change {
+            dossier: &row, action: "submit", from: None, to: DossierStatus::Submitted, actor: &actor, note: None, at: now, agency: None,
+        };
         crate::record_change!(tx, &change);
         tx.commit().await?;
         Ok((row, actor))
@@ -556,6 +747,9 @@ pub fn submitted_entry(actor: &Actor, now: DateTime<Utc>) -> TimelineEntry {
         actor_role: actor.role,
         actor_name: Some(actor.name.clone()),
         note: None,
+        agency: None,
+        agency_name: None,
+        description: None,
     }
 }
 
@@ -611,6 +805,8 @@ pub struct Move<'a> {
     pub decided_at: Option<DateTime<Utc>>,
     pub closed_at: Option<DateTime<Utc>>,
     pub values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
+    /// The leg the move changed (its position on the route, and its new state and clock).
+    pub leg: Option<(usize, &'a Leg)>,
 }
 
 /// Stores `mv` over `row` if nobody changed the row since it was read (its revision), with
@@ -643,6 +839,17 @@ pub async fn apply_move(db: &Db, row: &DossierRow, mv: &Move<'_>, change: &Chang
             sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(row.id).bind(attachment)
                 .execute(&mut *tx).await?;
+        }
+        if let Some((seq, leg)) = mv.leg {
+            sqlx::query(
+                "UPDATE dossier_legs SET state = $1, started_on = $2, due_date = $3, paused_days = $4, pause_started_on = $5, \
+                 finished_on = $6, working_days_taken = $7, forwarded_at = COALESCE(forwarded_at, $8) \
+                 WHERE dossier_id = $9 AND seq = $10",
+            )
+            .bind(leg.state.as_str()).bind(leg.started_on).bind(leg.due_date).bind(i64::from(leg.paused_days))
+            .bind(leg.pause_started_on).bind(leg.finished_on).bind(leg.working_days_taken.map(i64::from)).bind(change.at)
+            .bind(row.id).bind(i64::try_from(seq).unwrap_or(i64::MAX))
+            .execute(&mut *tx).await?;
         }
         crate::record_change!(tx, change);
         tx.commit().await?;
@@ -714,6 +921,9 @@ pub enum Scope {
     Branch(String),
     /// Every branch's queue (admins).
     All,
+    /// An agency's queue: the dossiers forwarded to it and under way there (or paused by
+    /// its supplement request), the most overdue leg first.
+    Agency(String),
 }
 
 /// One row of a list: only what a list shows.
@@ -732,6 +942,10 @@ pub struct SummaryRow {
     pub closed_at: Option<DateTime<Utc>>,
     pub urgency: i64,
     pub due_key: NaiveDate,
+    /// The leg under way, if any: its agency, state and due date.
+    pub leg_agency: Option<String>,
+    pub leg_state: Option<String>,
+    pub leg_due_date: Option<NaiveDate>,
 }
 
 impl SummaryRow {
@@ -749,6 +963,14 @@ impl SummaryRow {
             updated_at: self.updated_at,
             due_date: self.due_date,
             deadline: deadline_state(calendar(), status, self.due_date, decided, today),
+            agency: self.leg_agency.clone(),
+            leg_due_date: self.leg_due_date,
+            leg_deadline: self.leg_agency.as_ref().map(|agency| {
+                let mut leg = Leg::pending(agency.clone(), 0);
+                leg.state = self.leg_state.as_deref().and_then(LegState::parse).unwrap_or(LegState::Open);
+                leg.due_date = self.leg_due_date;
+                leg.deadline(calendar(), today)
+            }),
         }
     }
 
@@ -796,8 +1018,10 @@ const NO_DUE: &str = "9999-12-31";
 /// One page of a list, and whether more follow. A branch queue is ordered by urgency
 /// (overdue, at risk, on time, not received yet, paused, then closed; within each, the
 /// earliest due date, then the oldest), exactly as [`deadline_state`] judges on `today`
-/// (`at_risk_before` from the domain); a citizen's list newest first. Both are paged by
-/// key, so every dossier is reachable however many there are, and a page costs the same.
+/// (`at_risk_before` from the domain); an agency's queue likewise over its legs' own due
+/// dates (`Leg::deadline`: overdue, at risk, on time, then paused); a citizen's list
+/// newest first. All are paged by key, so every dossier is reachable however many there
+/// are, and a page costs the same. Each row carries the leg under way, if any.
 pub async fn list(
     db: &Db,
     scope: &Scope,
@@ -811,32 +1035,58 @@ pub async fn list(
         DossierStatus::ALL.iter().filter(|s| s.is_closed()).map(|s| format!("'{}'", s.as_str())).collect();
     let paused = DossierStatus::SupplementRequested.as_str();
     let citizen = matches!(scope, Scope::Applicant(_));
-    let scope_clause = match scope {
-        Scope::Applicant(_) => "applicant_id = $1",
-        Scope::Branch(_) => "branch_code = $1",
-        Scope::All => "CAST($1 AS TEXT) = ''",
+    let current = format!("('{}', '{}')", LegState::Open.as_str(), LegState::Paused.as_str());
+    let (from_clause, scope_clause) = match scope {
+        Scope::Applicant(_) => (
+            format!("dossiers d LEFT JOIN dossier_legs l ON l.dossier_id = d.id AND l.state IN {current}"),
+            "d.applicant_id = $1",
+        ),
+        Scope::Branch(_) => (
+            format!("dossiers d LEFT JOIN dossier_legs l ON l.dossier_id = d.id AND l.state IN {current}"),
+            "d.branch_code = $1",
+        ),
+        Scope::All => (
+            format!("dossiers d LEFT JOIN dossier_legs l ON l.dossier_id = d.id AND l.state IN {current}"),
+            "CAST($1 AS TEXT) = ''",
+        ),
+        Scope::Agency(_) => (
+            format!("dossier_legs l JOIN dossiers d ON d.id = l.dossier_id AND l.state IN {current}"),
+            "l.agency_code = $1",
+        ),
     };
+    let agency = matches!(scope, Scope::Agency(_));
     let (urgency, order, cursor_clause) = if citizen {
         (
             "0".to_owned(),
             "submitted_at DESC, id DESC",
             if after.is_some() { "(submitted_at, id) < ($4, $5)" } else { "1 = 1" },
         )
+    } else if agency {
+        (
+            format!(
+                "CASE WHEN l.state = '{}' THEN 4 WHEN l.due_date < $4 THEN 0 WHEN l.due_date < $5 THEN 1 ELSE 2 END",
+                LegState::Paused.as_str()
+            ),
+            "urgency, due_key, submitted_at, id",
+            if after.is_some() { "(urgency, due_key, submitted_at, id) > ($6, $7, $8, $9)" } else { "1 = 1" },
+        )
     } else {
         (
             format!(
-                "CASE WHEN status IN ({}) THEN 5 WHEN due_date IS NULL THEN 3 WHEN status = '{paused}' THEN 4 \
-                 WHEN due_date < $4 THEN 0 WHEN due_date < $5 THEN 1 ELSE 2 END",
+                "CASE WHEN d.status IN ({}) THEN 5 WHEN d.due_date IS NULL THEN 3 WHEN d.status = '{paused}' THEN 4 \
+                 WHEN d.due_date < $4 THEN 0 WHEN d.due_date < $5 THEN 1 ELSE 2 END",
                 closed.join(", ")
             ),
             "urgency, due_key, submitted_at, id",
             if after.is_some() { "(urgency, due_key, submitted_at, id) > ($6, $7, $8, $9)" } else { "1 = 1" },
         )
     };
+    let due = if agency { "l.due_date" } else { "d.due_date" };
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT * FROM (SELECT id, code, procedure_code, procedure_name, status, branch_code, submitted_at, updated_at, \
-         due_date, decided_at, closed_at, CAST({urgency} AS BIGINT) AS urgency, COALESCE(due_date, '{NO_DUE}') AS due_key \
-         FROM dossiers WHERE {scope_clause} AND ($2 = '' OR status = $2)) q \
+        "SELECT * FROM (SELECT d.id, d.code, d.procedure_code, d.procedure_name, d.status, d.branch_code, d.submitted_at, \
+         d.updated_at, d.due_date, d.decided_at, d.closed_at, CAST({urgency} AS BIGINT) AS urgency, \
+         COALESCE({due}, '{NO_DUE}') AS due_key, l.agency_code AS leg_agency, l.state AS leg_state, l.due_date AS leg_due_date \
+         FROM {from_clause} WHERE {scope_clause} AND ($2 = '' OR d.status = $2)) q \
          WHERE {cursor_clause} ORDER BY {order} LIMIT $3"
     ));
     let status = status.map(|s| s.as_str()).unwrap_or_default();
@@ -845,7 +1095,7 @@ pub async fn list(
         let q = sqlx::query_as(sql);
         let q = match scope {
             Scope::Applicant(id) => q.bind(*id),
-            Scope::Branch(code) => q.bind(code.clone()),
+            Scope::Branch(code) | Scope::Agency(code) => q.bind(code.clone()),
             Scope::All => q.bind(String::new()),
         };
         let q = q.bind(status).bind(fetch);
@@ -903,6 +1153,58 @@ pub async fn stats_groups(
     ));
     let branch = branch.unwrap_or_default().to_owned();
     on_db!(db, read, pool => sqlx::query_as(sql).bind(branch).bind(from).bind(to).fetch_all(pool).await)
+}
+
+/// Sums of one agency's legs: forwarded to it and finished by it over a period (local
+/// dates, inclusive), and those open past their due date on `today`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AgencyStatsGroup {
+    pub agency_code: String,
+    pub agency_name: String,
+    pub agency_name_en: String,
+    pub forwarded: i64,
+    pub finished: i64,
+    pub finished_on_time: i64,
+    pub working_days: i64,
+    pub open: i64,
+    pub open_overdue: i64,
+}
+
+/// Figures per agency over its legs (of dossiers of `branch`, when given), aggregated in
+/// SQL over the dates `workflow::step` recorded on each leg: a leg counts as forwarded on
+/// the day it was first forwarded, finished when the agency decided it (done or refused),
+/// on time when that was on or before its own due date; `open_overdue` counts the legs at
+/// the agency today past their due date (the same judgement as `Leg::deadline`).
+pub async fn stats_agencies(
+    db: &Db,
+    branch: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+    today: NaiveDate,
+) -> sqlx::Result<Vec<AgencyStatsGroup>> {
+    let within = |col: &str| format!("l.{col} >= $2 AND l.{col} <= $3");
+    let finished = format!(
+        "l.state IN ('{}', '{}') AND {}",
+        LegState::Done.as_str(),
+        LegState::Refused.as_str(),
+        within("finished_on")
+    );
+    let open = format!("l.state = '{}'", LegState::Open.as_str());
+    let sql = sqlx::AssertSqlSafe(format!(
+        "SELECT l.agency_code, MAX(a.name) AS agency_name, MAX(a.name_en) AS agency_name_en, \
+         CAST(SUM(CASE WHEN {started} THEN 1 ELSE 0 END) AS BIGINT) AS forwarded, \
+         CAST(SUM(CASE WHEN {finished} THEN 1 ELSE 0 END) AS BIGINT) AS finished, \
+         CAST(SUM(CASE WHEN {finished} AND l.finished_on <= l.due_date THEN 1 ELSE 0 END) AS BIGINT) AS finished_on_time, \
+         CAST(SUM(CASE WHEN {finished} THEN COALESCE(l.working_days_taken, 0) ELSE 0 END) AS BIGINT) AS working_days, \
+         CAST(SUM(CASE WHEN {open} THEN 1 ELSE 0 END) AS BIGINT) AS open, \
+         CAST(SUM(CASE WHEN {open} AND l.due_date < $4 THEN 1 ELSE 0 END) AS BIGINT) AS open_overdue \
+         FROM dossier_legs l JOIN dossiers d ON d.id = l.dossier_id JOIN agencies a ON a.code = l.agency_code \
+         WHERE ($1 = '' OR d.branch_code = $1) AND ({started} OR {finished} OR {open}) \
+         GROUP BY l.agency_code ORDER BY l.agency_code",
+        started = within("started_on"),
+    ));
+    let branch = branch.unwrap_or_default().to_owned();
+    on_db!(db, read, pool => sqlx::query_as(sql).bind(branch).bind(from).bind(to).bind(today).fetch_all(pool).await)
 }
 
 /// Fills the clock's dates on dossiers stored before they existed (the migration fills the

@@ -124,6 +124,18 @@ impl Drop for TestApp {
     }
 }
 
+/// Starts a server over the database `url` made by [`fresh_database`] (and filled by the
+/// test), which it owns: the database and `scratch` go when it stops.
+pub async fn start_owned(backend: Backend, url: &str, scratch: PathBuf) -> TestApp {
+    init_test_logs();
+    let mut app = start_on(test_config(url, &scratch)).await;
+    app.cleanup = Some(scratch);
+    if backend == Backend::Postgres {
+        app.owned_database = url.rsplit_once('/').map(|(_, name)| name.to_owned());
+    }
+    app
+}
+
 pub async fn spawn_app(backend: Backend) -> TestApp {
     spawn_app_with(backend, |_| {}).await
 }
@@ -330,6 +342,17 @@ impl TestApp {
         );
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         self.token(phone, "canbo12345").await
+    }
+
+    /// An agency officer of `agency` made with the operators' command (named `name`), and
+    /// their token.
+    pub async fn agency_officer(&self, phone: &str, agency: &str, name: &str) -> String {
+        let out = self.operator(
+            &["user", "add", "--role", "agency_officer", "--agency", agency, "--phone", phone, "--name", name],
+            "chuyenvien123\n",
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        self.token(phone, "chuyenvien123").await
     }
 
     pub async fn get_as(&self, token: &str, path: &str) -> Response {

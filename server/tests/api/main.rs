@@ -5,6 +5,7 @@ mod forms;
 mod helpers;
 
 mod abuse;
+mod agencies;
 mod auth;
 mod catalogue;
 mod connections;

@@ -94,6 +94,10 @@ pub struct Procedure {
     pub agency_en: Option<String>,
     /// Legal processing time in working days (0: the same day).
     pub processing_days: u32,
+    /// The agencies the centre forwards a received dossier to, in order (một cửa liên
+    /// thông), each with its share of the legal time; empty: the branch handles it alone.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agency_legs: Vec<AgencyLegPlan>,
     /// The fee (lệ phí) when filed at the counter, in đồng.
     pub fee_vnd: i64,
     /// The fee when filed online, where the law sets a lower one (absent: the same as
@@ -120,6 +124,30 @@ pub struct Procedure {
     /// Catalogue version at which this procedure last changed (0 in seed files).
     #[serde(default)]
     pub version: i64,
+}
+
+/// One leg of a procedure's route through the agencies: the agency's code and its share of
+/// the legal time, given as working days or as a percentage (rounded down); exactly one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AgencyLegPlan {
+    pub agency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_days: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub share_percent: Option<u32>,
+}
+
+/// A competent agency (cơ quan có thẩm quyền) that dossiers are forwarded to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Agency {
+    /// Short stable code, e.g. `HN.SXD`.
+    pub code: String,
+    pub name: String,
+    pub name_en: String,
 }
 
 impl Procedure {
@@ -266,8 +294,12 @@ pub struct CalendarDay {
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Citizen,
+    /// Staff of a branch of the centre (receives, forwards, returns).
     Officer,
     Admin,
+    /// Staff of a competent agency (a city department, the police...): decides its leg of
+    /// the dossiers forwarded to the agency.
+    AgencyOfficer,
 }
 
 impl Role {
@@ -276,6 +308,7 @@ impl Role {
             Role::Citizen => "citizen",
             Role::Officer => "officer",
             Role::Admin => "admin",
+            Role::AgencyOfficer => "agency_officer",
         }
     }
 
@@ -284,6 +317,7 @@ impl Role {
             "citizen" => Some(Role::Citizen),
             "officer" => Some(Role::Officer),
             "admin" => Some(Role::Admin),
+            "agency_officer" => Some(Role::AgencyOfficer),
             _ => None,
         }
     }
@@ -348,6 +382,9 @@ pub struct UserInfo {
     pub email: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
+    /// The agency of an agency officer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -443,12 +480,46 @@ pub struct TimelineEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<crate::workflow::DossierStatus>,
     pub to: crate::workflow::DossierStatus,
-    /// `citizen`, `officer`, `admin`.
+    /// `citizen`, `officer`, `admin`, `agency_officer`.
     pub actor_role: Role,
+    /// Who did it; for a citizen, an agency's step names the agency, never its officer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The agency of an inter-agency step (forwarded to it, or decided by it): its code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// Its name, in the request's language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency_name: Option<String>,
+    /// For an inter-agency step, a plain sentence naming the agency (never an officer), in
+    /// the request's language (`Action::describe`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One leg of a dossier's route through the competent agencies (một cửa liên thông), with
+/// its share of the legal time and how it stands against it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DossierLeg {
+    pub agency: String,
+    /// In the request's language.
+    pub agency_name: String,
+    /// Its share of the legal processing time, in working days.
+    pub days: u32,
+    pub state: crate::workflow::LegState,
+    /// The day it was forwarded to the agency (local date).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_on: Option<chrono::NaiveDate>,
+    /// Its own due date: `days` working days after `started_on`, pushed back by the working
+    /// days it waited for a supplement.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_date: Option<chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_on: Option<chrono::NaiveDate>,
+    pub deadline: crate::workflow::DeadlineState,
 }
 
 /// The citizen's satisfaction rating.
@@ -497,6 +568,9 @@ pub struct Dossier {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking_verifier: Option<String>,
     pub timeline: Vec<TimelineEntry>,
+    /// The route through the competent agencies, in order (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<DossierLeg>,
 }
 
 /// A dossier in a list.
@@ -514,6 +588,14 @@ pub struct DossierSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_date: Option<chrono::NaiveDate>,
     pub deadline: crate::workflow::DeadlineState,
+    /// The agency of the leg under way (at the agency, or paused by its supplement request).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
+    /// That leg's own due date and how it stands (an overdue leg is `overdue` here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg_due_date: Option<chrono::NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leg_deadline: Option<crate::workflow::DeadlineState>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -530,9 +612,15 @@ pub struct DossierList {
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct TransitionRequest {
     pub action: crate::workflow::Action,
-    /// Required for `reject` (the reason) and `request_supplement` (what to add).
+    /// Required for `reject` (the reason), `request_supplement` (what to add),
+    /// `agency_approve` (the result), `agency_refuse` (the reason) and
+    /// `agency_request_supplement` (what to add).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// `forward` only: the agency named by the officer; it must be the next one of the
+    /// procedure's route (absent: the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agency: Option<String>,
 }
 
 /// `POST /api/v1/dossiers/{id}/supplement`: the citizen's answer to a supplement request;
@@ -562,6 +650,9 @@ pub struct PublicDossier {
     pub due_date: Option<chrono::NaiveDate>,
     pub deadline: crate::workflow::DeadlineState,
     pub steps: Vec<PublicStep>,
+    /// The route through the competent agencies (absent: none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<DossierLeg>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -570,6 +661,10 @@ pub struct PublicStep {
     pub at: chrono::DateTime<chrono::Utc>,
     pub status: crate::workflow::DossierStatus,
     pub status_label: String,
+    /// For an inter-agency step, a plain sentence naming the agency (never an officer),
+    /// e.g. “Hồ sơ được chuyển đến Sở Xây dựng thành phố Hà Nội để giải quyết.”
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------
