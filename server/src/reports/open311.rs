@@ -57,6 +57,7 @@ fn split_format(file: &str) -> Option<(&str, Format)> {
 enum V {
     S(String),
     N(f64),
+    I(i64),
     B(bool),
     Null,
     List(&'static str, Vec<V>),
@@ -68,6 +69,7 @@ impl V {
         match self {
             V::S(s) => serde_json::Value::String(s.clone()),
             V::N(n) => serde_json::json!(n),
+            V::I(n) => serde_json::json!(n),
             V::B(b) => serde_json::Value::Bool(*b),
             V::Null => serde_json::Value::Null,
             V::List(_, items) => serde_json::Value::Array(items.iter().map(V::json).collect()),
@@ -79,6 +81,7 @@ impl V {
         match self {
             V::S(s) => escape(s, out),
             V::N(n) => out.push_str(&n.to_string()),
+            V::I(n) => out.push_str(&n.to_string()),
             V::B(b) => out.push_str(if *b { "true" } else { "false" }),
             V::Null => {}
             V::List(tag, items) => {
@@ -134,7 +137,7 @@ fn render(format: Format, status: StatusCode, root: &'static str, body: &V) -> R
 fn error(format: Format, status: StatusCode, description: &str) -> Response {
     let body = V::List(
         "error",
-        vec![V::Obj(vec![("code", V::N(f64::from(status.as_u16()))), ("description", V::S(description.to_owned()))])],
+        vec![V::Obj(vec![("code", V::I(i64::from(status.as_u16()))), ("description", V::S(description.to_owned()))])],
     );
     render(format, status, "errors", &body)
 }

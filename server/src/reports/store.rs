@@ -144,7 +144,7 @@ pub async fn events(db: &Db, report: Uuid) -> sqlx::Result<Vec<EventRow>> {
 
 pub async fn is_following(db: &Db, report: Uuid, user: Uuid) -> sqlx::Result<bool> {
     let row: Option<(i64,)> = on_db!(db, read, pool => {
-        sqlx::query_as("SELECT 1 FROM report_follows WHERE report_id = $1 AND user_id = $2")
+        sqlx::query_as("SELECT CAST(1 AS BIGINT) FROM report_follows WHERE report_id = $1 AND user_id = $2")
             .bind(report).bind(user).fetch_optional(pool).await
     })?;
     Ok(row.is_some())
@@ -299,7 +299,9 @@ macro_rules! record_report_event {
                 .bind(&notice.title_vi)
                 .bind(&notice.body_vi)
                 .bind(ev.at)
-                .bind(ev.actor.id.unwrap_or(uuid::Uuid::nil()))
+                // The reporter hears of their own new report (its code, its ward); otherwise
+                // whoever acted is not told of it.
+                .bind(if ev.action == "filed" { uuid::Uuid::nil() } else { ev.actor.id.unwrap_or(uuid::Uuid::nil()) })
                 .bind(notice.places_too)
                 .bind(ev.ward_code)
                 .bind(ev.place.lat)

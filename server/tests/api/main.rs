@@ -11,5 +11,6 @@ mod connections;
 mod dossiers;
 mod errors;
 mod ops;
+mod reports;
 mod search;
 mod uploads;
