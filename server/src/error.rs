@@ -10,8 +10,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldError;
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{ErrorBody, ErrorDetail, WireFieldError};
 use motcua_domain::reports::{ReportAction, ReportStatus};
+use motcua_domain::wire::{ErrorBody, ErrorDetail, WireFieldError};
 use motcua_domain::workflow::{Action, DossierStatus};
 
 tokio::task_local! {

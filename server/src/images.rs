@@ -68,7 +68,10 @@ impl Kind {
 pub fn is_heif(head: &[u8]) -> bool {
     head.len() >= 12
         && &head[4..8] == b"ftyp"
-        && matches!(&head[8..12], b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif")
+        && matches!(
+            &head[8..12],
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" | b"avif"
+        )
 }
 
 const PNG_SIGNATURE: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
@@ -243,7 +246,10 @@ pub mod tests {
         image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 85).encode_image(&pixels).expect("encode");
         let mut out = plain[..2].to_vec();
         out.extend(segment(0xE1, &exif_with_gps()));
-        out.extend(segment(0xE1, b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><exif:GPSLatitude>21,1.7N</exif:GPSLatitude></x:xmpmeta>"));
+        out.extend(segment(
+            0xE1,
+            b"http://ns.adobe.com/xap/1.0/\0<x:xmpmeta><exif:GPSLatitude>21,1.7N</exif:GPSLatitude></x:xmpmeta>",
+        ));
         out.extend(segment(0xED, b"Photoshop 3.0\08BIM\x04\x04\0\0\0\0\0\x0cNguyen Van An"));
         out.extend(segment(0xFE, b"Chup boi Nguyen Van An"));
         out.extend_from_slice(&plain[2..]);
@@ -290,7 +296,9 @@ pub mod tests {
     pub fn png_with_text(w: u32, h: u32) -> Vec<u8> {
         let pixels = image::RgbImage::from_fn(w, h, |x, _| image::Rgb([x as u8, 20, 30]));
         let mut plain = Vec::new();
-        image::codecs::png::PngEncoder::new(&mut plain).write_image(&pixels, w, h, image::ExtendedColorType::Rgb8).expect("png");
+        image::codecs::png::PngEncoder::new(&mut plain)
+            .write_image(&pixels, w, h, image::ExtendedColorType::Rgb8)
+            .expect("png");
         // Insert eXIf and tEXt after IHDR (8 + 25 bytes).
         let mut out = plain[..33].to_vec();
         out.extend(png_chunk(b"eXIf", &exif_with_gps()[6..]));

@@ -383,7 +383,10 @@ mod tests {
             Err(ReportError::Forbidden { action: ReportAction::Reopen })
         );
         let reject = Evidence { reason: Some(RejectReason::Duplicate), ..Evidence::default() };
-        assert_eq!(transition(ReportStatus::Received, ReportAction::Reject, Role::Admin, false, &e), Err(ReportError::MissingReason));
+        assert_eq!(
+            transition(ReportStatus::Received, ReportAction::Reject, Role::Admin, false, &e),
+            Err(ReportError::MissingReason)
+        );
         assert_eq!(
             transition(ReportStatus::Received, ReportAction::Reject, Role::Admin, false, &reject),
             Ok(ReportStatus::Rejected)
@@ -401,8 +404,10 @@ mod tests {
     #[test]
     fn the_reporter_may_reopen_within_seven_days_only() {
         let resolved = at("2026-03-02T03:00:00Z");
-        let inside = Evidence { resolved_at: Some(resolved), now: Some(at("2026-03-09T02:59:00Z")), ..Evidence::default() };
-        let outside = Evidence { resolved_at: Some(resolved), now: Some(at("2026-03-09T03:01:00Z")), ..Evidence::default() };
+        let inside =
+            Evidence { resolved_at: Some(resolved), now: Some(at("2026-03-09T02:59:00Z")), ..Evidence::default() };
+        let outside =
+            Evidence { resolved_at: Some(resolved), now: Some(at("2026-03-09T03:01:00Z")), ..Evidence::default() };
         assert_eq!(
             transition(ReportStatus::Resolved, ReportAction::Reopen, Role::Citizen, true, &inside),
             Ok(ReportStatus::Reopened)

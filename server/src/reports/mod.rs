@@ -172,11 +172,23 @@ async fn prepare_photos(
 /// The notice of a status change (or of a new report), in both languages.
 fn notice(code: &str, action: &str, to: ReportStatus, extra: Option<&str>, places_too: bool) -> Notice {
     let (body_vi, body_en) = match action {
-        "filed" => ("Phản ánh mới đã được tiếp nhận và chuyển đến đơn vị xử lý.".to_owned(), "A new report was received and sent to the unit that handles it.".to_owned()),
-        "move_ward" => ("Phản ánh đã được chuyển đến phường/xã khác để xử lý.".to_owned(), "The report was moved to another ward.".to_owned()),
-        "resolve" => ("Phản ánh đã được xử lý xong, kèm ảnh sau xử lý. Bạn có 7 ngày để đánh giá hoặc mở lại.".to_owned(), "The report was resolved, with photos after the work. You have 7 days to rate or reopen it.".to_owned()),
+        "filed" => (
+            "Phản ánh mới đã được tiếp nhận và chuyển đến đơn vị xử lý.".to_owned(),
+            "A new report was received and sent to the unit that handles it.".to_owned(),
+        ),
+        "move_ward" => (
+            "Phản ánh đã được chuyển đến phường/xã khác để xử lý.".to_owned(),
+            "The report was moved to another ward.".to_owned(),
+        ),
+        "resolve" => (
+            "Phản ánh đã được xử lý xong, kèm ảnh sau xử lý. Bạn có 7 ngày để đánh giá hoặc mở lại.".to_owned(),
+            "The report was resolved, with photos after the work. You have 7 days to rate or reopen it.".to_owned(),
+        ),
         "reject" => ("Phản ánh không được xử lý.".to_owned(), "The report was rejected.".to_owned()),
-        "reopen" => ("Người phản ánh cho biết vấn đề chưa được khắc phục; phản ánh được mở lại.".to_owned(), "The reporter says the problem is not fixed; the report was reopened.".to_owned()),
+        "reopen" => (
+            "Người phản ánh cho biết vấn đề chưa được khắc phục; phản ánh được mở lại.".to_owned(),
+            "The reporter says the problem is not fixed; the report was reopened.".to_owned(),
+        ),
         _ => (format!("Trạng thái mới: {}.", to.label(Lang::Vi)), format!("New status: {}.", to.label(Lang::En))),
     };
     let (body_vi, body_en) = match extra.map(str::trim).filter(|e| !e.is_empty()) {
@@ -307,7 +319,8 @@ async fn replay(app: &AppState, user: &AuthUser, key: &str, hash: &str) -> ApiRe
     if stored != hash {
         return Err(ApiError::Conflict(Conflict::IdempotencyConflict));
     }
-    let row = store::find(&app.db, id).await?.ok_or_else(|| ApiError::internal("an idempotency key names a lost report"))?;
+    let row =
+        store::find(&app.db, id).await?.ok_or_else(|| ApiError::internal("an idempotency key names a lost report"))?;
     Ok(Some((StatusCode::OK, axum::Json(view(app, &row, Some(user), app.clock.now()).await?)).into_response()))
 }
 
@@ -365,8 +378,14 @@ async fn view(app: &AppState, row: &ReportRow, caller: Option<&AuthUser>, now: D
         id: row.id.to_string(),
         code: row.code.clone(),
         category: row.category_code.clone(),
-        category_name: category.map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() }).unwrap_or_default(),
-        description: if row.description_hidden && !staff { hidden_text(lang).to_owned() } else { row.description.clone() },
+        category_name: category
+            .map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() })
+            .unwrap_or_default(),
+        description: if row.description_hidden && !staff {
+            hidden_text(lang).to_owned()
+        } else {
+            row.description.clone()
+        },
         description_hidden: row.description_hidden,
         status,
         reject_reason: row.reject_reason(),
@@ -396,7 +415,10 @@ async fn view(app: &AppState, row: &ReportRow, caller: Option<&AuthUser>, now: D
         created_at: row.created_at,
         updated_at: row.updated_at,
         resolved_at: row.resolved_at,
-        reporter_window_until: row.resolved_at.filter(|_| status == ReportStatus::Resolved).map(|r| r + REPORTER_WINDOW),
+        reporter_window_until: row
+            .resolved_at
+            .filter(|_| status == ReportStatus::Resolved)
+            .map(|r| r + REPORTER_WINDOW),
         followers: u64::try_from(row.followers).unwrap_or_default(),
         following,
         mine,
@@ -421,7 +443,11 @@ async fn visible(app: &AppState, raw_id: &str) -> ApiResult<ReportRow> {
 /// A report.
 #[utoipa::path(get, path = "/api/v1/reports/{id}", tag = "reports", params(("id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = Report), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn get_report(State(app): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<axum::Json<Report>> {
+async fn get_report(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Report>> {
     let row = visible(&app, &id).await?;
     Ok(axum::Json(view(&app, &row, Some(&user), app.clock.now()).await?))
 }
@@ -440,7 +466,10 @@ pub struct NearbyQuery {
 /// days, nearest first (at most 20), so the citizen can follow one instead.
 #[utoipa::path(get, path = "/api/v1/reports/nearby", tag = "reports", params(NearbyQuery),
     responses((status = 200, body = NearbyReports), (status = 422, body = ErrorBody)))]
-async fn nearby(State(app): State<AppState>, ApiQuery(q): ApiQuery<NearbyQuery>) -> ApiResult<axum::Json<NearbyReports>> {
+async fn nearby(
+    State(app): State<AppState>,
+    ApiQuery(q): ApiQuery<NearbyQuery>,
+) -> ApiResult<axum::Json<NearbyReports>> {
     let mut params = ParamErrors::default();
     let lat: Option<f64> = params.parse("lat", &q.lat);
     let lng: Option<f64> = params.parse("lng", &q.lng);
@@ -552,7 +581,11 @@ async fn page(app: &AppState, scope: Scope, q: &PageQuery) -> ApiResult<ReportPa
 /// The caller's reports, newest first.
 #[utoipa::path(get, path = "/api/v1/reports/mine", tag = "reports", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ReportPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn mine(State(app): State<AppState>, user: AuthUser, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<axum::Json<ReportPage>> {
+async fn mine(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<ReportPage>> {
     Ok(axum::Json(page(&app, Scope::Mine(user.id), &q).await?))
 }
 
@@ -573,7 +606,11 @@ async fn followed(
 #[utoipa::path(get, path = "/api/v1/reports/queue", tag = "reports", params(PageQuery), security(("bearer" = [])),
     responses((status = 200, body = ReportPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 422, body = ErrorBody)))]
-async fn queue(State(app): State<AppState>, user: AuthUser, ApiQuery(q): ApiQuery<PageQuery>) -> ApiResult<axum::Json<ReportPage>> {
+async fn queue(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<ReportPage>> {
     user.require(&[Role::Officer, Role::Admin])?;
     let own = if user.role == Role::Officer { officer_ward(&app, &user).await? } else { None };
     let scope = match (own, q.ward.as_deref()) {
@@ -699,7 +736,11 @@ async fn take_action(
         to,
         actor: &actor,
         note,
-        response: if req.action == ReportAction::Resolve || req.action == ReportAction::Reject { response } else { None },
+        response: if req.action == ReportAction::Resolve || req.action == ReportAction::Reject {
+            response
+        } else {
+            None
+        },
         reason: req.reason.filter(|_| req.action == ReportAction::Reject),
         ward_code: ward.as_deref(),
         assign_to,
@@ -927,7 +968,11 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
     }
     params.finish()?;
     let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::hours(7)).unwrap_or_default();
-    let end = to.succ_opt().and_then(|d| d.and_hms_opt(0, 0, 0)).map(|t| t.and_utc() - chrono::TimeDelta::hours(7)).unwrap_or_default();
+    let end = to
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc() - chrono::TimeDelta::hours(7))
+        .unwrap_or_default();
     let lang = crate::error::current_lang();
     let by_category = store::stats(&app.db, false, start, end).await?;
     let by_ward = store::stats(&app.db, true, start, end).await?;
@@ -951,7 +996,10 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
         total.rating_sum += g.rating_sum;
     }
     let category_name = |code: &str| {
-        places().category(code).map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() }).unwrap_or_default()
+        places()
+            .category(code)
+            .map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() })
+            .unwrap_or_default()
     };
     Ok(axum::Json(ReportStats {
         from,

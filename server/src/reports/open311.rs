@@ -73,7 +73,9 @@ impl V {
             V::B(b) => serde_json::Value::Bool(*b),
             V::Null => serde_json::Value::Null,
             V::List(_, items) => serde_json::Value::Array(items.iter().map(V::json).collect()),
-            V::Obj(fields) => serde_json::Value::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), v.json())).collect()),
+            V::Obj(fields) => {
+                serde_json::Value::Object(fields.iter().map(|(k, v)| ((*k).to_owned(), v.json())).collect())
+            }
         }
     }
 
@@ -250,7 +252,10 @@ async fn requests_of(app: &AppState, rows: &[ReportRow]) -> Result<V, sqlx::Erro
         "request",
         rows.iter()
             .map(|r| {
-                let url = media.iter().find(|(rid, _)| *rid == r.id).map(|(rid, p)| format!("/api/v1/public/reports/{rid}/photos/{p}"));
+                let url = media
+                    .iter()
+                    .find(|(rid, _)| *rid == r.id)
+                    .map(|(rid, p)| format!("/api/v1/public/reports/{rid}/photos/{p}"));
                 request(r, url)
             })
             .collect(),
@@ -371,7 +376,11 @@ async fn top_post(State(app): State<AppState>, Path(resource): Path<String>, bod
         return error(format, StatusCode::BAD_REQUEST, "Nội dung không đọc được / Unreadable form body");
     };
     if form.iter().any(|(k, v)| crate::extract::has_control_character(k) || crate::extract::has_control_character(v)) {
-        return error(format, StatusCode::BAD_REQUEST, "Ký tự điều khiển không được phép / Control characters are not allowed");
+        return error(
+            format,
+            StatusCode::BAD_REQUEST,
+            "Ký tự điều khiển không được phép / Control characters are not allowed",
+        );
     }
     let Some(key) = param(&form, "api_key") else {
         return error(format, StatusCode::FORBIDDEN, "api_key: thiếu khóa / missing api_key");

@@ -229,10 +229,14 @@ async fn photo(
     let report = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
     let photo = Uuid::parse_str(&photo_id).map_err(|_| ApiError::NotFound)?;
     let row = store::photo(&app.db, report, photo).await?.filter(|p| !p.hidden).ok_or(ApiError::NotFound)?;
-    let (sha, content_type) =
-        if thumbnail { (row.thumb_sha256.as_str(), "image/jpeg") } else { (row.sha256.as_str(), row.content_type.as_str()) };
+    let (sha, content_type) = if thumbnail {
+        (row.thumb_sha256.as_str(), "image/jpeg")
+    } else {
+        (row.sha256.as_str(), row.content_type.as_str())
+    };
     let bytes = app.blobs.get(sha).await?.ok_or_else(|| ApiError::internal("a report photo's file is missing"))?;
-    let content_type = HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    let content_type =
+        HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     Ok((
         [
             (header::CONTENT_TYPE, content_type),

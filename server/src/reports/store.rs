@@ -225,7 +225,9 @@ fn uuid_text(pg: bool, col: &str) -> String {
         format!("CAST({col} AS TEXT)")
     } else {
         let h = format!("lower(hex({col}))");
-        format!("substr({h},1,8)||'-'||substr({h},9,4)||'-'||substr({h},13,4)||'-'||substr({h},17,4)||'-'||substr({h},21)")
+        format!(
+            "substr({h},1,8)||'-'||substr({h},9,4)||'-'||substr({h},13,4)||'-'||substr({h},17,4)||'-'||substr({h},21)"
+        )
     }
 }
 
@@ -444,7 +446,6 @@ pub async fn insert(db: &Db, new: &NewReport, notice: impl Fn(&str) -> Notice) -
     }.await)
 }
 
-
 /// A move decided by the domain's state machine, to store.
 #[derive(Debug, Clone)]
 pub struct Move<'a> {
@@ -614,7 +615,10 @@ pub async fn moderate(
 }
 
 /// The audit of a report's moderation: (target, reason, original, at).
-pub async fn moderation_audit(db: &Db, report: Uuid) -> sqlx::Result<Vec<(String, String, Option<String>, DateTime<Utc>)>> {
+pub async fn moderation_audit(
+    db: &Db,
+    report: Uuid,
+) -> sqlx::Result<Vec<(String, String, Option<String>, DateTime<Utc>)>> {
     on_db!(db, read, pool => {
         sqlx::query_as("SELECT target, reason, original, at FROM report_moderation WHERE report_id = $1 ORDER BY at, id")
             .bind(report).fetch_all(pool).await
@@ -692,8 +696,7 @@ pub struct SummaryRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const SUMMARY_COLUMNS: &str =
-    "r.id, r.code, r.category_code, r.status, r.ward_code, r.description, r.description_hidden, r.lat, r.lng, r.due_date, \
+const SUMMARY_COLUMNS: &str = "r.id, r.code, r.category_code, r.status, r.ward_code, r.description, r.description_hidden, r.lat, r.lng, r.due_date, \
      r.created_at, r.updated_at";
 
 /// Which reports a list shows.
@@ -884,12 +887,7 @@ pub struct StatsGroup {
 
 /// Figures of reports filed in `[from, to)`, grouped by `column` (`category_code` or
 /// `ward_code`), aggregated in SQL.
-pub async fn stats(
-    db: &Db,
-    by_ward: bool,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> sqlx::Result<Vec<StatsGroup>> {
+pub async fn stats(db: &Db, by_ward: bool, from: DateTime<Utc>, to: DateTime<Utc>) -> sqlx::Result<Vec<StatsGroup>> {
     let column = if by_ward { "ward_code" } else { "category_code" };
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT {column} AS key, COUNT(*) AS received, \

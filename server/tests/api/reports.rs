@@ -35,7 +35,9 @@ pub(crate) fn jpeg_with_gps(seed: u8) -> Vec<u8> {
     // IFD0: one entry, the GPS IFD pointer (0x8825) -> 26.
     tiff.extend_from_slice(&[0, 1, 0x88, 0x25, 0, 4, 0, 0, 0, 1, 0, 0, 0, 26, 0, 0, 0, 0]);
     // GPS IFD: GPSLatitudeRef 'N', GPSLatitude -> 56 (three rationals), then a maker string.
-    tiff.extend_from_slice(&[0, 2, 0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0, 0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 56, 0, 0, 0, 0]);
+    tiff.extend_from_slice(&[
+        0, 2, 0, 1, 0, 2, 0, 0, 0, 2, b'N', 0, 0, 0, 0, 2, 0, 5, 0, 0, 0, 3, 0, 0, 0, 56, 0, 0, 0, 0,
+    ]);
     for (n, d) in [(21u32, 1u32), (1, 1), (42, 1)] {
         tiff.extend_from_slice(&n.to_be_bytes());
         tiff.extend_from_slice(&d.to_be_bytes());
@@ -93,10 +95,8 @@ fn report_body(category: &str, photos: &[String], at: (f64, f64)) -> Value {
 }
 
 async fn admin(app: &TestApp) -> String {
-    let out = app.operator(
-        &["user", "add", "--role", "admin", "--phone", "0911000999", "--name", "Quản trị"],
-        "quantri12345\n",
-    );
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0911000999", "--name", "Quản trị"], "quantri12345\n");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     app.token("0911000999", "quantri12345").await
 }
@@ -127,12 +127,20 @@ async fn a_report_travels_from_photo_to_reopening(backend: Backend) {
     assert!(contains(&first, b"Exif\0\0") && contains(&first, b"GPSLatitude"));
     let photo_a = upload_resumable(&app, &reporter, &first, "anh-1.jpg").await;
     let photo_b = upload_resumable(&app, &reporter, &jpeg_with_gps(2), "anh-2.jpg").await;
-    let stored = app.get_as(&reporter, &format!("/api/v1/attachments/{photo_a}/content")).await.bytes().await.expect("bytes");
+    let stored =
+        app.get_as(&reporter, &format!("/api/v1/attachments/{photo_a}/content")).await.bytes().await.expect("bytes");
     assert!(!contains(&stored, b"Exif") && !contains(&stored, b"GPSLatitude") && !contains(&stored, b"Nguyen"));
-    assert_eq!(image::load_from_memory(&stored).expect("decodes").to_rgb8(), image::load_from_memory(&first).expect("decodes").to_rgb8());
+    assert_eq!(
+        image::load_from_memory(&stored).expect("decodes").to_rgb8(),
+        image::load_from_memory(&first).expect("decodes").to_rgb8()
+    );
     // Announcing the same original again finds the cleaned copy: nothing to send.
     let again = app
-        .post_as(&reporter, "/api/v1/uploads", &json!({"sha256": sha(&first), "size": first.len(), "file_name": "anh-1.jpg"}))
+        .post_as(
+            &reporter,
+            "/api/v1/uploads",
+            &json!({"sha256": sha(&first), "size": first.len(), "file_name": "anh-1.jpg"}),
+        )
         .await;
     assert_eq!(expect_json(again, 200).await["attachment"]["id"], photo_a.as_str());
 
@@ -160,21 +168,30 @@ async fn a_report_travels_from_photo_to_reopening(backend: Backend) {
     let photo_url = filed["photos"][0]["url"].as_str().expect("url").to_owned();
     let served = app.get(&photo_url).await.bytes().await.expect("photo");
     assert!(served.starts_with(&[0xFF, 0xD8]) && !contains(&served, b"Exif"));
-    let thumb = app.get(filed["photos"][0]["thumbnail_url"].as_str().expect("thumb")).await.bytes().await.expect("thumb");
+    let thumb =
+        app.get(filed["photos"][0]["thumbnail_url"].as_str().expect("thumb")).await.bytes().await.expect("thumb");
     assert!(thumb.starts_with(&[0xFF, 0xD8]) && !contains(&thumb, b"Exif"));
 
     // The neighbour, about to report the same rubbish 100 m away, finds it and follows it.
-    let near = expect_json(app.get("/api/v1/reports/nearby?lat=21.0296&lng=105.8524&category=rac-thai").await, 200).await;
+    let near =
+        expect_json(app.get("/api/v1/reports/nearby?lat=21.0296&lng=105.8524&category=rac-thai").await, 200).await;
     let items = near["items"].as_array().expect("items");
     assert_eq!(items.len(), 1, "{near}");
     assert_eq!(items[0]["id"], id.as_str());
     let d = items[0]["distance_m"].as_u64().expect("distance");
     assert!((90..=110).contains(&d), "{d}");
-    let other_kind = expect_json(app.get("/api/v1/reports/nearby?lat=21.0296&lng=105.8524&category=tieng-on").await, 200).await;
+    let other_kind =
+        expect_json(app.get("/api/v1/reports/nearby?lat=21.0296&lng=105.8524&category=tieng-on").await, 200).await;
     assert_eq!(other_kind["items"], json!([]));
-    let far = expect_json(app.get("/api/v1/reports/nearby?lat=21.0330&lng=105.8524&category=rac-thai").await, 200).await;
+    let far =
+        expect_json(app.get("/api/v1/reports/nearby?lat=21.0330&lng=105.8524&category=rac-thai").await, 200).await;
     assert_eq!(far["items"], json!([]), "470 m away is not nearby");
-    let follow = app.request(Method::POST, &format!("/api/v1/reports/{id}/follow")).bearer_auth(&neighbour).send().await.expect("follow");
+    let follow = app
+        .request(Method::POST, &format!("/api/v1/reports/{id}/follow"))
+        .bearer_auth(&neighbour)
+        .send()
+        .await
+        .expect("follow");
     assert_eq!(follow.status().as_u16(), 204);
     let followed = expect_json(app.get_as(&neighbour, "/api/v1/reports/followed").await, 200).await;
     assert_eq!(followed["items"][0]["id"], id.as_str());
@@ -198,7 +215,12 @@ async fn a_report_travels_from_photo_to_reopening(backend: Backend) {
     expect_json(act(officer.clone(), json!({"action": "start", "note": "Đã cử tổ vệ sinh."})).await, 200).await;
 
     // Resolving needs a response and an after photo.
-    let paths = expect_error(act(officer.clone(), json!({"action": "resolve", "response": "Đã dọn."})).await, 422, "validation_failed").await;
+    let paths = expect_error(
+        act(officer.clone(), json!({"action": "resolve", "response": "Đã dọn."})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(paths, vec!["after_photos"]);
     let paths = expect_error(act(officer.clone(), json!({"action": "resolve"})).await, 422, "validation_failed").await;
     assert_eq!(paths, vec!["response"]);
@@ -246,17 +268,33 @@ async fn a_report_travels_from_photo_to_reopening(backend: Backend) {
 
     // The reporter says it is not fixed: reopened, and back in the queue.
     expect_error(act(neighbour.clone(), json!({"action": "reopen"})).await, 403, "forbidden").await;
-    let reopened = expect_json(act(reporter.clone(), json!({"action": "reopen", "note": "Rác lại bị đổ."})).await, 200).await;
+    let reopened =
+        expect_json(act(reporter.clone(), json!({"action": "reopen", "note": "Rác lại bị đổ."})).await, 200).await;
     assert_eq!(reopened["status"], "reopened");
     assert_eq!(notifications(&app, &neighbour).await.len(), 4);
     let queue = expect_json(app.get_as(&officer, "/api/v1/reports/queue").await, 200).await;
     assert_eq!(queue["items"][0]["id"], id.as_str());
     // Resolved again, then rated once.
     let after2 = upload_resumable(&app, &officer, &jpeg_with_gps(11), "sau-xu-ly-2.jpg").await;
-    expect_json(act(officer.clone(), json!({"action": "resolve", "response": "Đã lắp biển cấm đổ rác.", "after_photos": [after2]})).await, 200).await;
-    let rated = expect_json(app.post_as(&reporter, &format!("/api/v1/reports/{id}/rating"), &json!({"score": 5})).await, 200).await;
+    expect_json(
+        act(
+            officer.clone(),
+            json!({"action": "resolve", "response": "Đã lắp biển cấm đổ rác.", "after_photos": [after2]}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    let rated =
+        expect_json(app.post_as(&reporter, &format!("/api/v1/reports/{id}/rating"), &json!({"score": 5})).await, 200)
+            .await;
     assert_eq!(rated["rating"], 5);
-    expect_error(app.post_as(&reporter, &format!("/api/v1/reports/{id}/rating"), &json!({"score": 4})).await, 409, "report_not_rateable").await;
+    expect_error(
+        app.post_as(&reporter, &format!("/api/v1/reports/{id}/rating"), &json!({"score": 4})).await,
+        409,
+        "report_not_rateable",
+    )
+    .await;
     let stats = expect_json(app.get("/api/v1/stats/reports").await, 200).await;
     assert_eq!(stats["total"]["ratings"], 1);
     assert_eq!(stats["total"]["satisfaction"], 5.0);
@@ -313,7 +351,9 @@ async fn bad_input_names_the_field(backend: Backend) {
     paths.sort();
     assert_eq!(paths, vec!["category", "description", "lat", "photos"]);
     let six: Vec<String> = (0..6).map(|_| photo.clone()).collect();
-    let paths = expect_error(file(&app, &citizen, "k-6", &report_body("rac-thai", &six, LAKE)).await, 422, "validation_failed").await;
+    let paths =
+        expect_error(file(&app, &citizen, "k-6", &report_body("rac-thai", &six, LAKE)).await, 422, "validation_failed")
+            .await;
     assert_eq!(paths, vec!["photos"]);
     // Someone else's photo, and a PDF, are named by position.
     let other = app.citizen("079303001234", "0987000111").await;
@@ -340,14 +380,17 @@ async fn bad_input_names_the_field(backend: Backend) {
     assert_eq!(body["error"]["fields"][0]["code"], "unsupported_image");
     assert!(body["error"]["fields"][0]["message"].as_str().is_some_and(|m| m.contains("HEIC")));
     // Without a key, and nearby without its parameters.
-    let no_key = app.post_as(&citizen, "/api/v1/reports", &report_body("rac-thai", std::slice::from_ref(&photo), LAKE)).await;
+    let no_key =
+        app.post_as(&citizen, "/api/v1/reports", &report_body("rac-thai", std::slice::from_ref(&photo), LAKE)).await;
     assert_eq!(expect_error(no_key, 422, "validation_failed").await, vec!["Idempotency-Key"]);
     let mut paths = expect_error(app.get("/api/v1/reports/nearby?lat=abc").await, 422, "validation_failed").await;
     paths.sort();
     assert_eq!(paths, vec!["category", "lat", "lng"]);
     let paths = expect_error(app.get("/api/v1/public/reports?bbox=1,2,3").await, 422, "validation_failed").await;
     assert_eq!(paths, vec!["bbox"]);
-    let paths = expect_error(app.get("/api/v1/stats/reports?from=2026-02-01&to=2026-01-01").await, 422, "validation_failed").await;
+    let paths =
+        expect_error(app.get("/api/v1/stats/reports?from=2026-02-01&to=2026-01-01").await, 422, "validation_failed")
+            .await;
     assert_eq!(paths, vec!["from"]);
     app.stop().await;
 }
@@ -396,7 +439,8 @@ async fn the_queue_pages_overdue_first(backend: Backend) {
     let monday = chrono::DateTime::parse_from_rfc3339("2026-03-02T02:00:00Z").expect("time").with_timezone(&Utc);
     app.clock.set(monday);
     let mut filed = Vec::new();
-    for (i, category) in ["o-ga-mat-duong", "cay-xanh", "rac-thai", "xay-dung-trai-phep", "tieng-on"].iter().enumerate() {
+    for (i, category) in ["o-ga-mat-duong", "cay-xanh", "rac-thai", "xay-dung-trai-phep", "tieng-on"].iter().enumerate()
+    {
         let body = report_body(category, std::slice::from_ref(&photo), LAKE);
         let r = expect_json(file(&app, &citizen, &format!("p-{i}"), &body).await, 201).await;
         filed.push((r["id"].as_str().expect("id").to_owned(), r["due_date"].as_str().expect("due").to_owned()));
@@ -412,7 +456,11 @@ async fn the_queue_pages_overdue_first(backend: Backend) {
         };
         let page = expect_json(app.get_as(&officer, &path).await, 200).await;
         for item in page["items"].as_array().expect("items") {
-            seen.push((item["id"].as_str().expect("id").to_owned(), item["due_date"].as_str().expect("due").to_owned(), item["overdue"].as_bool().expect("overdue")));
+            seen.push((
+                item["id"].as_str().expect("id").to_owned(),
+                item["due_date"].as_str().expect("due").to_owned(),
+                item["overdue"].as_bool().expect("overdue"),
+            ));
         }
         match page["next"].as_str() {
             Some(n) => after = Some(n.to_owned()),
@@ -428,7 +476,8 @@ async fn the_queue_pages_overdue_first(backend: Backend) {
     assert!(seen[0].2 && seen[1].2 && seen[2].2 && !seen[3].2 && !seen[4].2);
     let expected_first = filed.iter().find(|(_, due)| due == "2026-03-03").expect("the tree is due on Tuesday");
     assert_eq!(seen[0].0, expected_first.0);
-    expect_error(app.get_as(&officer, "/api/v1/reports/queue?after=not-a-cursor").await, 422, "validation_failed").await;
+    expect_error(app.get_as(&officer, "/api/v1/reports/queue?after=not-a-cursor").await, 422, "validation_failed")
+        .await;
     expect_error(app.get_as(&citizen, "/api/v1/reports/queue").await, 403, "forbidden").await;
     app.stop().await;
 }
@@ -440,9 +489,29 @@ async fn place_followers_hear_of_new_reports(backend: Backend) {
     let near_follower = app.citizen("079303001235", "0987000112").await;
     let far_follower = app.citizen("079303001236", "0987000113").await;
     expect_json(app.post_as(&ward_follower, "/api/v1/place-follows", &json!({"ward_code": "00070"})).await, 201).await;
-    expect_json(app.post_as(&near_follower, "/api/v1/place-follows", &json!({"lat": 21.0300, "lng": 105.8524, "radius_m": 300})).await, 201).await;
-    expect_json(app.post_as(&far_follower, "/api/v1/place-follows", &json!({"lat": 21.0500, "lng": 105.8524, "radius_m": 300})).await, 201).await;
-    let paths = expect_error(app.post_as(&far_follower, "/api/v1/place-follows", &json!({"lat": 21.05, "lng": 105.85, "radius_m": 9000})).await, 422, "validation_failed").await;
+    expect_json(
+        app.post_as(
+            &near_follower,
+            "/api/v1/place-follows",
+            &json!({"lat": 21.0300, "lng": 105.8524, "radius_m": 300}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    expect_json(
+        app.post_as(&far_follower, "/api/v1/place-follows", &json!({"lat": 21.0500, "lng": 105.8524, "radius_m": 300}))
+            .await,
+        201,
+    )
+    .await;
+    let paths = expect_error(
+        app.post_as(&far_follower, "/api/v1/place-follows", &json!({"lat": 21.05, "lng": 105.85, "radius_m": 9000}))
+            .await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(paths, vec!["radius_m"]);
     let photo = upload_resumable(&app, &reporter, &jpeg_with_gps(7), "a.jpg").await;
     expect_json(file(&app, &reporter, "pl-1", &report_body("rac-thai", &[photo], LAKE)).await, 201).await;
@@ -452,7 +521,12 @@ async fn place_followers_hear_of_new_reports(backend: Backend) {
     assert_eq!(report_pushes(&app).await.len(), 3, "the reporter and two place followers");
     let places = expect_json(app.get_as(&ward_follower, "/api/v1/place-follows").await, 200).await;
     let place_id = places[0]["id"].as_str().expect("id").to_owned();
-    let gone = app.request(Method::DELETE, &format!("/api/v1/place-follows/{place_id}")).bearer_auth(&ward_follower).send().await.expect("delete");
+    let gone = app
+        .request(Method::DELETE, &format!("/api/v1/place-follows/{place_id}"))
+        .bearer_auth(&ward_follower)
+        .send()
+        .await
+        .expect("delete");
     assert_eq!(gone.status().as_u16(), 204);
     app.stop().await;
 }
@@ -468,11 +542,36 @@ async fn moderation_hides_and_the_audit_keeps(backend: Backend) {
     let id = filed["id"].as_str().expect("id").to_owned();
     let photo_id = filed["photos"][0]["id"].as_str().expect("photo").to_owned();
     let photo_url = filed["photos"][0]["url"].as_str().expect("url").to_owned();
-    expect_error(app.post_as(&reporter, &format!("/api/v1/reports/{id}/moderation"), &json!({"hide_description": true, "reason": "x"})).await, 403, "forbidden").await;
-    let paths = expect_error(app.post_as(&officer, &format!("/api/v1/reports/{id}/moderation"), &json!({"hide_description": true, "reason": " "})).await, 422, "validation_failed").await;
+    expect_error(
+        app.post_as(
+            &reporter,
+            &format!("/api/v1/reports/{id}/moderation"),
+            &json!({"hide_description": true, "reason": "x"}),
+        )
+        .await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let paths = expect_error(
+        app.post_as(
+            &officer,
+            &format!("/api/v1/reports/{id}/moderation"),
+            &json!({"hide_description": true, "reason": " "}),
+        )
+        .await,
+        422,
+        "validation_failed",
+    )
+    .await;
     assert_eq!(paths, vec!["reason"]);
     let moderated = expect_json(
-        app.post_as(&officer, &format!("/api/v1/reports/{id}/moderation"), &json!({"hide_description": true, "hide_photos": [photo_id], "reason": "Ngôn từ xúc phạm"})).await,
+        app.post_as(
+            &officer,
+            &format!("/api/v1/reports/{id}/moderation"),
+            &json!({"hide_description": true, "hide_photos": [photo_id], "reason": "Ngôn từ xúc phạm"}),
+        )
+        .await,
         200,
     )
     .await;
@@ -483,7 +582,10 @@ async fn moderation_hides_and_the_audit_keeps(backend: Backend) {
     assert!(!seen["description"].as_str().unwrap_or_default().contains("xúc phạm"));
     assert_eq!(seen["photos"], json!([]));
     assert_eq!(app.get(&photo_url).await.status().as_u16(), 404);
-    let audit = motcua_server::reports::store::moderation_audit(&app.state.db, uuid::Uuid::parse_str(&id).expect("uuid")).await.expect("audit");
+    let audit =
+        motcua_server::reports::store::moderation_audit(&app.state.db, uuid::Uuid::parse_str(&id).expect("uuid"))
+            .await
+            .expect("audit");
     assert_eq!(audit.len(), 2);
     assert_eq!(audit[0].2.as_deref(), Some("Lời lẽ xúc phạm cán bộ phường, rác đầy đường."));
     app.stop().await;
@@ -492,7 +594,11 @@ async fn moderation_hides_and_the_audit_keeps(backend: Backend) {
 async fn open311_files_and_answers_in_json_and_xml(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = admin(&app).await;
-    let key = expect_json(app.post_as(&admin, "/api/v1/admin/open311-keys", &json!({"partner": "Ứng dụng Bản đồ Xanh"})).await, 201).await;
+    let key = expect_json(
+        app.post_as(&admin, "/api/v1/admin/open311-keys", &json!({"partner": "Ứng dụng Bản đồ Xanh"})).await,
+        201,
+    )
+    .await;
     let api_key = key["api_key"].as_str().expect("key").to_owned();
     let stored: Vec<(String,)> = motcua_server::on_db!(&app.state.db, read, pool => {
         sqlx::query_as("SELECT key_hash FROM partner_keys").fetch_all(pool).await
@@ -500,7 +606,8 @@ async fn open311_files_and_answers_in_json_and_xml(backend: Backend) {
     .expect("keys");
     assert!(stored.iter().all(|(h,)| h != &api_key && h.len() == 64), "only a hash is stored");
     let citizen = app.citizen("001203004567", "0912345678").await;
-    expect_error(app.post_as(&citizen, "/api/v1/admin/open311-keys", &json!({"partner": "x"})).await, 403, "forbidden").await;
+    expect_error(app.post_as(&citizen, "/api/v1/admin/open311-keys", &json!({"partner": "x"})).await, 403, "forbidden")
+        .await;
 
     let post = |format: &'static str, form: Vec<(&'static str, String)>| {
         let app = &app;
@@ -553,11 +660,18 @@ async fn open311_files_and_answers_in_json_and_xml(backend: Backend) {
     let token_answer = expect_json(app.get(&format!("/open311/v2/tokens/{token}.json")).await, 200).await;
     assert_eq!(token_answer[0]["service_request_id"], code.as_str());
     let services = expect_json(app.get("/open311/v2/services.json").await, 200).await;
-    assert!(services.as_array().expect("list").iter().any(|s| s["service_code"] == "den-chieu-sang" && s["metadata"] == false));
+    assert!(
+        services
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|s| s["service_code"] == "den-chieu-sang" && s["metadata"] == false)
+    );
     let definition = expect_json(app.get("/open311/v2/services/den-chieu-sang.json").await, 200).await;
     assert_eq!(definition["attributes"], json!([]));
     assert_eq!(app.get("/open311/v2/services/khong-co.json").await.status().as_u16(), 404);
-    let listed = expect_json(app.get("/open311/v2/requests.json?service_code=den-chieu-sang&status=open").await, 200).await;
+    let listed =
+        expect_json(app.get("/open311/v2/requests.json?service_code=den-chieu-sang&status=open").await, 200).await;
     assert_eq!(listed.as_array().map(Vec::len), Some(2));
     assert_eq!(listed[0]["agency_responsible"], "Công ty TNHH MTV Chiếu sáng và Thiết bị đô thị Hà Nội");
     assert!(!listed.to_string().contains("someone@example.com"));
@@ -565,7 +679,8 @@ async fn open311_files_and_answers_in_json_and_xml(backend: Backend) {
     assert_eq!(closed, json!([]));
     let by_id = expect_json(app.get(&format!("/open311/v2/requests.json?service_request_id={code}")).await, 200).await;
     assert_eq!(by_id.as_array().map(Vec::len), Some(1));
-    let too_long = app.get("/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z").await;
+    let too_long =
+        app.get("/open311/v2/requests.json?start_date=2026-01-01T00:00:00Z&end_date=2026-06-01T00:00:00Z").await;
     assert_eq!(too_long.status().as_u16(), 400);
     let bad_status = app.get("/open311/v2/requests.xml?status=maybe").await;
     assert_eq!(bad_status.status().as_u16(), 400);
