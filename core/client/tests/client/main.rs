@@ -10,4 +10,5 @@ mod catalogue;
 mod drafts;
 mod exactly_once;
 mod outbox;
+mod reports;
 mod session;
