@@ -109,13 +109,15 @@ fn check_point(lat: f64, lng: f64, errors: &mut Vec<FieldError>) -> Option<LatLn
     inside.then_some(p)
 }
 
-/// Distinct attachment ids at `path[i]`, each a UUID; problems named.
+/// Distinct attachment ids at `path[i]`, each a UUID; problems named. The same id twice
+/// counts once: two photos that differ only in their metadata are the same stored file.
 fn parse_ids(path: &str, raw: &[String], errors: &mut Vec<FieldError>) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for (i, r) in raw.iter().enumerate() {
         match Uuid::parse_str(r.trim()) {
-            Ok(id) if !ids.contains(&id) => ids.push(id),
-            _ => errors.push(FieldError::new(format!("{path}[{i}]"), FieldErrorCode::Invalid)),
+            Ok(id) if ids.contains(&id) => {}
+            Ok(id) => ids.push(id),
+            Err(_) => errors.push(FieldError::new(format!("{path}[{i}]"), FieldErrorCode::Invalid)),
         }
     }
     ids

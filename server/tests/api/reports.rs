@@ -392,6 +392,23 @@ async fn bad_input_names_the_field(backend: Backend) {
         expect_error(app.get("/api/v1/stats/reports?from=2026-02-01&to=2026-01-01").await, 422, "validation_failed")
             .await;
     assert_eq!(paths, vec!["from"]);
+    // Two photos that differ only in their EXIF are one stored file: counted once, not refused.
+    let mut twin = jpeg_with_gps(3);
+    let at = twin.windows(11).position(|w| w == b"GPSLatitude").expect("a GPS tag");
+    twin[at] = b'g';
+    let twin = upload_resumable(&app, &citizen, &twin, "a-copy.jpg").await;
+    assert_eq!(twin, photo, "the same bytes once the metadata is gone");
+    let filed =
+        expect_json(file(&app, &citizen, "k-twin", &report_body("rac-thai", &[photo.clone(), twin], LAKE)).await, 201)
+            .await;
+    assert_eq!(filed["photos"].as_array().map(Vec::len), Some(1));
+    let paths = expect_error(
+        file(&app, &citizen, "k-bad-id", &report_body("rac-thai", &["nope".to_owned()], LAKE)).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(paths, vec!["photos[0]"]);
     app.stop().await;
 }
 
