@@ -496,6 +496,62 @@ async fn the_queue_pages_overdue_first(backend: Backend) {
     expect_error(app.get_as(&officer, "/api/v1/reports/queue?after=not-a-cursor").await, 422, "validation_failed")
         .await;
     expect_error(app.get_as(&citizen, "/api/v1/reports/queue").await, 403, "forbidden").await;
+    // A misrouted report moves to Ba Đình's queue; the move is in its timeline.
+    let ba_dinh = app.officer("0911222555", "HN.00004").await;
+    let moved = &seen[4].0;
+    let path = format!("/api/v1/reports/{moved}/actions");
+    let paths = expect_error(
+        app.post_as(&officer, &path, &json!({"action": "move_ward", "ward_code": "99999"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(paths, vec!["ward_code"]);
+    let after_move = expect_json(
+        app.post_as(
+            &officer,
+            &path,
+            &json!({"action": "move_ward", "ward_code": "00004", "note": "Thuộc địa bàn Ba Đình"}),
+        )
+        .await,
+        200,
+    )
+    .await;
+    assert_eq!(after_move["ward_code"], "00004");
+    assert_eq!(after_move["status"], "received");
+    assert!(after_move["timeline"].as_array().expect("timeline").iter().any(|e| e["action"] == "move_ward"));
+    let theirs = expect_json(app.get_as(&ba_dinh, "/api/v1/reports/queue").await, 200).await;
+    assert_eq!(theirs["items"][0]["id"], moved.as_str());
+    let ours = expect_json(app.get_as(&officer, "/api/v1/reports/queue?limit=100").await, 200).await;
+    assert_eq!(ours["items"].as_array().map(Vec::len), Some(4));
+    expect_error(app.post_as(&officer, &path, &json!({"action": "start"})).await, 404, "not_found").await;
+    // The public map pages by key too: every report once.
+    let mut public = std::collections::HashSet::new();
+    let mut next: Option<String> = None;
+    loop {
+        let path = match &next {
+            Some(n) => {
+                format!("/api/v1/public/reports?bbox=105.80,21.00,105.90,21.05&status=received&limit=2&after={n}")
+            }
+            None => "/api/v1/public/reports?bbox=105.80,21.00,105.90,21.05&status=received&limit=2".to_owned(),
+        };
+        let page: Value = app.get(&path).await.json().await.expect("geojson");
+        for f in page["features"].as_array().expect("features") {
+            assert!(public.insert(f["properties"]["id"].as_str().expect("id").to_owned()));
+        }
+        match page["next"].as_str() {
+            Some(n) => next = Some(n.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(public.len(), 5);
+    let none: Value = app
+        .get("/api/v1/public/reports?bbox=105.80,21.00,105.90,21.05&status=resolved")
+        .await
+        .json()
+        .await
+        .expect("geojson");
+    assert_eq!(none["features"], json!([]));
     app.stop().await;
 }
 
