@@ -20,7 +20,8 @@ both!(
     the_queue_pages_overdue_first,
     place_followers_hear_of_new_reports,
     moderation_hides_and_the_audit_keeps,
-    open311_files_and_answers_in_json_and_xml
+    open311_files_and_answers_in_json_and_xml,
+    the_janitor_keeps_report_photos_and_thumbnails
 );
 
 /// Hoàn Kiếm lake: in the ward Hoàn Kiếm (code 00070, service point HN.00070).
@@ -762,5 +763,25 @@ async fn open311_files_and_answers_in_json_and_xml(backend: Backend) {
     assert_eq!(discovery["endpoints"][0]["specification"], "http://wiki.open311.org/GeoReport_v2");
     assert_eq!(app.get("/open311/v2/requests/PA-000000-0000.json").await.status().as_u16(), 404);
     assert_eq!(app.get("/open311/v2/nothing.json").await.status().as_u16(), 404);
+    app.stop().await;
+}
+
+async fn the_janitor_keeps_report_photos_and_thumbnails(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let photo = upload_resumable(&app, &citizen, &jpeg_with_gps(12), "a.jpg").await;
+    let unused = upload_resumable(&app, &citizen, &jpeg_with_gps(13), "b.jpg").await;
+    let filed = expect_json(file(&app, &citizen, "j-1", &report_body("rac-thai", &[photo], LAKE)).await, 201).await;
+    // Long after the orphan TTL: the unused photo goes, the report's photo and thumbnail stay.
+    let done = motcua_server::janitor::run_once(&app.state, Utc::now() + TimeDelta::days(60)).await.expect("janitor");
+    assert_eq!(done.orphan_attachments, 1, "{done:?}");
+    assert!(done.blobs >= 1, "{done:?}");
+    let gone = app.get_as(&citizen, &format!("/api/v1/attachments/{unused}")).await;
+    assert_eq!(gone.status().as_u16(), 404);
+    for key in ["url", "thumbnail_url"] {
+        let served = app.get(filed["photos"][0][key].as_str().expect("url")).await;
+        assert_eq!(served.status().as_u16(), 200, "{key}");
+        assert!(served.bytes().await.expect("bytes").starts_with(&[0xFF, 0xD8]));
+    }
     app.stop().await;
 }
