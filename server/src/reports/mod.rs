@@ -776,7 +776,9 @@ async fn rate(
         return Err(ApiError::NotFound);
     }
     let mut errors = Vec::new();
-    if !(1..=5).contains(&req.score) {
+    if req.score < 1 {
+        errors.push(FieldError::new("score", FieldErrorCode::TooSmall).with_limit(1));
+    } else if req.score > 5 {
         errors.push(FieldError::new("score", FieldErrorCode::TooLarge).with_limit(5));
     }
     let comment = req.comment.as_deref().map(str::trim).filter(|c| !c.is_empty());

@@ -286,6 +286,11 @@ async fn a_report_travels_from_photo_to_reopening(backend: Backend) {
         200,
     )
     .await;
+    for (score, code) in [(0, "too_small"), (6, "too_large")] {
+        let path = format!("/api/v1/reports/{id}/rating");
+        let body = expect_json(app.post_as(&reporter, &path, &json!({"score": score})).await, 422).await;
+        assert_eq!(body["error"]["fields"][0]["code"], code);
+    }
     let rated =
         expect_json(app.post_as(&reporter, &format!("/api/v1/reports/{id}/rating"), &json!({"score": 5})).await, 200)
             .await;
