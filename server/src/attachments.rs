@@ -449,12 +449,14 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
         };
         return Err(ApiError::Validation(vec![error]));
     }
-    let (staged, sha, size) = match without_metadata(app, &staged, &head).await {
-        Ok(Some(clean)) => {
-            tokio::fs::remove_file(&staged).await.ok();
-            clean
+    let (staged, sha, size, thumb) = match clean_photo(app, &staged, &head).await {
+        Ok(Some(photo)) => {
+            if photo.path != staged {
+                tokio::fs::remove_file(&staged).await.ok();
+            }
+            (photo.path, photo.sha256, photo.size, photo.thumbnail)
         }
-        Ok(None) => (staged, sha, row.size),
+        Ok(None) => (staged, sha, row.size, None),
         Err(e) => {
             tokio::fs::remove_file(&staged).await.ok();
             return Err(e.into());
@@ -466,8 +468,12 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
         sqlx::query("UPDATE uploads SET stored_sha256 = $1 WHERE id = $2").bind(&sha).bind(id).execute(pool).await.map(|_| ())
     })?;
     app.blobs.put_file(&sha, &staged).await?;
-    let attachment =
-        record_attachment(&app.db, owner, &sha, size, content_type.unwrap_or_default(), &row.file_name).await?;
+    let thumb = match thumb {
+        Some(bytes) => Some(store_thumbnail(app, &bytes).await?),
+        None => None,
+    };
+    let stored = StoredFile { sha: &sha, size, content_type: content_type.unwrap_or_default(), thumb };
+    let attachment = record_attachment(&app.db, owner, &stored, &row.file_name).await?;
     on_db!(&app.db, write, pool => async {
         let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE uploads SET attachment_id = $1, updated_at = $2 WHERE id = $3 AND attachment_id IS NULL")
@@ -481,25 +487,58 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-/// A photo's bytes without their metadata, staged beside the original, with their
-/// SHA-256 and size; `None` when there was nothing to remove or the file is not a photo
-/// that parses (a scan that merely starts like one is stored as sent: a report refuses it).
-async fn without_metadata(
-    app: &AppState,
-    staged: &std::path::Path,
-    head: &[u8],
-) -> anyhow::Result<Option<(PathBuf, String, i64)>> {
+/// A photo cleaned of its metadata: where its bytes are staged (the original path when
+/// there was nothing to remove), their SHA-256 and size, and its thumbnail.
+struct CleanPhoto {
+    path: PathBuf,
+    sha256: String,
+    size: i64,
+    thumbnail: Option<Vec<u8>>,
+}
+
+/// The photo at `staged` without its metadata, and its thumbnail (made once, here, so
+/// filing a report only links it); `None` for a file that is not a photo that parses (a
+/// scan that merely starts like one is stored as sent: a report refuses it).
+async fn clean_photo(app: &AppState, staged: &std::path::Path, head: &[u8]) -> anyhow::Result<Option<CleanPhoto>> {
     if crate::images::Kind::of(head).is_none() {
         return Ok(None);
     }
     let bytes = tokio::fs::read(staged).await?;
-    let Ok(clean) = tokio::task::spawn_blocking(move || crate::images::strip(&bytes)).await? else {
-        return Ok(None);
+    let made = tokio::task::spawn_blocking(move || {
+        let clean = crate::images::strip(&bytes).ok()?;
+        let thumbnail = crate::images::thumbnail(&clean).ok();
+        let changed = clean.len() != bytes.len();
+        Some((clean, changed, thumbnail))
+    })
+    .await?;
+    let Some((clean, changed, thumbnail)) = made else { return Ok(None) };
+    let path = if changed {
+        let out = app.blobs.staging_path(&format!("clean-{}", Uuid::new_v4().simple()));
+        write_new(&out, &clean).await?;
+        out
+    } else {
+        staged.to_path_buf()
     };
-    let out = app.blobs.staging_path(&format!("clean-{}", Uuid::new_v4().simple()));
-    write_new(&out, &clean).await?;
-    let size = i64::try_from(clean.len())?;
-    Ok(Some((out, hex(&Sha256::digest(&clean)), size)))
+    Ok(Some(CleanPhoto { path, sha256: hex(&Sha256::digest(&clean)), size: i64::try_from(clean.len())?, thumbnail }))
+}
+
+/// Puts a thumbnail in the blob store; its SHA-256 and size (its row is written with the
+/// attachment's).
+pub async fn store_thumbnail(app: &AppState, bytes: &[u8]) -> anyhow::Result<(String, i64)> {
+    let sha = hex(&Sha256::digest(bytes));
+    let staged = app.blobs.staging_path(&format!("thumb-{}", Uuid::new_v4().simple()));
+    write_new(&staged, bytes).await?;
+    app.blobs.put_file(&sha, &staged).await?;
+    Ok((sha, i64::try_from(bytes.len())?))
+}
+
+/// What was stored of an uploaded file.
+struct StoredFile<'a> {
+    sha: &'a str,
+    size: i64,
+    content_type: &'a str,
+    /// The thumbnail's SHA-256 and size, for a photo.
+    thumb: Option<(String, i64)>,
 }
 
 /// Concatenates the chunk files into `out`, hashing as it goes; `None` when the chunks do
@@ -561,27 +600,28 @@ async fn restart_upload(app: &AppState, id: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-/// Records the blob (once) and the owner's attachment of it (once per owner and bytes).
-async fn record_attachment(
-    db: &Db,
-    owner: Uuid,
-    sha: &str,
-    size: i64,
-    content_type: &str,
-    file_name: &str,
-) -> sqlx::Result<Uuid> {
+/// Records the blob (once), its thumbnail's, and the owner's attachment of it (once per
+/// owner and bytes).
+async fn record_attachment(db: &Db, owner: Uuid, file: &StoredFile<'_>, file_name: &str) -> sqlx::Result<Uuid> {
     let now = Utc::now();
     let id = Uuid::now_v7();
+    let (sha, size, content_type) = (file.sha, file.size, file.content_type);
     on_db!(db, write, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query("INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
             .bind(sha).bind(size).bind(content_type).bind(now)
             .execute(&mut *tx).await?;
+        if let Some((thumb, thumb_size)) = &file.thumb {
+            sqlx::query("INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ($1, $2, 'image/jpeg', $3) ON CONFLICT (sha256) DO NOTHING")
+                .bind(thumb).bind(*thumb_size).bind(now)
+                .execute(&mut *tx).await?;
+        }
+        let thumb = file.thumb.as_ref().map(|(t, _)| t.clone());
         sqlx::query(
-            "INSERT INTO attachments (id, owner_id, sha256, file_name, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (owner_id, sha256) DO NOTHING",
+            "INSERT INTO attachments (id, owner_id, sha256, file_name, created_at, thumb_sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (owner_id, sha256) DO UPDATE SET thumb_sha256 = COALESCE(attachments.thumb_sha256, excluded.thumb_sha256)",
         )
-        .bind(id).bind(owner).bind(sha).bind(file_name).bind(now)
+        .bind(id).bind(owner).bind(sha).bind(file_name).bind(now).bind(thumb)
         .execute(&mut *tx).await?;
         let (stored,): (Uuid,) = sqlx::query_as("SELECT id FROM attachments WHERE owner_id = $1 AND sha256 = $2")
             .bind(owner).bind(sha)

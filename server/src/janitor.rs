@@ -3,8 +3,8 @@
 //! - Unfinished uploads untouched for `MOTCUA_STAGING_TTL_HOURS`: their rows and chunk files.
 //! - Attachments no dossier and no report refers to, older than `MOTCUA_ORPHAN_TTL_HOURS` (with the
 //!   upload rows that produced them).
-//! - Blobs that no attachment, no upload (announced or stored bytes) and no report
-//!   thumbnail refers to any more: the row, then the file,
+//! - Blobs that no attachment (as its bytes or its thumbnail), no upload (announced or
+//!   stored bytes) and no report thumbnail refers to any more: the row, then the file,
 //!   with a trash-and-recheck step so a citizen uploading the same bytes at that moment
 //!   never loses the file (see [`collect_blobs`]).
 //! - Quota and guess counters of windows that have ended.
@@ -120,11 +120,13 @@ async fn collect_blobs(app: &AppState) -> anyhow::Result<u64> {
                WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = b.sha256) \
                AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256) \
                AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.stored_sha256 = b.sha256) \
-               AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = b.sha256) LIMIT $1) \
+               AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = b.sha256) \
+               AND NOT EXISTS (SELECT 1 FROM attachments t WHERE t.thumb_sha256 = b.sha256) LIMIT $1) \
              AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = blobs.sha256) \
              AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = blobs.sha256) \
              AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.stored_sha256 = blobs.sha256) \
-             AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = blobs.sha256) RETURNING sha256",
+             AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = blobs.sha256) \
+             AND NOT EXISTS (SELECT 1 FROM attachments t WHERE t.thumb_sha256 = blobs.sha256) RETURNING sha256",
         )
         .bind(BATCH)
         .fetch_all(pool).await

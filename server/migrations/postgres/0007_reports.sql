@@ -132,3 +132,7 @@ CREATE INDEX notifications_by_event ON notifications (event_id);
 -- differs from the one announced): the janitor leaves these blobs alone too.
 ALTER TABLE uploads ADD COLUMN stored_sha256 TEXT;
 CREATE INDEX uploads_by_stored ON uploads (stored_sha256);
+
+-- A photo's thumbnail, made once when it is stored (filing a report then only links it).
+ALTER TABLE attachments ADD COLUMN thumb_sha256 TEXT;
+CREATE INDEX attachments_by_thumb ON attachments (thumb_sha256);

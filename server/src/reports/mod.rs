@@ -124,8 +124,9 @@ fn parse_ids(path: &str, raw: &[String], errors: &mut Vec<FieldError>) -> Vec<Uu
 }
 
 /// The caller's photos among `ids` made ready for a report: each must be the caller's, a
-/// JPEG/PNG/WebP that parses and carries no metadata (stored copies are cleaned on
-/// upload); each gets its thumbnail put in the blob store.
+/// JPEG/PNG/WebP that parsed and lost its metadata when stored (its thumbnail was made
+/// then). A photo stored before thumbnails were made at upload is checked and given one
+/// here.
 async fn prepare_photos(
     app: &AppState,
     owner: Uuid,
@@ -137,15 +138,19 @@ async fn prepare_photos(
     let mut photos = Vec::new();
     for (i, id) in ids.iter().enumerate() {
         let at = format!("{path}[{i}]");
-        let Some((_, sha, content_type)) = owned.iter().find(|(a, _, _)| a == id) else {
+        let Some(owned) = owned.iter().find(|a| a.id == *id) else {
             errors.push(FieldError::new(at, FieldErrorCode::UnknownAttachment));
             continue;
         };
-        if !content_type.starts_with("image/") {
+        if !owned.content_type.starts_with("image/") {
             errors.push(FieldError::new(at, FieldErrorCode::InvalidFileType));
             continue;
         }
-        let Some(bytes) = app.blobs.get(sha).await? else {
+        if let (Some(thumb), Some(size)) = (&owned.thumb_sha256, owned.thumb_size) {
+            photos.push(NewPhoto { attachment_id: *id, thumb_sha256: thumb.clone(), thumb_size: size });
+            continue;
+        }
+        let Some(bytes) = app.blobs.get(&owned.sha256).await? else {
             return Err(ApiError::internal("a report photo's stored file is missing"));
         };
         let made = tokio::task::spawn_blocking(move || {
@@ -158,15 +163,8 @@ async fn prepare_photos(
             errors.push(FieldError::new(at, FieldErrorCode::InvalidFileType));
             continue;
         };
-        let thumb_sha = crate::seed::hex(&Sha256::digest(&thumb));
-        let staged = app.blobs.staging_path(&format!("thumb-{}", Uuid::new_v4().simple()));
-        crate::blobs::write_new(&staged, &thumb).await?;
-        app.blobs.put_file(&thumb_sha, &staged).await?;
-        photos.push(NewPhoto {
-            attachment_id: *id,
-            thumb_sha256: thumb_sha,
-            thumb_size: i64::try_from(thumb.len()).unwrap_or(i64::MAX),
-        });
+        let (thumb_sha256, thumb_size) = crate::attachments::store_thumbnail(app, &thumb).await?;
+        photos.push(NewPhoto { attachment_id: *id, thumb_sha256, thumb_size });
     }
     Ok(photos)
 }

@@ -944,14 +944,27 @@ pub async fn remove_place(db: &Db, user: Uuid, id: Uuid) -> sqlx::Result<bool> {
     })
 }
 
-/// The attachments among `ids` that `owner` owns, with their stored bytes' hash and type.
-pub async fn owned_photos(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<(Uuid, String, String)>> {
+/// One of the caller's attachments offered as a report photo.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnedPhoto {
+    pub id: Uuid,
+    pub sha256: String,
+    pub content_type: String,
+    /// The thumbnail made when it was stored (photos only) and its size.
+    pub thumb_sha256: Option<String>,
+    pub thumb_size: Option<i64>,
+}
+
+/// The attachments among `ids` that `owner` owns, with their stored bytes' hash and type
+/// and their thumbnail.
+pub async fn owned_photos(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<OwnedPhoto>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT a.id, a.sha256, b.content_type FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+        "SELECT a.id, a.sha256, b.content_type, a.thumb_sha256, t.size AS thumb_size FROM attachments a \
+         JOIN blobs b ON b.sha256 = a.sha256 LEFT JOIN blobs t ON t.sha256 = a.thumb_sha256 \
          WHERE a.owner_id = $1 AND a.id IN ({})",
         placeholders.join(", ")
     ));
