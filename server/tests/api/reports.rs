@@ -593,11 +593,24 @@ async fn place_followers_hear_of_new_reports(backend: Backend) {
     .await;
     assert_eq!(paths, vec!["radius_m"]);
     let photo = upload_resumable(&app, &reporter, &jpeg_with_gps(7), "a.jpg").await;
-    expect_json(file(&app, &reporter, "pl-1", &report_body("rac-thai", &[photo], LAKE)).await, 201).await;
+    let filed = expect_json(file(&app, &reporter, "pl-1", &report_body("rac-thai", &[photo], LAKE)).await, 201).await;
     assert_eq!(notifications(&app, &ward_follower).await.len(), 1);
     assert_eq!(notifications(&app, &near_follower).await.len(), 1);
     assert_eq!(notifications(&app, &far_follower).await.len(), 0);
     assert_eq!(report_pushes(&app).await.len(), 3, "the reporter and two place followers");
+    // Progress is for the reporter and the report's followers; a resolution reaches the
+    // place's followers again.
+    let officer = app.officer("0911222333", "HN.00070").await;
+    let actions = format!("/api/v1/reports/{}/actions", filed["id"].as_str().expect("id"));
+    expect_json(app.post_as(&officer, &actions, &json!({"action": "start"})).await, 200).await;
+    assert_eq!(notifications(&app, &ward_follower).await.len(), 1);
+    let after = upload_resumable(&app, &officer, &jpeg_with_gps(14), "sau.jpg").await;
+    let resolve = json!({"action": "resolve", "response": "Đã thu gom.", "after_photos": [after]});
+    expect_json(app.post_as(&officer, &actions, &resolve).await, 200).await;
+    assert_eq!(notifications(&app, &ward_follower).await.len(), 2);
+    assert_eq!(notifications(&app, &near_follower).await.len(), 2);
+    assert_eq!(notifications(&app, &far_follower).await.len(), 0);
+    assert_eq!(notifications(&app, &reporter).await.len(), 3, "filed, started, resolved");
     let places = expect_json(app.get_as(&ward_follower, "/api/v1/place-follows").await, 200).await;
     let place_id = places[0]["id"].as_str().expect("id").to_owned();
     let gone = app
