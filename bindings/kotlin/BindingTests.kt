@@ -2,7 +2,8 @@
 // (the binary named by MOTCUA_SERVER_BIN): the citizen's journey (register, catalogue,
 // search without diacritics, an offline draft with validation errors then fixed, submit
 // while the server is down, delivery once when it is back, the status change after an
-// officer acts) and the app's own HTTP stack with a parked outbox item. A plain main()
+// officer acts), the app's own HTTP stack with a parked outbox item, and a field report
+// drafted offline with two photos carrying GPS EXIF, sent once, cached and followed. A plain main()
 // runner: one line per test, then "N passed, N failed", and a non-zero exit on failure.
 package motcua.bindings.test
 
@@ -391,6 +392,58 @@ suspend fun pushOnThePhone(server: Server, dir: File) {
     client.shutdown()
 }
 
+/** A real 32x24 JPEG (made with the `image` crate). */
+val SMALL_JPEG: ByteArray = java.util.Base64.getDecoder().decode("/9j/4AAQSkZJRgABAgAAAQABAAD/wAARCAAYACADAREAAhEBAxEB/9sAQwAGBAUGBQQGBgUGBwcGCAoQCgoJCQoUDg8MEBcUGBgXFBYWGh0lHxobIxwWFiAsICMmJykqKRkfLTAtKDAlKCko/9sAQwEHBwcKCAoTCgoTKBoWGigoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDw200rp8tfZTxJx4XFm1aaV0+WuOeJPpcLizZtNK6fLXFPEn0mFxZtWmldPlrjniT6XC4so2mldPlreeIP5rwuLNm00rp8tcU8SfSYXFm1aaV0+WuOeJPpcLizZtNK6fLXHPEn0uFxZRtNK6fLW08SfzXhcWbVppXT5a454g+kwuLNm00rp8tcc8SfS4XFm1aaV0+WuKeJPpMLiz//2Q==")
+
+/** [SMALL_JPEG] with an APP1 Exif segment carrying GPS tags, as a phone's camera writes it. */
+fun photo(dir: File, name: String, seed: Int): String {
+    val exif = "Exif\u0000\u0000MM\u0000*\u0000\u0000\u0000\u0008GPSLatitude 21.0287 seed $seed".toByteArray(Charsets.ISO_8859_1)
+    val length = exif.size + 2
+    val segment = byteArrayOf(0xFF.toByte(), 0xE1.toByte(), (length shr 8).toByte(), (length and 0xFF).toByte()) + exif
+    val file = File(dir, name)
+    file.writeBytes(SMALL_JPEG.copyOfRange(0, 2) + segment + SMALL_JPEG.copyOfRange(2, SMALL_JPEG.size))
+    return file.absolutePath
+}
+
+suspend fun fieldReport(server: Server, dir: File) {
+    val events = Recorder()
+    val client = MotcuaClient.open(config(server, dir), MemoryTokens(), null)
+    client.setListener(events)
+    val pending = client.register("001099012398", "0912345698", "Lê Thị Cúc", "matkhau12345")
+    client.verifyPhone(pending.verificationId, server.codeFor("0912345698"))
+
+    val draft = client.createReportDraft()
+    expectEqual(draft.issues.map { it.path }.toSet(), setOf("category", "description", "lat", "lng", "photos"), "empty draft")
+    val lake = ReportDraftInput("rac-thai", "Rác thải đổ tràn ra lòng đường.", 21.0287, 105.8524, "Phố Huế", true)
+    client.updateReportDraft(draft.id, lake)
+    val extra = client.addReportPhoto(draft.id, photo(dir, "a.jpg", 1), "a.jpg")
+    client.removeReportPhoto(draft.id, extra.id)
+    client.addReportPhoto(draft.id, photo(dir, "b.jpg", 2), "b.jpg")
+    client.addReportPhoto(draft.id, photo(dir, "c.jpg", 3), "c.jpg")
+    val ready = client.reportDraft(draft.id)
+    expect(ready.issues.isEmpty() && ready.photos.size == 2) { "$ready" }
+    expectEqual(client.reportDrafts().map { it.id }, listOf(draft.id), "report drafts")
+
+    server.stop()
+    val item = client.submitReport(draft.id)
+    expectEqual(item.state, OutboxState.PENDING, "queued report")
+    expectEqual(client.syncOutbox().sent, 0u, "sent while the server is down")
+    server.start()
+    syncUntilSent(client, 1u)
+    val sent = events.outboxEvents.map { it.stage }.filterIsInstance<OutboxStage.ReportSent>()
+    expectEqual(sent.size, 1, "ReportSent events")
+    val reportId = sent[0].reportId
+    expectEqual(client.reportDraft(draft.id).reportId, reportId, "the draft's report")
+    expectEqual(client.myReports().map { it.id }, listOf(reportId), "cached own reports")
+    expectEqual(client.refreshMyReports().map { it.wardCode }, listOf("00070"), "routed to Hoàn Kiếm")
+    expectEqual(client.followReport(reportId, true).map { it.id }, listOf(reportId), "followed")
+    expectEqual(client.refreshFollowedReports().map { it.id }, listOf(reportId), "followed, refreshed")
+    expectEqual(client.followedReports().map { it.followed }, listOf(true), "followed, cached")
+    val other = client.createReportDraft()
+    client.deleteReportDraft(other.id)
+    client.shutdown()
+}
+
 fun main() {
     val binary = System.getenv("MOTCUA_SERVER_BIN")
         ?: throw TestFailure("MOTCUA_SERVER_BIN is not set: run these tests with `cargo xtask test`")
@@ -398,6 +451,7 @@ fun main() {
         "citizen files a dossier offline and follows it to received" to ::citizenJourney,
         "app transport carries requests and a parked item is retried" to ::appTransport,
         "push token is sent at sign-in, a notification opens its dossier once" to ::pushOnThePhone,
+        "a field report drafted offline with photos is sent once and followed" to ::fieldReport,
     )
     var passed = 0
     var failed = 0

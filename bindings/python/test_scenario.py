@@ -2,12 +2,15 @@
 # whole journey (register, catalogue, search without diacritics, an offline draft with
 # validation errors then fixed, submit while the server is down, delivery once when it is
 # back, the status change after an officer acts), the app's own HTTP stack with a parked
-# outbox item, and the draft and session operations with their errors.
+# outbox item, the draft and session operations with their errors, and a field report
+# drafted offline with two photos carrying GPS EXIF, sent once, cached and followed.
 import asyncio
+import base64
 import datetime
 import json
 import os
 import re
+import urllib.request
 
 import pytest
 
@@ -331,3 +334,79 @@ async def push_on_the_phone(server, tmp_path):
 
 def test_push_token_deep_links_and_settings(server, tmp_path):
     asyncio.run(push_on_the_phone(server, tmp_path))
+
+
+# A real 32x24 JPEG (made with the `image` crate); `photo()` adds an APP1 Exif segment with
+# GPS tags, as a phone's camera writes it.
+SMALL_JPEG = base64.b64decode("/9j/4AAQSkZJRgABAgAAAQABAAD/wAARCAAYACADAREAAhEBAxEB/9sAQwAGBAUGBQQGBgUGBwcGCAoQCgoJCQoUDg8MEBcUGBgXFBYWGh0lHxobIxwWFiAsICMmJykqKRkfLTAtKDAlKCko/9sAQwEHBwcKCAoTCgoTKBoWGigoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgoKCgo/8QAHwAAAQUBAQEBAQEAAAAAAAAAAAECAwQFBgcICQoL/8QAtRAAAgEDAwIEAwUFBAQAAAF9AQIDAAQRBRIhMUEGE1FhByJxFDKBkaEII0KxwRVS0fAkM2JyggkKFhcYGRolJicoKSo0NTY3ODk6Q0RFRkdISUpTVFVWV1hZWmNkZWZnaGlqc3R1dnd4eXqDhIWGh4iJipKTlJWWl5iZmqKjpKWmp6ipqrKztLW2t7i5usLDxMXGx8jJytLT1NXW19jZ2uHi4+Tl5ufo6erx8vP09fb3+Pn6/8QAHwEAAwEBAQEBAQEBAQAAAAAAAAECAwQFBgcICQoL/8QAtREAAgECBAQDBAcFBAQAAQJ3AAECAxEEBSExBhJBUQdhcRMiMoEIFEKRobHBCSMzUvAVYnLRChYkNOEl8RcYGRomJygpKjU2Nzg5OkNERUZHSElKU1RVVldYWVpjZGVmZ2hpanN0dXZ3eHl6goOEhYaHiImKkpOUlZaXmJmaoqOkpaanqKmqsrO0tba3uLm6wsPExcbHyMnK0tPU1dbX2Nna4uPk5ebn6Onq8vP09fb3+Pn6/9oADAMBAAIRAxEAPwDw200rp8tfZTxJx4XFm1aaV0+WuOeJPpcLizZtNK6fLXFPEn0mFxZtWmldPlrjniT6XC4so2mldPlreeIP5rwuLNm00rp8tcU8SfSYXFm1aaV0+WuOeJPpcLizZtNK6fLXHPEn0uFxZRtNK6fLW08SfzXhcWbVppXT5a454g+kwuLNm00rp8tcc8SfS4XFm1aaV0+WuKeJPpMLiz//2Q==")
+
+
+def photo(path, seed: int):
+    exif = b"Exif\x00\x00MM\x00\x2a\x00\x00\x00\x08\x00\x00\x00\x00\x00\x00GPSLatitude 21.0287 seed" + bytes([seed])
+    segment = b"\xff\xe1" + (len(exif) + 2).to_bytes(2, "big") + exif
+    path.write_bytes(SMALL_JPEG[:2] + segment + SMALL_JPEG[2:])
+    return str(path)
+
+
+async def field_report(server, tmp_path):
+    tokens, events = MemoryTokens(), Recorder()
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), tokens, None)
+    client.set_listener(events)
+    pending = await client.register("001099012399", "0912345699", "Trần Văn Bảo", "matkhau12345")
+    await client.verify_phone(pending.verification_id, server.code_for("0912345699"))
+
+    draft = await client.create_report_draft()
+    assert set(issue_paths(draft.issues)) == {"category", "description", "lat", "lng", "photos"}
+    outside = m.ReportDraftInput(category="rac-thai", description="Rác thải đổ tràn ra lòng đường.",
+                                 lat=10.7769, lng=106.7009, address="", hide_identity=False)
+    assert issue_paths((await client.update_report_draft(draft.id, outside)).issues)["lat"] == "outside_service_area"
+    lake = m.ReportDraftInput(category="rac-thai", description="Rác thải đổ tràn ra lòng đường.",
+                              lat=21.0287, lng=105.8524, address="Phố Đinh Tiên Hoàng", hide_identity=True)
+    await client.update_report_draft(draft.id, lake)
+    first = await client.add_report_photo(draft.id, photo(tmp_path / "a.jpg", 1), "a.jpg")
+    extra = await client.add_report_photo(draft.id, photo(tmp_path / "b.jpg", 2), "b.jpg")
+    await client.remove_report_photo(draft.id, extra.id)
+    await client.add_report_photo(draft.id, photo(tmp_path / "c.jpg", 3), "c.jpg")
+    ready = await client.report_draft(draft.id)
+    assert ready.issues == [] and len(ready.photos) == 2 and ready.photos[0].id == first.id
+    assert [d.id for d in await client.report_drafts()] == [draft.id]
+
+    # Queued while the server is down, delivered once when it is back.
+    server.stop()
+    item = await client.submit_report(draft.id)
+    assert item.state == m.OutboxState.PENDING and item.draft_id == draft.id
+    report = await client.sync_outbox()
+    assert report.sent == 0 and report.pending == 1
+    server.start()
+    await sync_until_sent(client, 1)
+    sent = await client.report_draft(draft.id)
+    assert sent.state == m.DraftState.SENT and sent.report_id
+    assert (await client.outbox())[0].report_id == sent.report_id
+    stages = [e.stage for e in events.outbox_events]
+    assert any(isinstance(s, m.OutboxStage.REPORT_SENT) and s.report_id == sent.report_id for s in stages), stages
+
+    mine = await client.my_reports()
+    assert [r.id for r in mine] == [sent.report_id] and mine[0].ward_code == "00070" and mine[0].status == "received"
+    assert [r.id for r in await client.refresh_my_reports()] == [sent.report_id]
+    followed = await client.follow_report(sent.report_id, True)
+    assert [r.id for r in followed] == [sent.report_id] and followed[0].followed
+    assert [r.id for r in await client.refresh_followed_reports()] == [sent.report_id]
+    assert [r.id for r in await client.followed_reports()] == [sent.report_id]
+
+    # The photos the public sees carry no EXIF.
+    status, page = server.call("GET", "/api/v1/public/reports?bbox=105.80,21.00,105.90,21.05")
+    assert status == 200
+    url = page["features"][0]["properties"]["thumbnail_url"].replace("?size=thumbnail", "")
+    with urllib.request.urlopen(server.base_url + url, timeout=10) as r:
+        stored = r.read()
+    assert stored.startswith(b"\xff\xd8") and b"Exif" not in stored and b"GPSLatitude" not in stored
+
+    with pytest.raises(m.MotcuaError.Conflict):
+        await client.submit_report(draft.id)
+    other = await client.create_report_draft()
+    await client.delete_report_draft(other.id)
+    await client.shutdown()
+
+
+def test_field_report_offline_with_photos_sent_once_and_followed(server, tmp_path):
+    asyncio.run(field_report(server, tmp_path))

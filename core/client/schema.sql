@@ -74,9 +74,39 @@ CREATE TABLE draft_files (
 
 CREATE INDEX draft_files_draft ON draft_files (draft_id);
 
+CREATE TABLE report_drafts (
+    id TEXT PRIMARY KEY,
+    category TEXT NOT NULL,
+    description TEXT NOT NULL,
+    lat REAL,
+    lng REAL,
+    address TEXT NOT NULL,
+    hide_identity INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    server_errors TEXT NOT NULL DEFAULT '[]',
+    report_id TEXT,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+
+CREATE TABLE report_draft_photos (
+    id TEXT PRIMARY KEY,
+    draft_id TEXT NOT NULL REFERENCES report_drafts (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    file_name TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    upload_id TEXT,
+    attachment_id TEXT,
+    created_at TEXT NOT NULL
+);
+
+CREATE INDEX report_draft_photos_draft ON report_draft_photos (draft_id, position);
+
 CREATE TABLE outbox (
     id TEXT PRIMARY KEY,
-    draft_id TEXT NOT NULL UNIQUE REFERENCES drafts (id) ON DELETE CASCADE,
+    draft_id TEXT UNIQUE REFERENCES drafts (id) ON DELETE CASCADE,
+    report_draft_id TEXT UNIQUE REFERENCES report_drafts (id) ON DELETE CASCADE,
     idempotency_key TEXT NOT NULL UNIQUE,
     state TEXT NOT NULL,
     body TEXT,
@@ -84,8 +114,10 @@ CREATE TABLE outbox (
     next_attempt_at INTEGER NOT NULL,
     park_reason TEXT,
     dossier_id TEXT,
+    report_id TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    CHECK ((draft_id IS NULL) <> (report_draft_id IS NULL))
 );
 
 CREATE TABLE dossiers (
@@ -121,3 +153,13 @@ CREATE TABLE push_seen (
     seen_at INTEGER NOT NULL
 );
 CREATE INDEX push_seen_by_time ON push_seen (seen_at);
+
+CREATE TABLE reports (
+    id TEXT PRIMARY KEY,
+    mine INTEGER NOT NULL,
+    followed INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    summary TEXT NOT NULL
+);
+
+CREATE INDEX reports_created ON reports (created_at);

@@ -69,6 +69,7 @@ impl AppState {
     /// and the signing keys.
     pub async fn new(config: Config, db: Db) -> anyhow::Result<AppState> {
         let seed = crate::seed::Seed::embedded()?;
+        crate::reports::places::check()?;
         let outcome = crate::seed::apply(&db, &seed).await?;
         tracing::info!(
             catalogue_version = outcome.catalogue_version,
@@ -123,6 +124,8 @@ impl AppState {
         (name = "dossiers", description = "Filing, workflow, deadlines, tracking, figures"),
         (name = "notifications", description = "The citizen's inbox"),
         (name = "push", description = "Push notifications: phones, preferences, announcements, delivery figures"),
+        (name = "reports", description = "Field reports (phản ánh hiện trường): filing with photos, routing to the ward, handling, following, figures, the public map"),
+        (name = "open311", description = "Open311 GeoReport v2 over field reports (`.json` or `.xml`; the standard's error shape)"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -165,6 +168,8 @@ pub fn api(config: &Config) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(crate::dossiers::router())
         .merge(crate::notifications::router())
         .merge(crate::push::router())
+        .merge(crate::reports::router())
+        .merge(crate::reports::open311::router())
         .merge(crate::attachments::router().layer(DefaultBodyLimit::max(upload_limit)))
         .split_for_parts();
     crate::extract::document_rejections(&mut openapi);
@@ -241,7 +246,9 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
 }
 
 /// Paths whose answers are personal: never stored by a browser, proxy or shared cache.
-const PERSONAL_PREFIXES: [&str; 8] = [
+const PERSONAL_PREFIXES: [&str; 10] = [
+    "/api/v1/reports",
+    "/api/v1/place-follows",
     "/api/v1/auth/",
     "/api/v1/me",
     "/api/v1/dossiers",

@@ -1,7 +1,9 @@
 //! Attachments: resumable uploads (announce, send chunks at offsets, resume after a broken
 //! connection without resending what arrived), one-shot uploads for small files, and
-//! access to stored files. Files are checked by content (PDF, JPEG, PNG), stored once per
-//! SHA-256, and owned by the account that uploaded them.
+//! access to stored files. Files are checked by content (PDF, JPEG, PNG, WebP; HEIC is
+//! refused with its own message), photos lose their metadata (EXIF with GPS, XMP, IPTC:
+//! see `images`) before they are stored, files are stored once per SHA-256 of the stored
+//! bytes, and owned by the account that uploaded them.
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -72,6 +74,11 @@ async fn attachment_by(db: &Db, clause: &'static str, a: Uuid, b: Option<&str>) 
         q.fetch_optional(pool).await
     })
 }
+
+/// The caller's attachment of these bytes: stored as they are, or (a photo whose metadata
+/// was removed) stored from an upload that announced them.
+const OWNED_BY_ANNOUNCED_SHA: &str = "a.owner_id = $1 AND (a.sha256 = $2 OR a.id IN \
+     (SELECT u.attachment_id FROM uploads u WHERE u.owner_id = $1 AND u.sha256 = $2 AND u.attachment_id IS NOT NULL))";
 
 /// Most attachment ids looked up at once (a dossier's form allows far fewer).
 pub const MAX_OWNED_LOOKUP: usize = 500;
@@ -201,7 +208,7 @@ async fn start_upload(
     let now = Utc::now();
     // These bytes are already the caller's: nothing to send. (Another account's copy of
     // the same bytes does not count: the caller must prove it has them.)
-    if let Some(existing) = attachment_by(&app.db, "a.owner_id = $1 AND a.sha256 = $2", user.id, Some(&sha)).await? {
+    if let Some(existing) = attachment_by(&app.db, OWNED_BY_ANNOUNCED_SHA, user.id, Some(&sha)).await? {
         let id = Uuid::now_v7();
         insert_upload(&app.db, id, user.id, &sha, existing.size, &file_name, existing.size, Some(existing.id), now)
             .await?;
@@ -435,16 +442,38 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
         restart_upload(app, id).await?;
         let error = if sha != row.sha256 {
             FieldError::new("sha256", FieldErrorCode::Invalid)
+        } else if crate::images::is_heif(&head) {
+            FieldError::new("body", FieldErrorCode::UnsupportedImage)
         } else {
             FieldError::new("body", FieldErrorCode::InvalidFileType)
         };
         return Err(ApiError::Validation(vec![error]));
     }
-    // The upload row (holding this sha) exists all along, so the janitor leaves the blob
-    // alone while it is put in place.
+    let (staged, sha, size, thumb) = match clean_photo(app, &staged, &head).await {
+        Ok(Some(photo)) => {
+            if photo.path != staged {
+                tokio::fs::remove_file(&staged).await.ok();
+            }
+            (photo.path, photo.sha256, photo.size, photo.thumbnail)
+        }
+        Ok(None) => (staged, sha, row.size, None),
+        Err(e) => {
+            tokio::fs::remove_file(&staged).await.ok();
+            return Err(e.into());
+        }
+    };
+    // The upload row names the stored bytes (`stored_sha256`) before they are put in
+    // place, so the janitor leaves the blob alone meanwhile.
+    on_db!(&app.db, write, pool => {
+        sqlx::query("UPDATE uploads SET stored_sha256 = $1 WHERE id = $2").bind(&sha).bind(id).execute(pool).await.map(|_| ())
+    })?;
     app.blobs.put_file(&sha, &staged).await?;
-    let attachment =
-        record_attachment(&app.db, owner, &sha, row.size, content_type.unwrap_or_default(), &row.file_name).await?;
+    let thumb = match thumb {
+        Some(bytes) => Some(store_thumbnail(app, &bytes).await?),
+        None => None,
+    };
+    let stored = StoredFile { sha: &sha, size, content_type: content_type.unwrap_or_default(), thumb };
+    let attachment = record_attachment(&app.db, owner, &stored, &row.file_name).await?;
     on_db!(&app.db, write, pool => async {
         let mut tx = pool.begin_write().await?;
         sqlx::query("UPDATE uploads SET attachment_id = $1, updated_at = $2 WHERE id = $3 AND attachment_id IS NULL")
@@ -456,6 +485,60 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
     tokio::fs::remove_dir_all(&dir).await.ok();
     metrics::counter!("motcua_attachments_stored_total").increment(1);
     Ok(())
+}
+
+/// A photo cleaned of its metadata: where its bytes are staged (the original path when
+/// there was nothing to remove), their SHA-256 and size, and its thumbnail.
+struct CleanPhoto {
+    path: PathBuf,
+    sha256: String,
+    size: i64,
+    thumbnail: Option<Vec<u8>>,
+}
+
+/// The photo at `staged` without its metadata, and its thumbnail (made once, here, so
+/// filing a report only links it); `None` for a file that is not a photo that parses (a
+/// scan that merely starts like one is stored as sent: a report refuses it).
+async fn clean_photo(app: &AppState, staged: &std::path::Path, head: &[u8]) -> anyhow::Result<Option<CleanPhoto>> {
+    if crate::images::Kind::of(head).is_none() {
+        return Ok(None);
+    }
+    let bytes = tokio::fs::read(staged).await?;
+    let made = tokio::task::spawn_blocking(move || {
+        let clean = crate::images::strip(&bytes).ok()?;
+        let thumbnail = crate::images::thumbnail(&clean).ok();
+        let changed = clean.len() != bytes.len();
+        Some((clean, changed, thumbnail))
+    })
+    .await?;
+    let Some((clean, changed, thumbnail)) = made else { return Ok(None) };
+    let path = if changed {
+        let out = app.blobs.staging_path(&format!("clean-{}", Uuid::new_v4().simple()));
+        write_new(&out, &clean).await?;
+        out
+    } else {
+        staged.to_path_buf()
+    };
+    Ok(Some(CleanPhoto { path, sha256: hex(&Sha256::digest(&clean)), size: i64::try_from(clean.len())?, thumbnail }))
+}
+
+/// Puts a thumbnail in the blob store; its SHA-256 and size (its row is written with the
+/// attachment's).
+pub async fn store_thumbnail(app: &AppState, bytes: &[u8]) -> anyhow::Result<(String, i64)> {
+    let sha = hex(&Sha256::digest(bytes));
+    let staged = app.blobs.staging_path(&format!("thumb-{}", Uuid::new_v4().simple()));
+    write_new(&staged, bytes).await?;
+    app.blobs.put_file(&sha, &staged).await?;
+    Ok((sha, i64::try_from(bytes.len())?))
+}
+
+/// What was stored of an uploaded file.
+struct StoredFile<'a> {
+    sha: &'a str,
+    size: i64,
+    content_type: &'a str,
+    /// The thumbnail's SHA-256 and size, for a photo.
+    thumb: Option<(String, i64)>,
 }
 
 /// Concatenates the chunk files into `out`, hashing as it goes; `None` when the chunks do
@@ -517,27 +600,28 @@ async fn restart_upload(app: &AppState, id: Uuid) -> ApiResult<()> {
     Ok(())
 }
 
-/// Records the blob (once) and the owner's attachment of it (once per owner and bytes).
-async fn record_attachment(
-    db: &Db,
-    owner: Uuid,
-    sha: &str,
-    size: i64,
-    content_type: &str,
-    file_name: &str,
-) -> sqlx::Result<Uuid> {
+/// Records the blob (once), its thumbnail's, and the owner's attachment of it (once per
+/// owner and bytes).
+async fn record_attachment(db: &Db, owner: Uuid, file: &StoredFile<'_>, file_name: &str) -> sqlx::Result<Uuid> {
     let now = Utc::now();
     let id = Uuid::now_v7();
+    let (sha, size, content_type) = (file.sha, file.size, file.content_type);
     on_db!(db, write, pool => {
         let mut tx = pool.begin_write().await?;
         sqlx::query("INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (sha256) DO NOTHING")
             .bind(sha).bind(size).bind(content_type).bind(now)
             .execute(&mut *tx).await?;
+        if let Some((thumb, thumb_size)) = &file.thumb {
+            sqlx::query("INSERT INTO blobs (sha256, size, content_type, created_at) VALUES ($1, $2, 'image/jpeg', $3) ON CONFLICT (sha256) DO NOTHING")
+                .bind(thumb).bind(*thumb_size).bind(now)
+                .execute(&mut *tx).await?;
+        }
+        let thumb = file.thumb.as_ref().map(|(t, _)| t.clone());
         sqlx::query(
-            "INSERT INTO attachments (id, owner_id, sha256, file_name, created_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (owner_id, sha256) DO NOTHING",
+            "INSERT INTO attachments (id, owner_id, sha256, file_name, created_at, thumb_sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (owner_id, sha256) DO UPDATE SET thumb_sha256 = COALESCE(attachments.thumb_sha256, excluded.thumb_sha256)",
         )
-        .bind(id).bind(owner).bind(sha).bind(file_name).bind(now)
+        .bind(id).bind(owner).bind(sha).bind(file_name).bind(now).bind(thumb)
         .execute(&mut *tx).await?;
         let (stored,): (Uuid,) = sqlx::query_as("SELECT id FROM attachments WHERE owner_id = $1 AND sha256 = $2")
             .bind(owner).bind(sha)
@@ -577,6 +661,8 @@ async fn upload_whole(
     let file_name = clean_file_name("name", q.name.as_deref().unwrap_or("tep-dinh-kem"), &mut errors);
     if body.is_empty() {
         errors.push(FieldError::new("body", FieldErrorCode::Required));
+    } else if crate::images::is_heif(&body[..body.len().min(16)]) {
+        errors.push(FieldError::new("body", FieldErrorCode::UnsupportedImage));
     } else if sniff(&body[..body.len().min(16)]).is_none() {
         errors.push(FieldError::new("body", FieldErrorCode::InvalidFileType));
     }
@@ -587,7 +673,7 @@ async fn upload_whole(
         return Err(ApiError::PayloadTooLarge);
     }
     let sha = hex(&Sha256::digest(&body));
-    if let Some(existing) = attachment_by(&app.db, "a.owner_id = $1 AND a.sha256 = $2", user.id, Some(&sha)).await? {
+    if let Some(existing) = attachment_by(&app.db, OWNED_BY_ANNOUNCED_SHA, user.id, Some(&sha)).await? {
         return Ok((StatusCode::OK, axum::Json(existing.wire())).into_response());
     }
     check_disk(&app, body.len() as u64)?;

@@ -145,16 +145,13 @@ pub async fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The type of a file judged by its first bytes (never by its name): PDF, JPEG or PNG.
+/// The type of a file judged by its first bytes (never by its name): PDF, JPEG, PNG or
+/// WebP.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
     if head.starts_with(b"%PDF-") {
         Some("application/pdf")
-    } else if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-        Some("image/png")
     } else {
-        None
+        crate::images::Kind::of(head).map(crate::images::Kind::content_type)
     }
 }
 
@@ -167,6 +164,8 @@ mod tests {
         assert_eq!(sniff(b"%PDF-1.7\n"), Some("application/pdf"));
         assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
         assert_eq!(sniff(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0]), Some("image/png"));
+        assert_eq!(sniff(b"RIFF\x10\0\0\0WEBPVP8L"), Some("image/webp"));
+        assert_eq!(sniff(b"\0\0\0\x18ftypheic\0\0\0\0"), None);
         assert_eq!(sniff(b"MZ\x90\x00 an exe named scan.pdf"), None);
         assert_eq!(sniff(b""), None);
     }

@@ -174,6 +174,8 @@ pub struct Quotas {
     pub dossiers_per_day: u32,
     /// `MOTCUA_UPLOADS_PER_DAY`: uploads one account may start per day.
     pub uploads_per_day: u32,
+    /// `MOTCUA_REPORTS_PER_HOUR`: field reports one account may file per hour.
+    pub reports_per_hour: u32,
     /// `MOTCUA_UPLOAD_MB_PER_DAY`: bytes one account may announce or send per day, in MiB.
     pub upload_bytes_per_day: u64,
     /// `MOTCUA_STAGING_TTL_HOURS`: an unfinished upload untouched this long is removed.
@@ -194,6 +196,7 @@ impl Default for Quotas {
             dossiers_per_minute: 5,
             dossiers_per_day: 30,
             uploads_per_day: 300,
+            reports_per_hour: 10,
             upload_bytes_per_day: 500 * 1024 * 1024,
             staging_ttl: Duration::from_secs(24 * 3600),
             orphan_ttl: Duration::from_secs(7 * 24 * 3600),
@@ -291,6 +294,7 @@ impl Quotas {
         let hours = |h: u64| Duration::from_secs(h * 3600);
         Ok(Quotas {
             dossiers_per_minute: var("MOTCUA_DOSSIERS_PER_MINUTE")?.unwrap_or(d.dossiers_per_minute),
+            reports_per_hour: var("MOTCUA_REPORTS_PER_HOUR")?.unwrap_or(d.reports_per_hour),
             dossiers_per_day: var("MOTCUA_DOSSIERS_PER_DAY")?.unwrap_or(d.dossiers_per_day),
             uploads_per_day: var("MOTCUA_UPLOADS_PER_DAY")?.unwrap_or(d.uploads_per_day),
             upload_bytes_per_day: var::<u64>("MOTCUA_UPLOAD_MB_PER_DAY")?

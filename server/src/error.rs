@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldError;
 use motcua_domain::i18n::Lang;
+use motcua_domain::reports::{ReportAction, ReportStatus};
 use motcua_domain::wire::{ErrorBody, ErrorDetail, WireFieldError};
 use motcua_domain::workflow::{Action, DossierStatus};
 
@@ -47,6 +48,10 @@ pub enum Conflict {
     AgencyRefused,
     /// Forwarding with no agency left on the procedure's route (or none at all).
     NoAgencyLeg,
+    /// A field report already rated, or not resolved (only a resolution is rated).
+    ReportNotRateable,
+    /// The reporter's 7 days after a resolution are over.
+    ReporterWindowClosed,
 }
 
 impl Conflict {
@@ -62,6 +67,8 @@ impl Conflict {
             Conflict::AgencyLegsPending => "agency_legs_pending",
             Conflict::AgencyRefused => "agency_refused",
             Conflict::NoAgencyLeg => "no_agency_leg",
+            Conflict::ReportNotRateable => "report_not_rateable",
+            Conflict::ReporterWindowClosed => "reporter_window_closed",
         }
     }
 
@@ -103,6 +110,14 @@ impl Conflict {
                 "Không còn cơ quan nào cần chuyển hồ sơ này đến.",
                 "There is no agency left to forward this dossier to.",
             ),
+            Conflict::ReportNotRateable => (
+                "Chỉ đánh giá được phản ánh đã xử lý xong, và mỗi lần xử lý chỉ đánh giá một lần.",
+                "Only a resolved report can be rated, once per resolution.",
+            ),
+            Conflict::ReporterWindowClosed => (
+                "Đã quá 7 ngày kể từ khi phản ánh được xử lý; không thể đánh giá hoặc mở lại.",
+                "More than 7 days have passed since the resolution; it can no longer be rated or reopened.",
+            ),
         }
     }
 }
@@ -128,6 +143,8 @@ pub enum ApiError {
     Conflict(Conflict),
     /// 409: the workflow does not allow `action` from the dossier's current state.
     IllegalTransition { from: DossierStatus, action: Action },
+    /// 409: the report's state machine does not allow `action` from its current state.
+    IllegalReportMove { from: ReportStatus, action: ReportAction },
     /// 413.
     PayloadTooLarge,
     /// 415: the body is not `application/json`.
@@ -156,7 +173,9 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict(_) | ApiError::IllegalTransition { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict(_) | ApiError::IllegalTransition { .. } | ApiError::IllegalReportMove { .. } => {
+                StatusCode::CONFLICT
+            }
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::RateLimited { .. } | ApiError::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -176,7 +195,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict(reason) => reason.code(),
-            ApiError::IllegalTransition { .. } => "invalid_transition",
+            ApiError::IllegalTransition { .. } | ApiError::IllegalReportMove { .. } => "invalid_transition",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType => "unsupported_media_type",
             ApiError::RateLimited { .. } => "rate_limited",
@@ -198,6 +217,20 @@ impl ApiError {
                 ),
                 Lang::En => format!(
                     "Cannot {} while the dossier is {}.",
+                    action.label(Lang::En).to_lowercase(),
+                    from.label(Lang::En).to_lowercase()
+                ),
+            };
+        }
+        if let ApiError::IllegalReportMove { from, action } = self {
+            return match lang {
+                Lang::Vi => format!(
+                    "Không thể thực hiện “{}” khi phản ánh đang ở trạng thái “{}”.",
+                    action.label(Lang::Vi),
+                    from.label(Lang::Vi)
+                ),
+                Lang::En => format!(
+                    "Cannot {} a report that is {}.",
                     action.label(Lang::En).to_lowercase(),
                     from.label(Lang::En).to_lowercase()
                 ),
@@ -250,7 +283,7 @@ impl ApiError {
             ApiError::Internal => {
                 ("Đã có lỗi xảy ra, vui lòng thử lại sau.", "Something went wrong; please retry later.")
             }
-            ApiError::IllegalTransition { .. } => ("", ""),
+            ApiError::IllegalTransition { .. } | ApiError::IllegalReportMove { .. } => ("", ""),
         };
         match lang {
             Lang::Vi => vi.to_owned(),
@@ -270,6 +303,11 @@ impl ApiError {
                 })
                 .collect(),
             ApiError::IllegalTransition { from, .. } => vec![WireFieldError {
+                path: "status".to_owned(),
+                code: from.as_str().to_owned(),
+                message: from.label(lang).to_owned(),
+            }],
+            ApiError::IllegalReportMove { from, .. } => vec![WireFieldError {
                 path: "status".to_owned(),
                 code: from.as_str().to_owned(),
                 message: from.label(lang).to_owned(),

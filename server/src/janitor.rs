@@ -1,9 +1,10 @@
 //! The janitor: collects what citizens abandoned, so disk and tables stay bounded.
 //!
 //! - Unfinished uploads untouched for `MOTCUA_STAGING_TTL_HOURS`: their rows and chunk files.
-//! - Attachments no dossier refers to, older than `MOTCUA_ORPHAN_TTL_HOURS` (with the
+//! - Attachments no dossier and no report refers to, older than `MOTCUA_ORPHAN_TTL_HOURS` (with the
 //!   upload rows that produced them).
-//! - Blobs that no attachment and no upload refers to any more: the row, then the file,
+//! - Blobs that no attachment (as its bytes or its thumbnail), no upload (announced or
+//!   stored bytes) and no report thumbnail refers to any more: the row, then the file,
 //!   with a trash-and-recheck step so a citizen uploading the same bytes at that moment
 //!   never loses the file (see [`collect_blobs`]).
 //! - Quota and guess counters of windows that have ended.
@@ -84,7 +85,8 @@ async fn collect_orphan_attachments(app: &AppState, before: DateTime<Utc>) -> an
     let candidates: Vec<(Uuid,)> = on_db!(&app.db, read, pool => {
         sqlx::query_as(
             "SELECT a.id FROM attachments a WHERE a.created_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM dossier_attachments da WHERE da.attachment_id = a.id) LIMIT $2",
+             AND NOT EXISTS (SELECT 1 FROM dossier_attachments da WHERE da.attachment_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM report_photos rp WHERE rp.attachment_id = a.id) LIMIT $2",
         )
         .bind(before).bind(BATCH)
         .fetch_all(pool).await
@@ -99,7 +101,8 @@ async fn collect_orphan_attachments(app: &AppState, before: DateTime<Utc>) -> an
             sqlx::query("DELETE FROM uploads WHERE attachment_id = $1").bind(id).execute(&mut *tx).await?;
             let gone = sqlx::query(
                 "DELETE FROM attachments WHERE id = $1 \
-                 AND NOT EXISTS (SELECT 1 FROM dossier_attachments da WHERE da.attachment_id = $1)",
+                 AND NOT EXISTS (SELECT 1 FROM dossier_attachments da WHERE da.attachment_id = $1) \
+                 AND NOT EXISTS (SELECT 1 FROM report_photos rp WHERE rp.attachment_id = $1)",
             )
             .bind(id).execute(&mut *tx).await?.rows_affected();
             tx.commit().await?;
@@ -123,9 +126,15 @@ async fn collect_blobs(app: &AppState) -> anyhow::Result<u64> {
         sqlx::query_as(
             "DELETE FROM blobs WHERE sha256 IN (SELECT b.sha256 FROM blobs b \
                WHERE NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = b.sha256) \
-               AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256) LIMIT $1) \
+               AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = b.sha256) \
+               AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.stored_sha256 = b.sha256) \
+               AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = b.sha256) \
+               AND NOT EXISTS (SELECT 1 FROM attachments t WHERE t.thumb_sha256 = b.sha256) LIMIT $1) \
              AND NOT EXISTS (SELECT 1 FROM attachments a WHERE a.sha256 = blobs.sha256) \
-             AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = blobs.sha256) RETURNING sha256",
+             AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.sha256 = blobs.sha256) \
+             AND NOT EXISTS (SELECT 1 FROM uploads u WHERE u.stored_sha256 = blobs.sha256) \
+             AND NOT EXISTS (SELECT 1 FROM report_photos p WHERE p.thumb_sha256 = blobs.sha256) \
+             AND NOT EXISTS (SELECT 1 FROM attachments t WHERE t.thumb_sha256 = blobs.sha256) RETURNING sha256",
         )
         .bind(BATCH)
         .fetch_all(pool).await
@@ -134,7 +143,8 @@ async fn collect_blobs(app: &AppState) -> anyhow::Result<u64> {
         let Some(trashed) = app.blobs.trash(sha).await? else { continue };
         let wanted: Option<(String,)> = on_db!(&app.db, write, pool => {
             sqlx::query_as(
-                "SELECT sha256 FROM blobs WHERE sha256 = $1 UNION ALL SELECT sha256 FROM uploads WHERE sha256 = $1 LIMIT 1",
+                "SELECT sha256 FROM blobs WHERE sha256 = $1 UNION ALL SELECT sha256 FROM uploads WHERE sha256 = $1 \
+                 UNION ALL SELECT stored_sha256 FROM uploads WHERE stored_sha256 = $1 LIMIT 1",
             )
             .bind(sha).fetch_optional(pool).await
         })?;

@@ -40,6 +40,12 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Issue an Open311 `api_key` for a partner app: printed once, only its hash is stored.
+    Open311Key {
+        /// The partner's name (shown to operators).
+        #[arg(long)]
+        partner: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -103,6 +109,17 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("retired {old}");
             }
             println!("{kid}");
+            Ok(())
+        }
+        Command::Open311Key { partner } => {
+            let partner = partner.trim().to_owned();
+            if partner.is_empty() || partner.chars().count() > 100 {
+                bail!("--partner must be 1 to 100 characters");
+            }
+            let db = Db::connect(&config.database_url, 2).await?;
+            let issued = motcua_server::reports::issue_key(&db, &partner, chrono::Utc::now()).await;
+            db.close().await;
+            println!("{}", issued?.api_key);
             Ok(())
         }
         Command::User { command: UserCommand::Add { role, phone, name, citizen_id, email, branch, agency } } => {

@@ -1,5 +1,6 @@
-//! The citizen's notification inbox: every status change of their dossiers, written in the
-//! same transaction as the change (see `dossiers::store::record_change!`).
+//! The citizen's notification inbox: every status change of their dossiers (see
+//! `dossiers::store::record_change!`) and of the field reports they filed or follow (see
+//! `reports::store::record_report_event!`), written in the same transaction as the change.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -25,6 +26,7 @@ struct Row {
     kind: String,
     dossier_id: Option<Uuid>,
     dossier_code: Option<String>,
+    report_id: Option<Uuid>,
     status: Option<String>,
     title: String,
     body: String,
@@ -38,7 +40,7 @@ struct Row {
 async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<NotificationList>> {
     let rows: Vec<Row> = on_db!(&app.db, read, pool => {
         sqlx::query_as(
-            "SELECT id, kind, dossier_id, dossier_code, status, title, body, created_at, read_at FROM notifications \
+            "SELECT id, kind, dossier_id, dossier_code, report_id, status, title, body, created_at, read_at FROM notifications \
              WHERE user_id = $1 ORDER BY created_at DESC, id DESC LIMIT 200",
         )
         .bind(user.id).fetch_all(pool).await
@@ -53,6 +55,7 @@ async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Js
             kind: r.kind,
             dossier_id: r.dossier_id.map(|d| d.to_string()),
             dossier_code: r.dossier_code,
+            report_id: r.report_id.map(|d| d.to_string()),
             status: r.status.as_deref().and_then(DossierStatus::parse),
             title: r.title,
             body: r.body,

@@ -2,8 +2,8 @@
 //! every process shares the count: a claim is taken *before* the work it pays for, in one
 //! statement, so two requests at once can never both take the last unit.
 //!
-//! Per-account quotas over fixed windows (a minute, a local day): filing dossiers,
-//! starting uploads, bytes uploaded. (Attempts at secrets — passwords, codes, tracking
+//! Per-account quotas over fixed windows (a minute, an hour, a local day): filing dossiers,
+//! filing field reports, starting uploads, bytes uploaded. (Attempts at secrets — passwords, codes, tracking
 //! verifiers — are counted by `auth::ratelimit::claim`.)
 
 use chrono::{DateTime, Duration, DurationRound, NaiveTime, TimeDelta, Utc};
@@ -20,6 +20,7 @@ pub enum Quota {
     DossiersPerDay,
     UploadsPerDay,
     UploadBytesPerDay,
+    ReportsPerHour,
 }
 
 impl Quota {
@@ -29,6 +30,7 @@ impl Quota {
             Quota::DossiersPerDay => "dossiers/day",
             Quota::UploadsPerDay => "uploads/day",
             Quota::UploadBytesPerDay => "upload_bytes/day",
+            Quota::ReportsPerHour => "reports/hour",
         }
     }
 
@@ -38,6 +40,7 @@ impl Quota {
             Quota::DossiersPerMinute => {
                 (now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now), TimeDelta::minutes(1))
             }
+            Quota::ReportsPerHour => (now.duration_trunc(TimeDelta::hours(1)).unwrap_or(now), TimeDelta::hours(1)),
             _ => {
                 // Local (UTC+7) midnight.
                 let local = crate::dossiers::store::local_date(now);

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [catalogue | search | startup | dossiers | client]...`: benchmarks that print ratios
+//! `cargo xtask bench [catalogue | search | startup | dossiers | reports | client]...`: benchmarks that print ratios
 //! against a baseline measured in the same run, so figures from different machines can be
 //! compared; and `cargo xtask schemathesis`, which fuzzes the API from its OpenAPI document.
 //!
@@ -10,6 +10,9 @@
 //! - `dossiers`: submission throughput over HTTP against raw store inserts of the same
 //!   rows, and `GET /dossiers/{id}` latency under load against `/healthz`, on SQLite and
 //!   PostgreSQL (`cargo bench -p motcua-server --bench dossiers`).
+//! - `reports`: report submissions with two photos over HTTP against raw store inserts,
+//!   and the nearby query at 100,000 reports against a primary-key read (p50/p99), on
+//!   SQLite and PostgreSQL (`cargo bench -p motcua-server --bench reports`).
 //! - `memory`: RSS of the release server at rest, under 40 concurrent logins and with
 //!   1,000 idle connections open.
 //! - `client`: the offline client's suite (`cargo bench -p motcua-client --bench client`).
@@ -34,12 +37,13 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 6] = [
+const SUITES: [(&str, bool, Suite); 7] = [
     ("catalogue", true, catalogue::run),
     ("search", false, search::run),
     ("memory", true, memory::run),
     ("startup", true, startup::run),
     ("dossiers", false, dossiers),
+    ("reports", false, reports),
     ("client", false, client),
 ];
 
@@ -80,6 +84,17 @@ fn dossiers(_: &Release) -> anyhow::Result<()> {
     run_cmd(
         cargo()
             .args(["bench", "-p", "motcua-server", "--bench", "dossiers"])
+            .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
+    )
+}
+
+/// The server's field report benchmark (submissions with photos against raw inserts;
+/// nearby at 100,000 reports against a primary-key read), on both backends.
+fn reports(_: &Release) -> anyhow::Result<()> {
+    let cluster = crate::pg::Cluster::start()?;
+    run_cmd(
+        cargo()
+            .args(["bench", "-p", "motcua-server", "--bench", "reports"])
             .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
     )
 }

@@ -2,8 +2,9 @@
 //!
 //! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, every
 //!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes,
-//!   the OpenAPI document checked by a validator, then the Kotlin (JVM) and Python tests
-//!   of the generated bindings against a live server. `--step lint|test|openapi|bindings`
+//!   the OpenAPI document checked by a validator, the Open311 face read by the PyPI client
+//!   `georeport`, then the Kotlin (JVM) and Python tests of the generated bindings against
+//!   a live server. `--step lint|test|openapi|open311|bindings`
 //!   (repeatable) runs only those steps, in that order.
 //! - `cargo xtask pg`: start a throwaway cluster and print its URL (until Enter).
 //! - `cargo xtask bench [NAME]...`: benchmarks, printing ratios against baselines measured
@@ -18,6 +19,7 @@
 
 mod bench;
 mod bindings;
+mod open311;
 mod openapi;
 mod pg;
 mod util;
@@ -69,6 +71,8 @@ enum Step {
     Test,
     /// The OpenAPI document checked by openapi-spec-validator.
     Openapi,
+    /// The Open311 face read by the PyPI client `georeport` (tools/open311).
+    Open311,
     /// The Kotlin and Python tests of the generated bindings, against a live server.
     Bindings,
 }
@@ -121,6 +125,7 @@ fn test(steps: &[Step]) -> anyhow::Result<()> {
                 result?;
             }
             Step::Openapi => openapi::check()?,
+            Step::Open311 => open311::test()?,
             Step::Bindings => bindings::test()?,
         }
     }
@@ -144,8 +149,8 @@ mod tests {
 
     #[test]
     fn test_runs_every_step_or_the_ones_asked_for() {
-        assert_eq!(steps(&["test"]), [Step::Lint, Step::Test, Step::Openapi, Step::Bindings]);
-        assert_eq!(steps(&["test", "--no-lint"]), [Step::Test, Step::Openapi, Step::Bindings]);
+        assert_eq!(steps(&["test"]), [Step::Lint, Step::Test, Step::Openapi, Step::Open311, Step::Bindings]);
+        assert_eq!(steps(&["test", "--no-lint"]), [Step::Test, Step::Openapi, Step::Open311, Step::Bindings]);
         assert_eq!(steps(&["test", "--step", "bindings", "--step", "lint"]), [Step::Lint, Step::Bindings]);
         assert_eq!(steps(&["test", "--step", "test"]), [Step::Test]);
     }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PushMessage, PushRegistration, ReportDraft, ReportDraftInput, ReportItem,
+    ReportPhotoFile, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -226,5 +227,62 @@ impl MotcuaClient {
 
     pub async fn set_notification_settings(&self, settings: NotificationSettings) -> Result<NotificationSettings> {
         Ok(self.inner.set_notification_settings(settings).await?)
+    }
+
+    pub async fn create_report_draft(&self) -> Result<ReportDraft> {
+        Ok(self.inner.create_report_draft().await?)
+    }
+
+    pub async fn update_report_draft(&self, draft_id: String, input: ReportDraftInput) -> Result<ReportDraft> {
+        Ok(self.inner.update_report_draft(draft_id, input).await?)
+    }
+
+    pub async fn report_draft(&self, draft_id: String) -> Result<ReportDraft> {
+        Ok(self.inner.report_draft(draft_id).await?)
+    }
+
+    pub async fn report_drafts(&self) -> Result<Vec<ReportDraft>> {
+        Ok(self.inner.report_drafts().await?)
+    }
+
+    pub async fn add_report_photo(
+        &self,
+        draft_id: String,
+        source_path: String,
+        file_name: String,
+    ) -> Result<ReportPhotoFile> {
+        Ok(self.inner.add_report_photo(draft_id, source_path, file_name).await?)
+    }
+
+    pub async fn remove_report_photo(&self, draft_id: String, photo_id: String) -> Result<()> {
+        Ok(self.inner.remove_report_photo(draft_id, photo_id).await?)
+    }
+
+    pub async fn delete_report_draft(&self, draft_id: String) -> Result<()> {
+        Ok(self.inner.delete_report_draft(draft_id).await?)
+    }
+
+    pub async fn submit_report(&self, draft_id: String) -> Result<OutboxItem> {
+        Ok(self.inner.submit_report(draft_id).await?)
+    }
+
+    pub async fn refresh_my_reports(&self) -> Result<Vec<ReportItem>> {
+        Ok(self.inner.refresh_my_reports().await?)
+    }
+
+    pub async fn my_reports(&self) -> Result<Vec<ReportItem>> {
+        Ok(self.inner.my_reports().await?)
+    }
+
+    pub async fn refresh_followed_reports(&self) -> Result<Vec<ReportItem>> {
+        Ok(self.inner.refresh_followed_reports().await?)
+    }
+
+    pub async fn followed_reports(&self) -> Result<Vec<ReportItem>> {
+        Ok(self.inner.followed_reports().await?)
+    }
+
+    pub async fn follow_report(&self, report_id: String, follow: bool) -> Result<Vec<ReportItem>> {
+        Ok(self.inner.follow_report(report_id, follow).await?)
     }
 }

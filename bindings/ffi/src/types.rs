@@ -8,7 +8,7 @@ use motcua_client::{
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
     NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
     PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PushMessage, PushRegistration, PushTarget,
-    StoredTokens, TimelineItem, UserProfile, WardItem,
+    ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, StoredTokens, TimelineItem, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -204,6 +204,7 @@ pub struct OutboxItem {
     pub next_attempt_at_ms: i64,
     pub park_reason: Option<ParkReason>,
     pub dossier_id: Option<String>,
+    pub report_id: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -226,6 +227,7 @@ pub enum OutboxStage {
     Uploading { file_id: String, sent_bytes: u64, total_bytes: u64 },
     Submitting,
     Sent { dossier_id: String, dossier_code: String },
+    ReportSent { report_id: String, report_code: String },
     Retrying { attempt: u32, in_ms: u64 },
     Parked { reason: ParkReason },
 }
@@ -313,4 +315,58 @@ pub struct NotificationSettings {
     pub report_updates: bool,
     pub announcements: bool,
     pub ward_code: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReportDraftInput {
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: String,
+    pub hide_identity: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReportPhotoFile {
+    pub id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded: bool,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReportDraft {
+    pub id: String,
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: String,
+    pub hide_identity: bool,
+    pub state: DraftState,
+    pub report_id: Option<String>,
+    pub updated_at_ms: i64,
+    pub photos: Vec<ReportPhotoFile>,
+    pub issues: Vec<FieldIssue>,
+}
+
+#[uniffi::remote(Record)]
+pub struct ReportItem {
+    pub id: String,
+    pub code: String,
+    pub category: String,
+    pub status: String,
+    pub status_label: String,
+    pub ward_code: String,
+    pub description: String,
+    pub lat: f64,
+    pub lng: f64,
+    pub due_date: String,
+    pub overdue: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub mine: bool,
+    pub followed: bool,
 }

@@ -20,10 +20,12 @@ use crate::http::{Api, check, decode, header, stored_tokens};
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PushMessage, PushRegistration, ReportDraft, ReportDraftInput, ReportItem,
+    ReportPhotoFile, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::push;
+use crate::reports;
 use crate::session::TokenStore;
 use crate::store::Store;
 use crate::transport::{ReqwestTransport, Transport};
@@ -205,9 +207,19 @@ impl Client {
     async fn wipe_personal_data(&self) -> Result<()> {
         let _guard = self.sync_lock.lock().await;
         let mut tx = self.store.begin().await?;
-        for table in
-            ["outbox", "draft_files", "draft_values", "draft_forms", "drafts", "dossiers", "notifications", "account"]
-        {
+        for table in [
+            "outbox",
+            "draft_files",
+            "draft_values",
+            "draft_forms",
+            "drafts",
+            "report_draft_photos",
+            "report_drafts",
+            "reports",
+            "dossiers",
+            "notifications",
+            "account",
+        ] {
             sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
         }
         tx.commit().await?;
@@ -406,5 +418,75 @@ impl Client {
     /// Changes which notifications the account gets (online).
     pub async fn set_notification_settings(&self, settings: NotificationSettings) -> Public<NotificationSettings> {
         Ok(push::put_settings(&self.api, settings).await?)
+    }
+
+    // --- field reports -------------------------------------------------------------------
+
+    /// A new, empty report draft (offline).
+    pub async fn create_report_draft(&self) -> Public<ReportDraft> {
+        Ok(reports::create(&self.store, self.lang).await?)
+    }
+
+    /// Saves the draft's fields (all at once); returns it with its current problems.
+    pub async fn update_report_draft(&self, draft_id: String, input: ReportDraftInput) -> Public<ReportDraft> {
+        Ok(reports::update(&self.store, &draft_id, &input, self.lang).await?)
+    }
+
+    pub async fn report_draft(&self, draft_id: String) -> Public<ReportDraft> {
+        Ok(reports::load(&self.store, &draft_id, self.lang).await?)
+    }
+
+    pub async fn report_drafts(&self) -> Public<Vec<ReportDraft>> {
+        Ok(reports::list(&self.store, self.lang).await?)
+    }
+
+    /// Copies a photo into the store and adds it to the draft (at most 5). Its metadata
+    /// is removed by the server when it is stored.
+    pub async fn add_report_photo(
+        &self,
+        draft_id: String,
+        source_path: String,
+        file_name: String,
+    ) -> Public<ReportPhotoFile> {
+        Ok(reports::add_photo(&self.store, &draft_id, Path::new(&source_path), &file_name).await?)
+    }
+
+    pub async fn remove_report_photo(&self, draft_id: String, photo_id: String) -> Public<()> {
+        Ok(reports::remove_photo(&self.store, &draft_id, &photo_id).await?)
+    }
+
+    pub async fn delete_report_draft(&self, draft_id: String) -> Public<()> {
+        Ok(reports::delete(&self.store, &draft_id).await?)
+    }
+
+    /// Checks and freezes a report draft and queues it in the outbox (sent exactly once by
+    /// `sync_outbox`, photos first).
+    pub async fn submit_report(&self, draft_id: String) -> Public<OutboxItem> {
+        Ok(outbox::submit_report(&self.store, &draft_id, self.lang).await?)
+    }
+
+    /// Fetches the citizen's own reports (the newest 100) into the cache.
+    pub async fn refresh_my_reports(&self) -> Public<Vec<ReportItem>> {
+        Ok(reports::refresh(&self.store, &self.api, true, self.lang).await?)
+    }
+
+    /// The cached own reports (offline).
+    pub async fn my_reports(&self) -> Public<Vec<ReportItem>> {
+        Ok(reports::cached(&self.store, true, self.lang).await?)
+    }
+
+    /// Fetches the reports the citizen follows into the cache.
+    pub async fn refresh_followed_reports(&self) -> Public<Vec<ReportItem>> {
+        Ok(reports::refresh(&self.store, &self.api, false, self.lang).await?)
+    }
+
+    /// The cached followed reports (offline).
+    pub async fn followed_reports(&self) -> Public<Vec<ReportItem>> {
+        Ok(reports::cached(&self.store, false, self.lang).await?)
+    }
+
+    /// Follows (`follow`) or stops following a report; returns the refreshed followed list.
+    pub async fn follow_report(&self, report_id: String, follow: bool) -> Public<Vec<ReportItem>> {
+        Ok(reports::set_follow(&self.store, &self.api, &report_id, follow, self.lang).await?)
     }
 }

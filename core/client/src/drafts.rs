@@ -302,7 +302,7 @@ pub(crate) async fn validate_draft(store: &Store, draft_id: &str, lang: Lang) ->
 }
 
 /// Copies `source` to `dest` while hashing it; returns (size, lower-case hex SHA-256).
-async fn copy_hashing(source: &Path, dest: &Path) -> Result<(u64, String)> {
+pub(crate) async fn copy_hashing(source: &Path, dest: &Path) -> Result<(u64, String)> {
     let mut input = tokio::fs::File::open(source).await?;
     let mut output = tokio::fs::File::create(dest).await?;
     let mut hasher = Sha256::new();
@@ -485,10 +485,15 @@ pub(crate) async fn migrate_editing_drafts(
     Ok(count)
 }
 
-/// Removes copies of files that no draft refers to (left by a crash during `attach_file`).
+/// Removes copies of files that no draft (of a dossier or of a report) refers to (left by
+/// a crash during `attach_file` or `add_report_photo`).
 pub(crate) async fn remove_orphan_files(store: &Store) -> Result<()> {
     let known: std::collections::HashSet<String> =
-        sqlx::query_scalar("SELECT id FROM draft_files").fetch_all(store.read()).await?.into_iter().collect();
+        sqlx::query_scalar("SELECT id FROM draft_files UNION ALL SELECT id FROM report_draft_photos")
+            .fetch_all(store.read())
+            .await?
+            .into_iter()
+            .collect();
     let mut dir = tokio::fs::read_dir(store.files_dir()).await?;
     while let Some(entry) = dir.next_entry().await? {
         let name = entry.file_name().to_string_lossy().into_owned();

@@ -1,7 +1,8 @@
 //! motcua-client: the offline core of the citizen app, what runs inside the phone.
 //!
 //! A local SQLite store ([`store`]) holds the catalogue cache, drafts with their files,
-//! the outbox, the session's profile and the cached dossiers. The [`Client`] object is
+//! the outbox, the session's profile, the cached dossiers, report drafts with their photos
+//! and the cached reports. The [`Client`] object is
 //! the whole public surface (listed in `API.md`); the rules it applies (form validation,
 //! migration of values, text folding) come from `motcua-domain`, the same functions the
 //! server runs.
@@ -16,6 +17,7 @@ mod http;
 mod model;
 mod outbox;
 mod push;
+mod reports;
 mod session;
 mod store;
 mod transport;

@@ -246,6 +246,8 @@ pub struct OutboxItem {
     pub next_attempt_at_ms: i64,
     pub park_reason: Option<ParkReason>,
     pub dossier_id: Option<String>,
+    /// For a report draft's item (whose `draft_id` is the report draft): the report, once sent.
+    pub report_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -268,11 +270,28 @@ pub struct OutboxEvent {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OutboxStage {
-    Uploading { file_id: String, sent_bytes: u64, total_bytes: u64 },
+    Uploading {
+        file_id: String,
+        sent_bytes: u64,
+        total_bytes: u64,
+    },
     Submitting,
-    Sent { dossier_id: String, dossier_code: String },
-    Retrying { attempt: u32, in_ms: u64 },
-    Parked { reason: ParkReason },
+    Sent {
+        dossier_id: String,
+        dossier_code: String,
+    },
+    /// A report draft's item reached the server.
+    ReportSent {
+        report_id: String,
+        report_code: String,
+    },
+    Retrying {
+        attempt: u32,
+        in_ms: u64,
+    },
+    Parked {
+        reason: ParkReason,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,4 +402,68 @@ pub struct NotificationSettings {
     pub report_updates: bool,
     pub announcements: bool,
     pub ward_code: Option<String>,
+}
+
+/// What the citizen fills in a report draft (saved at once, all fields together).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportDraftInput {
+    /// A category code (`rac-thai`, `o-ga-mat-duong`, ...).
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: String,
+    /// Hide the reporter's identity from the public.
+    pub hide_identity: bool,
+}
+
+/// A photo of a report draft (a copy in the store, hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPhotoFile {
+    pub id: String,
+    pub file_name: String,
+    pub size: u64,
+    pub sha256: String,
+    pub uploaded: bool,
+}
+
+/// A report draft with its photos and its problems (the shared rules', and the server's
+/// after a refusal).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportDraft {
+    pub id: String,
+    pub category: String,
+    pub description: String,
+    pub lat: Option<f64>,
+    pub lng: Option<f64>,
+    pub address: String,
+    pub hide_identity: bool,
+    pub state: DraftState,
+    /// The report on the server, once sent.
+    pub report_id: Option<String>,
+    pub updated_at_ms: i64,
+    pub photos: Vec<ReportPhotoFile>,
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A report in the citizen's cached lists (their own, and those they follow).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportItem {
+    pub id: String,
+    pub code: String,
+    pub category: String,
+    /// Wire code: `received`, `assigned`, `in_progress`, `resolved`, `rejected`, `reopened`.
+    pub status: String,
+    pub status_label: String,
+    pub ward_code: String,
+    pub description: String,
+    pub lat: f64,
+    pub lng: f64,
+    /// `YYYY-MM-DD`.
+    pub due_date: String,
+    pub overdue: bool,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+    pub mine: bool,
+    pub followed: bool,
 }

@@ -1,13 +1,14 @@
 //! The outbox and its sync engine (after matrix-rust-sdk's send queue): "submit" freezes
 //! the draft and queues it with a fresh idempotency key in one transaction; a pass uploads
 //! the draft's files (resuming partial uploads), then posts the dossier that refers to
-//! them. Transient failures retry with exponential backoff and jitter (honouring
+//! them. A report draft travels the same way (its photos, then `POST /api/v1/reports`). Transient failures retry with exponential backoff and jitter (honouring
 //! Retry-After); permanent ones park the item with a typed reason.
 
 use std::io::SeekFrom;
 
 use motcua_domain::form::{FieldKind, FormDef};
 use motcua_domain::i18n::Lang;
+use motcua_domain::wire::reports::Report;
 use motcua_domain::wire::{Dossier, SubmitDossier, UploadStart, UploadStatus};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
@@ -20,6 +21,7 @@ use crate::error::{Error, FieldIssue, Result};
 use crate::events::Events;
 use crate::http::{Api, check, decode, header, now_ms};
 use crate::model::{OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason};
+use crate::reports;
 use crate::store::Store;
 
 const FIRST_RETRY_MS: u64 = 1_000;
@@ -28,7 +30,10 @@ const MAX_RETRY_MS: u64 = 15 * 60 * 1_000;
 #[derive(sqlx::FromRow)]
 struct ItemRow {
     id: String,
+    /// The dossier draft, or (for a report) the report draft.
     draft_id: String,
+    /// Whether this item carries a report draft.
+    is_report: bool,
     idempotency_key: String,
     state: String,
     body: Option<String>,
@@ -36,6 +41,7 @@ struct ItemRow {
     next_attempt_at: i64,
     park_reason: Option<String>,
     dossier_id: Option<String>,
+    report_id: Option<String>,
 }
 
 fn item(r: ItemRow) -> OutboxItem {
@@ -52,11 +58,17 @@ fn item(r: ItemRow) -> OutboxItem {
         next_attempt_at_ms: r.next_attempt_at,
         park_reason: r.park_reason.as_deref().map(ParkReason::from_db),
         dossier_id: r.dossier_id,
+        report_id: r.report_id,
     }
 }
 
-const SELECT: &str =
-    "SELECT id, draft_id, idempotency_key, state, body, attempts, next_attempt_at, park_reason, dossier_id FROM outbox";
+const SELECT: &str = "SELECT id, COALESCE(draft_id, report_draft_id) AS draft_id, report_draft_id IS NOT NULL AS is_report, \
+     idempotency_key, state, body, attempts, next_attempt_at, park_reason, dossier_id, report_id FROM outbox";
+
+/// The draft table of an item.
+fn drafts_table(row: &ItemRow) -> &'static str {
+    if row.is_report { "report_drafts" } else { "drafts" }
+}
 
 async fn find(conn: &mut SqliteConnection, item_id: &str) -> Result<ItemRow> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE id = $1")))
@@ -120,6 +132,28 @@ pub(crate) async fn submit(store: &Store, draft_id: &str, lang: Lang) -> Result<
     Ok(item(row))
 }
 
+/// Freezes a valid report draft and queues it, in one transaction.
+pub(crate) async fn submit_report(store: &Store, draft_id: &str, lang: Lang) -> Result<OutboxItem> {
+    let mut tx = store.begin().await?;
+    reports::freeze(&mut tx, draft_id, lang).await?;
+    sqlx::query("DELETE FROM outbox WHERE report_draft_id = $1").bind(draft_id).execute(&mut *tx).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let at = now();
+    sqlx::query(
+        "INSERT INTO outbox (id, report_draft_id, idempotency_key, state, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, 'pending', 0, $4, $4)",
+    )
+    .bind(&id)
+    .bind(draft_id)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(&at)
+    .execute(&mut *tx)
+    .await?;
+    let row = find(&mut tx, &id).await?;
+    tx.commit().await?;
+    Ok(item(row))
+}
+
 /// A parked item goes back to pending, due now.
 pub(crate) async fn retry(store: &Store, item_id: &str) -> Result<()> {
     let mut tx = store.begin().await?;
@@ -137,7 +171,8 @@ pub(crate) async fn retry(store: &Store, item_id: &str) -> Result<()> {
     .bind(item_id)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("UPDATE drafts SET state = 'queued' WHERE id = $1").bind(&row.draft_id).execute(&mut *tx).await?;
+    let sql = format!("UPDATE {} SET state = 'queued' WHERE id = $1", drafts_table(&row));
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(&row.draft_id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -150,11 +185,8 @@ pub(crate) async fn cancel(store: &Store, item_id: &str) -> Result<()> {
         return Err(Error::Conflict("already sent"));
     }
     sqlx::query("DELETE FROM outbox WHERE id = $1").bind(item_id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE drafts SET state = 'editing', updated_at = $1 WHERE id = $2")
-        .bind(now())
-        .bind(&row.draft_id)
-        .execute(&mut *tx)
-        .await?;
+    let sql = format!("UPDATE {} SET state = 'editing', updated_at = $1 WHERE id = $2", drafts_table(&row));
+    sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now()).bind(&row.draft_id).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -263,7 +295,17 @@ impl Engine<'_> {
             .bind(&row.id)
             .execute(&mut *tx)
             .await?;
-        if reason == ParkReason::Validation {
+        if reason == ParkReason::Validation && row.is_report {
+            let issues: Vec<FieldIssue> = fields.into_iter().map(FieldIssue::from_wire).collect();
+            sqlx::query(
+                "UPDATE report_drafts SET state = 'editing', server_errors = $1, updated_at = $2 WHERE id = $3",
+            )
+            .bind(serde_json::to_string(&issues)?)
+            .bind(now())
+            .bind(&row.draft_id)
+            .execute(&mut *tx)
+            .await?;
+        } else if reason == ParkReason::Validation {
             // The server's paths are under `values.`; the draft's are not.
             let issues: Vec<FieldIssue> = fields
                 .into_iter()
@@ -289,24 +331,28 @@ impl Engine<'_> {
                 drafts::migrate_editing_drafts(&mut tx, &code, &p.form).await?;
             }
         } else {
-            sqlx::query("UPDATE drafts SET state = 'parked', updated_at = $1 WHERE id = $2")
-                .bind(now())
-                .bind(&row.draft_id)
-                .execute(&mut *tx)
-                .await?;
+            let sql = format!("UPDATE {} SET state = 'parked', updated_at = $1 WHERE id = $2", drafts_table(row));
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now()).bind(&row.draft_id).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.emit(row, OutboxStage::Parked { reason });
         Ok(())
     }
 
-    /// Uploads what is missing, then posts the dossier (the same body on every attempt).
+    /// Uploads what is missing, then posts the dossier or the report (the same body on
+    /// every attempt).
     async fn send(&self, row: &ItemRow) -> Result<()> {
         let body = match &row.body {
             Some(body) => body.clone(),
             None => {
-                self.upload_files(row).await?;
-                let body = self.build_body(&row.draft_id).await?;
+                let body = if row.is_report {
+                    self.upload_photos(row).await?;
+                    let mut conn = self.store.write().acquire().await?;
+                    reports::body(&mut conn, &row.draft_id).await?
+                } else {
+                    self.upload_files(row).await?;
+                    self.build_body(&row.draft_id).await?
+                };
                 sqlx::query("UPDATE outbox SET body = $1 WHERE id = $2 AND body IS NULL")
                     .bind(&body)
                     .bind(&row.id)
@@ -321,6 +367,9 @@ impl Engine<'_> {
             }
         };
         self.emit(row, OutboxStage::Submitting);
+        if row.is_report {
+            return self.post_report(row, body).await;
+        }
         let response = self
             .api
             .send_authed(
@@ -350,6 +399,57 @@ impl Engine<'_> {
         dossiers::cache_detail(&mut tx, &dossier).await?;
         tx.commit().await?;
         self.emit(row, OutboxStage::Sent { dossier_id: dossier.id.clone(), dossier_code: dossier.code.clone() });
+        Ok(())
+    }
+
+    /// Posts a report with the item's key; on success the item, the draft and the cache
+    /// of the citizen's reports change in one transaction.
+    async fn post_report(&self, row: &ItemRow, body: String) -> Result<()> {
+        let response = self
+            .api
+            .send_authed(
+                "POST",
+                "/api/v1/reports",
+                vec![
+                    header("Content-Type", "application/json"),
+                    header("Idempotency-Key", row.idempotency_key.clone()),
+                ],
+                body.into_bytes(),
+            )
+            .await?;
+        let report: Report = decode(check(response)?)?;
+        let mut tx = self.store.begin().await?;
+        sqlx::query("UPDATE outbox SET state = 'sent', report_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(&report.id)
+            .bind(now())
+            .bind(&row.id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE report_drafts SET state = 'sent', report_id = $1, updated_at = $2 WHERE id = $3")
+            .bind(&report.id)
+            .bind(now())
+            .bind(&row.draft_id)
+            .execute(&mut *tx)
+            .await?;
+        reports::cache_mine(&mut tx, &report).await?;
+        tx.commit().await?;
+        self.emit(row, OutboxStage::ReportSent { report_id: report.id.clone(), report_code: report.code.clone() });
+        Ok(())
+    }
+
+    /// Uploads every photo of a report draft that has no attachment yet, in order.
+    async fn upload_photos(&self, row: &ItemRow) -> Result<()> {
+        let files: Vec<(String, String, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT id, file_name, size, sha256, upload_id FROM report_draft_photos
+             WHERE draft_id = $1 AND attachment_id IS NULL ORDER BY position, id",
+        )
+        .bind(&row.draft_id)
+        .fetch_all(self.store.read())
+        .await?;
+        for (file_id, file_name, size, sha256, upload_id) in files {
+            let size = u64::try_from(size).unwrap_or(0);
+            self.upload_file(row, "report_draft_photos", &file_id, &file_name, size, &sha256, upload_id).await?;
+        }
         Ok(())
     }
 
@@ -409,15 +509,18 @@ impl Engine<'_> {
         for (file_id, file_name, size, sha256, upload_id) in files {
             if referenced.contains(&file_id) {
                 let size = u64::try_from(size).unwrap_or(0);
-                self.upload_file(row, &file_id, &file_name, size, &sha256, upload_id).await?;
+                self.upload_file(row, "draft_files", &file_id, &file_name, size, &sha256, upload_id).await?;
             }
         }
         Ok(())
     }
 
+    /// Uploads one file of `table` (`draft_files` or `report_draft_photos`), resuming.
+    #[allow(clippy::too_many_arguments)]
     async fn upload_file(
         &self,
         row: &ItemRow,
+        table: &'static str,
         file_id: &str,
         file_name: &str,
         size: u64,
@@ -437,7 +540,7 @@ impl Engine<'_> {
         if status.is_none() {
             let start = UploadStart { sha256: sha256.to_owned(), size, file_name: file_name.to_owned() };
             let (_, s): (u16, UploadStatus) = self.api.post("/api/v1/uploads", &start, Vec::new()).await?;
-            sqlx::query("UPDATE draft_files SET upload_id = $1 WHERE id = $2")
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET upload_id = $1 WHERE id = $2")))
                 .bind(&s.upload_id)
                 .bind(file_id)
                 .execute(self.store.write())
@@ -449,7 +552,7 @@ impl Engine<'_> {
         let chunk = self.chunk_size.max(1);
         loop {
             if let Some(attachment) = &status.attachment {
-                sqlx::query("UPDATE draft_files SET attachment_id = $1 WHERE id = $2")
+                sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET attachment_id = $1 WHERE id = $2")))
                     .bind(&attachment.id)
                     .bind(file_id)
                     .execute(self.store.write())

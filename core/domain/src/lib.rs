@@ -12,6 +12,7 @@ pub mod form;
 pub mod geo;
 pub mod i18n;
 pub mod ids;
+pub mod reports;
 pub mod search;
 pub mod text;
 pub mod wire;

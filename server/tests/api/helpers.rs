@@ -61,6 +61,7 @@ pub fn test_config(url: &str, scratch: &std::path::Path) -> Config {
             dossiers_per_minute: 10_000,
             dossiers_per_day: 10_000,
             uploads_per_day: 10_000,
+            reports_per_hour: 10_000,
             // The reserve of free disk is tested on its own.
             min_free_disk_bytes: 0,
             ..Default::default()

@@ -13,5 +13,6 @@ mod dossiers;
 mod errors;
 mod ops;
 mod push;
+mod reports;
 mod search;
 mod uploads;

@@ -1,5 +1,6 @@
 //! Exactly once: the sync engine is SIGKILLed at random moments, many times, and every
-//! submission still exists on the server exactly once, with all its attachments.
+//! submission (dossiers, and field reports with their photos) still exists on the server
+//! exactly once, with all its attachments.
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Command, Stdio};
@@ -16,6 +17,8 @@ const FILES_PER_DRAFT: usize = 3;
 const FILE_SIZE: usize = 96 * 1024;
 const CHUNK: &str = "8192";
 const KILLS: usize = 25;
+/// Field reports queued beside the dossiers, each with two photos.
+const REPORTS: usize = 4;
 
 fn random_below(n: u64) -> u64 {
     (uuid::Uuid::new_v4().as_u128() % u128::from(n)) as u64
@@ -41,6 +44,10 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
         let draft = ready_draft(&c, dir.path(), &files).await;
         expected.insert(draft.summary.id.clone(), draft.files.iter().map(|f| (f.sha256.clone(), f.size)).collect());
         c.submit_draft(draft.summary.id.clone()).await.unwrap();
+    }
+    for r in 0..REPORTS {
+        let draft = ready_report(&c, dir.path(), &format!("r{r}"), &[(480, r as u8), (400, 100 + r as u8)]).await;
+        c.submit_report(draft.id.clone()).await.unwrap();
     }
     c.close().await;
     drop(c);
@@ -79,7 +86,7 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
     let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
     let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
     let outbox = c.outbox().await.unwrap();
-    assert_eq!(outbox.len(), DRAFTS);
+    assert_eq!(outbox.len(), DRAFTS + REPORTS);
     assert!(outbox.iter().all(|i| i.state == OutboxState::Sent), "{outbox:?}");
 
     // The server: exactly one dossier per submission, with all its files.
@@ -119,4 +126,20 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
         }
     }
     assert_eq!(seen_dossiers.len(), DRAFTS);
+
+    // Exactly one report per report draft, each with its two photos.
+    let (status, mine) = server.call("GET", "/api/v1/reports/mine?limit=100", Some(&token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(mine["items"].as_array().unwrap().len(), REPORTS, "exactly one report per draft (after {kills} kills)");
+    let mut seen_reports = HashSet::new();
+    for draft in c.report_drafts().await.unwrap() {
+        assert_eq!(draft.state, DraftState::Sent);
+        let id = draft.report_id.clone().unwrap();
+        assert!(seen_reports.insert(id.clone()));
+        let (status, report) = server.call("GET", &format!("/api/v1/reports/{id}"), Some(&token), None).await;
+        assert_eq!(status, 200);
+        assert_eq!(report["photos"].as_array().unwrap().len(), 2, "{report}");
+        assert!(report["description"].as_str().unwrap().contains(&draft.description.trim()[..20]));
+    }
+    assert_eq!(seen_reports.len(), REPORTS);
 }

@@ -242,6 +242,50 @@ pub fn write_file(dir: &Path, name: &str, size: usize, seed: u64) -> PathBuf {
     path
 }
 
+/// A real JPEG photo (`side`×`side`·3/4 pixels, distinct per `seed`) carrying an APP1
+/// Exif segment with GPS tags and a name, as a phone's camera writes it.
+pub fn photo_with_gps(dir: &Path, name: &str, side: u32, seed: u8) -> PathBuf {
+    let pixels = image::RgbImage::from_fn(side, side * 3 / 4, |x, y| {
+        image::Rgb([(x as u8) ^ seed, (y as u8).wrapping_add(seed), 90])
+    });
+    let mut plain = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut plain, 90).encode_image(&pixels).unwrap();
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08\0\x01\x88\x25\0\x04\0\0\0\x01\0\0\0\x1a\0\0\0\0".to_vec();
+    exif.extend_from_slice(b"\0\x01\0\x01\0\x02\0\0\0\x02N\0\0\0\0\0\0\0GPSLatitude Nguyen Van An");
+    let mut out = plain[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(exif.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&plain[2..]);
+    let path = dir.join(name);
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+/// Hoàn Kiếm lake (inside Hanoi, ward Hoàn Kiếm).
+pub const LAKE: (f64, f64) = (21.0287, 105.8524);
+
+/// A report draft with `photos` real photos, valid and ready to submit.
+pub async fn ready_report(c: &Client, dir: &Path, marker: &str, photos: &[(u32, u8)]) -> ReportDraft {
+    let draft = c.create_report_draft().await.unwrap();
+    let input = ReportDraftInput {
+        category: "rac-thai".into(),
+        description: format!("Rác thải đổ tràn lòng đường ({marker})."),
+        lat: Some(LAKE.0),
+        lng: Some(LAKE.1),
+        address: "Phố Đinh Tiên Hoàng".into(),
+        hide_identity: true,
+    };
+    c.update_report_draft(draft.id.clone(), input).await.unwrap();
+    for (i, (side, seed)) in photos.iter().enumerate() {
+        let path = photo_with_gps(dir, &format!("{marker}-{i}.jpg"), *side, *seed);
+        c.add_report_photo(draft.id.clone(), path.to_string_lossy().into(), format!("anh-{i}.jpg")).await.unwrap();
+    }
+    let draft = c.report_draft(draft.id.clone()).await.unwrap();
+    assert_eq!(draft.issues, vec![], "the report draft is valid");
+    draft
+}
+
 /// A valid draft of [`PROCEDURE`] with `files` attached, ready to submit.
 pub async fn ready_draft(c: &Client, dir: &Path, files: &[(usize, u64)]) -> Draft {
     let draft = c.create_draft(PROCEDURE.into()).await.unwrap();

@@ -11,4 +11,5 @@ mod drafts;
 mod exactly_once;
 mod outbox;
 mod push;
+mod reports;
 mod session;

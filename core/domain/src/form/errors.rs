@@ -44,11 +44,15 @@ pub enum FieldErrorCode {
     /// Text holding a control character (other than a line break or a tab): never typed
     /// by a person, and not storable by every database.
     ControlCharacter,
+    /// A place outside the city's service area.
+    OutsideServiceArea,
+    /// A photo format the server cannot clean of its metadata (HEIC).
+    UnsupportedImage,
 }
 
 impl FieldErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [FieldErrorCode; 28] = [
+    pub const ALL: [FieldErrorCode; 30] = [
         FieldErrorCode::Required,
         FieldErrorCode::WrongType,
         FieldErrorCode::UnknownField,
@@ -77,6 +81,8 @@ impl FieldErrorCode {
         FieldErrorCode::UnknownAttachment,
         FieldErrorCode::OutdatedForm,
         FieldErrorCode::ControlCharacter,
+        FieldErrorCode::OutsideServiceArea,
+        FieldErrorCode::UnsupportedImage,
     ];
 
     /// The wire name (snake_case), the same as the serde form.
@@ -110,6 +116,8 @@ impl FieldErrorCode {
             FieldErrorCode::UnknownAttachment => "unknown_attachment",
             FieldErrorCode::OutdatedForm => "outdated_form",
             FieldErrorCode::ControlCharacter => "control_character",
+            FieldErrorCode::OutsideServiceArea => "outside_service_area",
+            FieldErrorCode::UnsupportedImage => "unsupported_image",
         }
     }
 
@@ -260,10 +268,22 @@ impl FieldError {
             }
             (Lang::Vi, C::ControlCharacter, _) => "Nội dung chứa ký tự điều khiển không được phép.".to_owned(),
             (Lang::En, C::ControlCharacter, _) => "The text holds a control character that is not allowed.".to_owned(),
+            (Lang::Vi, C::OutsideServiceArea, _) => {
+                "Vị trí nằm ngoài địa bàn thành phố Hà Nội; vui lòng chọn lại vị trí trên bản đồ.".to_owned()
+            }
+            (Lang::En, C::OutsideServiceArea, _) => {
+                "The place is outside Hanoi's area; please pick it again on the map.".to_owned()
+            }
+            (Lang::Vi, C::UnsupportedImage, _) => {
+                "Ảnh HEIC chưa được hỗ trợ; vui lòng gửi ảnh JPEG, PNG hoặc WebP (trên iPhone: Cài đặt > Camera > Định dạng > Tương thích nhất).".to_owned()
+            }
+            (Lang::En, C::UnsupportedImage, _) => {
+                "HEIC photos are not supported; please send JPEG, PNG or WebP (on an iPhone: Settings > Camera > Formats > Most Compatible).".to_owned()
+            }
             (Lang::Vi, C::Invalid, _) => "Giá trị không hợp lệ.".to_owned(),
             (Lang::En, C::Invalid, _) => "Invalid value.".to_owned(),
-            (Lang::Vi, C::InvalidFileType, _) => "Tệp phải là PDF, JPEG hoặc PNG.".to_owned(),
-            (Lang::En, C::InvalidFileType, _) => "The file must be a PDF, JPEG or PNG.".to_owned(),
+            (Lang::Vi, C::InvalidFileType, _) => "Tệp phải là PDF, JPEG, PNG hoặc WebP.".to_owned(),
+            (Lang::En, C::InvalidFileType, _) => "The file must be a PDF, JPEG, PNG or WebP.".to_owned(),
             (Lang::Vi, C::UnknownAttachment, _) => "Không tìm thấy tệp đính kèm này trong tài khoản của bạn.".to_owned(),
             (Lang::En, C::UnknownAttachment, _) => "This attachment is not one of your files.".to_owned(),
             (Lang::Vi, C::OutdatedForm, Some(v)) => {

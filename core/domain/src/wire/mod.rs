@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 #[cfg(feature = "openapi")]
 pub mod form_schema;
+pub mod reports;
 
 /// The one error shape of every 4xx/5xx answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -684,6 +685,9 @@ pub struct Notification {
     pub dossier_code: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<crate::workflow::DossierStatus>,
+    /// The field report this is about (`kind` `report_status`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub report_id: Option<String>,
     pub title: String,
     pub body: String,
     pub created_at: chrono::DateTime<chrono::Utc>,
