@@ -169,7 +169,7 @@ class JdkTransport : Transport {
         val response = try {
             http.send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
         } catch (e: java.io.IOException) {
-            throw MotcuaException.Network()
+            throw MotcuaException.Network("offline")
         }
         val headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
         return HttpResponse(response.statusCode().toUShort(), headers, response.body())
@@ -295,9 +295,10 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expect(events.outboxEvents.any { it.stage is OutboxStage.Retrying }) { "no Retrying event" }
     expectThrows<MotcuaException.Network> { client.refreshDossiers() }
 
-    // Back online: the dossier arrives, once.
+    // Back online (the app's connectivity callback): sent now, despite the backoff.
     server.start()
-    syncUntilSent(client, 1u)
+    val now = client.syncNow()
+    expect(now.sent == 1u && now.pending == 0u) { "$now" }
     val sent = events.outboxEvents.map { it.stage }.filterIsInstance<OutboxStage.Sent>()
     expectEqual(sent.size, 1, "Sent events")
     val dossierId = sent[0].dossierId
@@ -333,16 +334,36 @@ suspend fun appTransport(server: Server, dir: File) {
     client.syncCatalogue()
     expect("POST /api/v1/auth/login" in transport.log) { "${transport.log}" }
     expectThrows<MotcuaException.NotFound> { client.procedure("9.999999") }
+    val wrongPassword = expectThrows<MotcuaException.WrongCredentials> { client.login("0912000001", "sai-mat-khau-1") }
+    expect(wrongPassword.userMessage.contains("không đúng")) { wrongPassword.userMessage }
+    var throttled: MotcuaException.Throttled? = null
+    for (attempt in 1..12) {
+        try {
+            client.login("0912000001", "sai-mat-khau-1")
+        } catch (e: MotcuaException.WrongCredentials) {
+            continue
+        } catch (e: MotcuaException.Throttled) {
+            throttled = e
+            break
+        }
+    }
+    expect(throttled != null && throttled.retryAfterSecs >= 1UL && throttled.userMessage.isNotEmpty()) { "not throttled" }
 
     val birth = client.searchProcedures("khai sinh", "ho_tich", 0u).first()
     val draftId = client.createDraft(birth.code).summary.id
+    val missing = File(dir, "none.png").absolutePath
+    val noFile = expectThrows<MotcuaException.FileNotFound> { client.attachFile(draftId, "tep_to_khai", missing, "none.png") }
+    expectEqual(noFile.path, missing, "the missing file's path")
+    val notJson = expectThrows<MotcuaException.Invalid> { client.setField(draftId, "ho_ten", "not json") }
+    expectEqual(notJson.reason, "value_json is not JSON", "invalid input's reason")
     val stray = File(dir, "stray.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47) + ByteArray(100)) }
     client.removeFile(draftId, client.attachFile(draftId, "tep_to_khai", stray.absolutePath, "stray.png").id)
     fill(client, draftId)
     attachScans(client, draftId, dir)
     client.setBranch(draftId, BRANCH)
     val item = client.submitDraft(draftId)
-    expectThrows<MotcuaException.Conflict> { client.deleteDraft(draftId) }
+    val queued = expectThrows<MotcuaException.Conflict> { client.deleteDraft(draftId) }
+    expect(queued.reason == "draft_queued" && queued.userMessage.isNotEmpty()) { "$queued" }
     client.cancelOutboxItem(item.id)
     expectEqual(client.draft(draftId).summary.state, DraftState.EDITING, "after cancel")
     val again = client.submitDraft(draftId)
@@ -359,7 +380,16 @@ suspend fun appTransport(server: Server, dir: File) {
     expectEqual(client.listDrafts().size, 1, "drafts left")
     server.stop()
     expectThrows<MotcuaException.Network> { client.refreshNotifications() }
+    // One client per data directory; a bad URL or language is refused.
+    expectThrows<MotcuaException.StoreInUse> { MotcuaClient.open(config(server, dir), MemoryTokens(), null) }
+    val badUrl = config(server, File(dir, "other")).copy(baseUrl = "localhost:8080")
+    expect(expectThrows<MotcuaException.Invalid> { MotcuaClient.open(badUrl, MemoryTokens(), null) }.reason.startsWith("base_url")) { "url" }
+    val badLanguage = config(server, File(dir, "other")).copy(language = "fr")
+    expectThrows<MotcuaException.Invalid> { MotcuaClient.open(badLanguage, MemoryTokens(), null) }
     client.shutdown()
+    val closed = expectThrows<MotcuaException.Closed> { client.listDrafts() }
+    expect(closed.userMessage.isNotEmpty()) { "closed without a message" }
+    MotcuaClient.open(config(server, dir), MemoryTokens(), null).shutdown()
 }
 
 suspend fun pushOnThePhone(server: Server, dir: File) {

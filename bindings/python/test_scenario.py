@@ -152,9 +152,10 @@ async def citizen_journey(server, tmp_path):
     with pytest.raises(m.MotcuaError.Network):
         await client.refresh_dossiers()
 
-    # The server is back: the dossier arrives, once.
+    # The server is back (the app's connectivity callback): sent now, despite the backoff.
     server.start()
-    await sync_until_sent(client, expected=1)
+    now = await client.sync_now()
+    assert (now.sent, now.pending) == (1, 0), now
     sent_events = [e.stage for e in events.outbox_events if e.stage.is_SENT()]
     assert len(sent_events) == 1
     dossier_id, dossier_code = sent_events[0].dossier_id, sent_events[0].dossier_code
@@ -261,8 +262,20 @@ async def drafts_and_errors(server, tmp_path):
     await client.logout()
     profile = await client.login("0912000002", "matkhau12345")
     assert profile.citizen_id == "001099012399"
-    with pytest.raises(m.MotcuaError.SignedOut):
+    with pytest.raises(m.MotcuaError.WrongCredentials) as wrong_password:
         await client.login("0912000002", "sai-mat-khau-1")
+    assert "không đúng" in wrong_password.value.user_message
+    # Wrong again and again: throttled, with the wait (not "no network").
+    throttled = None
+    for _ in range(12):
+        try:
+            await client.login("0912000002", "sai-mat-khau-1")
+        except m.MotcuaError.WrongCredentials:
+            continue
+        except m.MotcuaError.Throttled as e:
+            throttled = e
+            break
+    assert throttled is not None and throttled.retry_after_secs >= 1 and throttled.user_message
     with pytest.raises(m.MotcuaError.NotFound):
         await client.procedure("9.999999")
     await client.sync_catalogue()
@@ -272,6 +285,12 @@ async def drafts_and_errors(server, tmp_path):
     draft_id = (await client.create_draft(birth.code)).summary.id
     with pytest.raises(m.MotcuaError.NotFound):
         await client.draft("no-such-draft")
+    with pytest.raises(m.MotcuaError.FileNotFound) as no_file:
+        await client.attach_file(draft_id, "tep_to_khai", str(tmp_path / "none.png"), "none.png")
+    assert no_file.value.path == str(tmp_path / "none.png") and no_file.value.user_message
+    with pytest.raises(m.MotcuaError.Invalid) as not_json:
+        await client.set_field(draft_id, "ho_ten", "not json")
+    assert not_json.value.reason == "value_json is not JSON"
     f = await client.attach_file(draft_id, "tep_to_khai", scan(tmp_path / "a.png", 3), "a.png")
     assert [x.id for x in (await client.draft(draft_id)).files] == [f.id]
     await client.remove_file(draft_id, f.id)
@@ -280,14 +299,31 @@ async def drafts_and_errors(server, tmp_path):
     await fill(client, draft_id, birth_values())
     await attach_scans(client, draft_id, tmp_path)
     item = await client.submit_draft(draft_id)
-    with pytest.raises(m.MotcuaError.Conflict):
+    with pytest.raises(m.MotcuaError.Conflict) as queued:
         await client.delete_draft(draft_id)
+    assert queued.value.reason == "draft_queued" and queued.value.user_message
     await client.cancel_outbox_item(item.id)
     assert await client.outbox() == []
     assert (await client.draft(draft_id)).summary.state == m.DraftState.EDITING
     await client.delete_draft(draft_id)
     assert await client.list_drafts() == []
+    # One client per data directory; a bad URL or language is refused.
+    with pytest.raises(m.MotcuaError.StoreInUse):
+        await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    bad_url = config("localhost:8080", tmp_path / "other")
+    with pytest.raises(m.MotcuaError.Invalid) as refused_url:
+        await m.MotcuaClient.open(bad_url, MemoryTokens(), None)
+    assert refused_url.value.reason.startswith("base_url")
+    bad_language = config(server.base_url, tmp_path / "other")
+    bad_language.language = "fr"
+    with pytest.raises(m.MotcuaError.Invalid):
+        await m.MotcuaClient.open(bad_language, MemoryTokens(), None)
     await client.shutdown()
+    with pytest.raises(m.MotcuaError.Closed) as closed:
+        await client.list_drafts()
+    assert closed.value.user_message
+    reopened = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    await reopened.shutdown()
 
 
 def test_drafts_session_and_errors(server, tmp_path):

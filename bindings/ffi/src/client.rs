@@ -169,6 +169,11 @@ impl MotcuaClient {
         Ok(self.inner.sync_outbox().await?)
     }
 
+    /// "The network is back": one pass now, ignoring the backoff.
+    pub async fn sync_now(&self) -> Result<OutboxReport> {
+        Ok(self.inner.sync_now().await?)
+    }
+
     pub async fn retry_outbox_item(&self, item_id: String) -> Result<()> {
         Ok(self.inner.retry_outbox_item(item_id).await?)
     }

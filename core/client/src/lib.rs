@@ -13,6 +13,7 @@ mod drafts;
 mod error;
 mod events;
 mod http;
+mod lock;
 mod model;
 mod outbox;
 mod push;

@@ -8,6 +8,7 @@ mod helpers;
 
 mod catalogue;
 mod drafts;
+mod errors;
 mod exactly_once;
 mod outbox;
 mod push;
