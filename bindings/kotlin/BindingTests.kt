@@ -315,7 +315,15 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "received"), "after receive")
     expectEqual(events.changes.map { it.dossierId to it.toStatus }, listOf(dossierId to "received"), "status events")
     expectEqual(client.dossiers().single().status, "received", "cached dossier")
-    expect(client.dossier(dossierId).timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    val full = client.dossier(dossierId)
+    expect(full.timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    // Anyone with the receipt follows it, without an account.
+    val anyone = MotcuaClient.open(config(server, File(dir, "anyone")), MemoryTokens(), null)
+    val tracked = anyone.trackDossier(full.item.code, full.trackingVerifier ?: throw TestFailure("no verifier"))
+    expectEqual(tracked.code to tracked.status, full.item.code to "received", "tracked dossier")
+    expectEqual(tracked.steps.last().status, "received", "last public step")
+    expectThrows<MotcuaException.NotFound> { anyone.trackDossier(full.item.code, if (full.trackingVerifier == "0000") "1111" else "0000") }
+    anyone.shutdown()
     val note = client.refreshNotifications().first { it.dossierId == dossierId }
     client.markNotificationRead(note.id)
     expect(client.notifications().single { it.id == note.id }.read) { "notification not read" }

@@ -184,6 +184,14 @@ async def citizen_journey(server, tmp_path):
     full = await client.dossier(dossier_id)
     assert full.item.code == dossier_code and "receive" in [t.action for t in full.timeline]
     assert json.loads(full.values_json)["tre_ho_ten"] == "Nguyễn Minh Khôi"
+    # Anyone with the receipt follows it, without an account.
+    anyone = await m.MotcuaClient.open(config(server.base_url, tmp_path / "anyone"), MemoryTokens(), None)
+    tracked = await anyone.track_dossier(dossier_code, full.tracking_verifier)
+    assert (tracked.code, tracked.status, tracked.status_label) == (dossier_code, "received", "Đã tiếp nhận")
+    assert tracked.steps[-1].status == "received" and tracked.due_date is not None
+    with pytest.raises(m.MotcuaError.NotFound):
+        await anyone.track_dossier(dossier_code, "0000" if full.tracking_verifier != "0000" else "1111")
+    await anyone.shutdown()
 
     notes = await client.refresh_notifications()
     about = [n for n in notes if n.dossier_id == dossier_id]

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -192,6 +192,11 @@ impl MotcuaClient {
 
     pub async fn dossier(&self, dossier_id: String) -> Result<DossierDetail> {
         Ok(self.inner.dossier(dossier_id).await?)
+    }
+
+    /// Public tracking by receipt code and verifier, without an account (online).
+    pub async fn track_dossier(&self, code: String, verifier: String) -> Result<PublicTracking> {
+        Ok(self.inner.track_dossier(code, verifier).await?)
     }
 
     pub async fn refresh_notifications(&self) -> Result<Vec<NotificationItem>> {

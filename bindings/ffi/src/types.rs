@@ -7,8 +7,8 @@ use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
     NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
-    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PushMessage, PushRegistration, PushTarget,
-    StoredTokens, TimelineItem, UserProfile, WardItem,
+    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
+    PushTarget, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -262,6 +262,29 @@ pub struct DossierDetail {
     pub form_version: u32,
     pub values_json: String,
     pub timeline: Vec<TimelineItem>,
+    pub tracking_verifier: Option<String>,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackingStep {
+    pub at_ms: i64,
+    pub status: String,
+    pub status_label: String,
+    pub description: Option<String>,
+}
+
+/// What anyone holding the receipt sees of a dossier, without an account.
+#[uniffi::remote(Record)]
+pub struct PublicTracking {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub submitted_at_ms: i64,
+    pub received_at_ms: Option<i64>,
+    pub due_date: Option<String>,
+    pub deadline: String,
+    pub steps: Vec<TrackingStep>,
 }
 
 #[uniffi::remote(Record)]

@@ -22,7 +22,7 @@ use crate::lock::StoreLock;
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::push;
@@ -427,6 +427,12 @@ impl Client {
 
     pub async fn dossier(&self, dossier_id: String) -> Public<DossierDetail> {
         self.run(dossiers::get(&self.store, &self.api, &self.events, &dossier_id)).await
+    }
+
+    /// Public tracking of any dossier by its receipt code and verifier, without an account
+    /// (online). A wrong pair is `NotFound`; too many guesses are `Throttled`.
+    pub async fn track_dossier(&self, code: String, verifier: String) -> Public<PublicTracking> {
+        self.run(dossiers::track(&self.api, &code, &verifier)).await
     }
 
     pub async fn refresh_notifications(&self) -> Public<Vec<NotificationItem>> {

@@ -2,14 +2,16 @@
 //! store for offline reading, with status changes reported to the listener.
 
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, NotificationList};
+use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, NotificationList, PublicDossier};
 use motcua_domain::workflow::DossierStatus;
 use sqlx::SqliteConnection;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::events::Events;
-use crate::http::{Api, check};
-use crate::model::{DossierDetail, DossierItem, DossierStatusChange, NotificationItem, TimelineItem};
+use crate::http::{Api, check, decode};
+use crate::model::{
+    DossierDetail, DossierItem, DossierStatusChange, NotificationItem, PublicTracking, TimelineItem, TrackingStep,
+};
 use crate::store::Store;
 
 fn wire_name<T: serde::Serialize>(v: &T) -> String {
@@ -71,7 +73,54 @@ fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
                 note: t.note.clone(),
             })
             .collect(),
+        tracking_verifier: d.tracking_verifier.clone(),
     }
+}
+
+/// Percent-encodes one URL path segment or query value (RFC 3986 unreserved kept).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Public tracking by receipt code and verifier: no account needed (and none used). A
+/// wrong pair is `NotFound` (the server does not tell which was wrong); too many guesses
+/// are throttled.
+pub(crate) async fn track(api: &Api, code: &str, verifier: &str) -> Result<PublicTracking> {
+    let (code, verifier) = (code.trim(), verifier.trim());
+    if code.is_empty() || code.chars().count() > 64 {
+        return Err(Error::Invalid("code is empty or too long"));
+    }
+    if verifier.is_empty() {
+        return Err(Error::Invalid("verifier is empty"));
+    }
+    let path = format!("/api/v1/public/dossiers/{}?verifier={}", encode(code), encode(verifier));
+    let d: PublicDossier = decode(check(api.send("GET", &path, Vec::new(), Vec::new()).await?)?)?;
+    let lang = api.lang();
+    Ok(PublicTracking {
+        code: d.code,
+        procedure_name: d.procedure_name,
+        status: d.status.as_str().to_owned(),
+        status_label: d.status.label(lang).to_owned(),
+        submitted_at_ms: d.submitted_at.timestamp_millis(),
+        received_at_ms: d.received_at.map(|t| t.timestamp_millis()),
+        due_date: d.due_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        deadline: wire_name(&d.deadline),
+        steps: d
+            .steps
+            .into_iter()
+            .map(|s| TrackingStep {
+                at_ms: s.at.timestamp_millis(),
+                status: s.status.as_str().to_owned(),
+                status_label: s.status.label(lang).to_owned(),
+                description: s.description,
+            })
+            .collect(),
+    })
 }
 
 /// Stores a summary, returning the status it replaces (if it was cached).

@@ -311,6 +311,38 @@ pub struct DossierDetail {
     pub form_version: u32,
     pub values_json: String,
     pub timeline: Vec<TimelineItem>,
+    /// The secret printed on the receipt, with which anyone may follow the dossier
+    /// (`track_dossier`); absent on dossiers filed before verifiers existed.
+    pub tracking_verifier: Option<String>,
+}
+
+/// One step of a dossier as public tracking shows it (no officer's name, no note).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingStep {
+    pub at_ms: i64,
+    /// Wire code of the status reached.
+    pub status: String,
+    pub status_label: String,
+    /// For an inter-agency step, a sentence naming the agency.
+    pub description: Option<String>,
+}
+
+/// What anyone holding the receipt (code and verifier) sees of a dossier, without an
+/// account: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicTracking {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: String,
+    /// In the client's language.
+    pub status_label: String,
+    pub submitted_at_ms: i64,
+    pub received_at_ms: Option<i64>,
+    /// `YYYY-MM-DD`, once received.
+    pub due_date: Option<String>,
+    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
+    pub deadline: String,
+    pub steps: Vec<TrackingStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

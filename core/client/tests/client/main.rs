@@ -13,3 +13,4 @@ mod exactly_once;
 mod outbox;
 mod push;
 mod session;
+mod tracking;
