@@ -324,6 +324,16 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(tracked.steps.last().status, "received", "last public step")
     expectThrows<MotcuaException.NotFound> { anyone.trackDossier(full.item.code, if (full.trackingVerifier == "0000") "1111" else "0000") }
     anyone.shutdown()
+
+    // The officer finishes it; the citizen rates it, once.
+    expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 5u, null) }.reason, "not_returned_yet", "early rating")
+    for (action in listOf("start_processing", "approve", "return_result")) {
+        val (s, b) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"$action"}""")
+        expectEqual(s, 200, "$action ($b)")
+    }
+    val rated = client.rateDossier(dossierId, 5u, "Nhanh gọn")
+    expectEqual(rated.ratingScore to rated.ratingComment, 5u to "Nhanh gọn", "rating")
+    expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 4u, null) }.reason, "already_rated", "second rating")
     val note = client.refreshNotifications().first { it.dossierId == dossierId }
     client.markNotificationRead(note.id)
     expect(client.notifications().single { it.id == note.id }.read) { "notification not read" }
@@ -381,7 +391,10 @@ suspend fun appTransport(server: Server, dir: File) {
     expectEqual(client.outbox().single().parkReason, ParkReason.Forbidden, "park reason")
     client.retryOutboxItem(again.id)
     syncUntilSent(client, 1u)
-    expectEqual(client.refreshDossiers().size, 1, "dossiers on the server")
+    val mine = client.refreshDossiers()
+    expectEqual(mine.size, 1, "dossiers on the server")
+    val withdrawn = client.withdrawDossier(mine.single().id, "Nộp nhầm")
+    expectEqual(withdrawn.item.status, "withdrawn", "withdrawn dossier")
 
     val other = client.createDraft(birth.code).summary.id
     client.deleteDraft(other)

@@ -193,6 +193,20 @@ async def citizen_journey(server, tmp_path):
         await anyone.track_dossier(dossier_code, "0000" if full.tracking_verifier != "0000" else "1111")
     await anyone.shutdown()
 
+    # The officer finishes it; the citizen rates it, once.
+    with pytest.raises(m.MotcuaError.Conflict) as early:
+        await client.rate_dossier(dossier_id, 5, None)
+    assert early.value.reason == "not_returned_yet"
+    for action in ["start_processing", "approve", "return_result"]:
+        status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
+                                   body={"action": action})
+        assert status == 200, body
+    rated = await client.rate_dossier(dossier_id, 5, "Nhanh gọn")
+    assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", "result_returned")
+    with pytest.raises(m.MotcuaError.Conflict) as twice:
+        await client.rate_dossier(dossier_id, 4, None)
+    assert twice.value.reason == "already_rated"
+
     notes = await client.refresh_notifications()
     about = [n for n in notes if n.dossier_id == dossier_id]
     assert about and not about[0].read, notes
@@ -236,7 +250,10 @@ async def app_transport_and_parked_item(server, tmp_path):
     assert any(e.stage.is_PARKED() for e in events.outbox_events)
     await client.retry_outbox_item(item.id)
     await sync_until_sent(client, expected=1)
-    assert len(await client.refresh_dossiers()) == 1
+    mine = await client.refresh_dossiers()
+    assert len(mine) == 1
+    withdrawn = await client.withdraw_dossier(mine[0].id, "Nộp nhầm")
+    assert withdrawn.item.status == "withdrawn" and withdrawn.timeline[-1].note == "Nộp nhầm"
 
     # A transport that cannot reach anything surfaces as Network.
     server.stop()

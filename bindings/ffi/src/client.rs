@@ -194,6 +194,16 @@ impl MotcuaClient {
         Ok(self.inner.dossier(dossier_id).await?)
     }
 
+    /// Withdraws a dossier before a decision (online).
+    pub async fn withdraw_dossier(&self, dossier_id: String, note: Option<String>) -> Result<DossierDetail> {
+        Ok(self.inner.withdraw_dossier(dossier_id, note).await?)
+    }
+
+    /// Rates a dossier whose result was returned (online): 1 to 5, optional comment.
+    pub async fn rate_dossier(&self, dossier_id: String, score: u32, comment: Option<String>) -> Result<DossierDetail> {
+        Ok(self.inner.rate_dossier(dossier_id, score, comment).await?)
+    }
+
     /// Public tracking by receipt code and verifier, without an account (online).
     pub async fn track_dossier(&self, code: String, verifier: String) -> Result<PublicTracking> {
         Ok(self.inner.track_dossier(code, verifier).await?)

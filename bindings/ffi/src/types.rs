@@ -263,6 +263,8 @@ pub struct DossierDetail {
     pub values_json: String,
     pub timeline: Vec<TimelineItem>,
     pub tracking_verifier: Option<String>,
+    pub rating_score: Option<u32>,
+    pub rating_comment: Option<String>,
 }
 
 #[uniffi::remote(Record)]

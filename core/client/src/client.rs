@@ -429,6 +429,16 @@ impl Client {
         self.run(dossiers::get(&self.store, &self.api, &self.events, &dossier_id)).await
     }
 
+    /// Withdraws one of the citizen's dossiers before a decision (online); `note`: why.
+    pub async fn withdraw_dossier(&self, dossier_id: String, note: Option<String>) -> Public<DossierDetail> {
+        self.run(dossiers::withdraw(&self.store, &self.api, &self.events, &dossier_id, note.as_deref())).await
+    }
+
+    /// Rates a dossier whose result was returned (online): `score` 1 to 5, an optional comment.
+    pub async fn rate_dossier(&self, dossier_id: String, score: u32, comment: Option<String>) -> Public<DossierDetail> {
+        self.run(dossiers::rate(&self.store, &self.api, &self.events, &dossier_id, score, comment.as_deref())).await
+    }
+
     /// Public tracking of any dossier by its receipt code and verifier, without an account
     /// (online). A wrong pair is `NotFound`; too many guesses are `Throttled`.
     pub async fn track_dossier(&self, code: String, verifier: String) -> Public<PublicTracking> {

@@ -74,7 +74,52 @@ fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
             })
             .collect(),
         tracking_verifier: d.tracking_verifier.clone(),
+        rating_score: d.rating.as_ref().map(|r| u32::from(r.score)),
+        rating_comment: d.rating.as_ref().and_then(|r| r.comment.clone()),
     }
+}
+
+/// One action of the applicant on a dossier (online): the server's answer is cached and
+/// a status change reported like a refresh's.
+async fn act(store: &Store, api: &Api, events: &Events, path: &str, body: serde_json::Value) -> Result<DossierDetail> {
+    let (_, d): (u16, Dossier) = api.post(path, &body, Vec::new()).await?;
+    let mut tx = store.begin().await?;
+    let old = cache_detail(&mut tx, &d).await?;
+    tx.commit().await?;
+    if let Some(c) = change(&d.id, &d.code, old, d.status) {
+        events.status_changed(c);
+    }
+    Ok(detail(&d, api.lang()))
+}
+
+/// Withdraws a dossier before a decision (online). `Conflict` (`illegal_transition`) once
+/// decided.
+pub(crate) async fn withdraw(
+    store: &Store,
+    api: &Api,
+    events: &Events,
+    id: &str,
+    note: Option<&str>,
+) -> Result<DossierDetail> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let path = format!("/api/v1/dossiers/{}/transitions", encode(id));
+    act(store, api, events, &path, serde_json::json!({ "action": "withdraw", "note": note })).await
+}
+
+/// Rates a dossier whose result was returned (online): 1 to 5 and an optional comment.
+/// `Conflict` with `not_returned_yet` or `already_rated`; `Validation` on `score`/`comment`.
+pub(crate) async fn rate(
+    store: &Store,
+    api: &Api,
+    events: &Events,
+    id: &str,
+    score: u32,
+    comment: Option<&str>,
+) -> Result<DossierDetail> {
+    let score = u8::try_from(score).unwrap_or(u8::MAX);
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
+    let path = format!("/api/v1/dossiers/{}/rating", encode(id));
+    act(store, api, events, &path, serde_json::json!({ "score": score, "comment": comment })).await
 }
 
 /// Percent-encodes one URL path segment or query value (RFC 3986 unreserved kept).

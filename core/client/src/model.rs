@@ -314,6 +314,9 @@ pub struct DossierDetail {
     /// The secret printed on the receipt, with which anyone may follow the dossier
     /// (`track_dossier`); absent on dossiers filed before verifiers existed.
     pub tracking_verifier: Option<String>,
+    /// The citizen's rating (1 to 5), once given.
+    pub rating_score: Option<u32>,
+    pub rating_comment: Option<String>,
 }
 
 /// One step of a dossier as public tracking shows it (no officer's name, no note).

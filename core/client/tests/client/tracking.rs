@@ -1,5 +1,6 @@
 //! Public tracking: anyone holding the receipt (code and verifier) follows a dossier
 //! without an account; a wrong verifier is not found; the labels are in the app's language.
+//! The applicant withdraws a dossier and rates a finished one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,4 +61,58 @@ async fn a_dossier_is_tracked_by_code_and_verifier_without_an_account() {
     ));
     // Odd characters travel encoded, and are simply not found.
     assert!(matches!(anyone.track_dossier("A/B?C#D".into(), verifier).await, Err(ClientError::NotFound { .. })));
+}
+
+async fn officer_acts(server: &TestServer, officer: &str, dossier_id: &str, action: &str) {
+    let (status, body) = server
+        .call(
+            "POST",
+            &format!("/api/v1/dossiers/{dossier_id}/transitions"),
+            Some(officer),
+            Some(serde_json::json!({"action": action, "note": "Kết quả đã có"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{action}: {body}");
+}
+
+#[tokio::test]
+async fn the_citizen_withdraws_a_dossier_and_rates_a_finished_one() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = citizen(&server, dir.path()).await;
+    let recorder = Arc::new(Recorder::default());
+    c.set_listener(recorder.clone());
+    for seed in [61, 62] {
+        let draft = ready_draft(&c, dir.path(), &[(2_000, seed)]).await;
+        c.submit_draft(draft.summary.id.clone()).await.unwrap();
+    }
+    assert_eq!(c.sync_now().await.unwrap().sent, 2);
+    let ids: Vec<String> = c.outbox().await.unwrap().into_iter().filter_map(|o| o.dossier_id).collect();
+    let (withdrawn, finished) = (&ids[0], &ids[1]);
+
+    let detail = c.withdraw_dossier(withdrawn.clone(), Some("  Nộp nhầm thủ tục ".into())).await.unwrap();
+    assert_eq!(detail.item.status, "withdrawn");
+    assert_eq!(detail.timeline.last().unwrap().note.as_deref(), Some("Nộp nhầm thủ tục"));
+    assert_eq!(c.dossiers().await.unwrap().iter().find(|d| &d.id == withdrawn).unwrap().status, "withdrawn");
+    let changes = recorder.changes.lock().unwrap().clone();
+    assert_eq!(changes.last().map(|c| c.to_status.as_str()), Some("withdrawn"));
+    let again = c.withdraw_dossier(withdrawn.clone(), None).await;
+    assert!(matches!(&again, Err(ClientError::Conflict { message, .. }) if !message.is_empty()), "{again:?}");
+
+    let early = c.rate_dossier(finished.clone(), 5, None).await;
+    assert!(matches!(&early, Err(ClientError::Conflict { reason, .. }) if reason == "not_returned_yet"), "{early:?}");
+    let officer = server.officer("0987654323").await;
+    for action in ["receive", "start_processing", "approve", "return_result"] {
+        officer_acts(&server, &officer, finished, action).await;
+    }
+    let out_of_range = c.rate_dossier(finished.clone(), 9, None).await;
+    assert!(
+        matches!(&out_of_range, Err(ClientError::Validation { fields, .. }) if fields[0].path == "score"),
+        "{out_of_range:?}"
+    );
+    let rated = c.rate_dossier(finished.clone(), 4, Some("Nhanh, chu đáo".into())).await.unwrap();
+    assert_eq!((rated.rating_score, rated.rating_comment.as_deref()), (Some(4), Some("Nhanh, chu đáo")));
+    assert_eq!(rated.item.status, "result_returned");
+    let twice = c.rate_dossier(finished.clone(), 5, None).await;
+    assert!(matches!(&twice, Err(ClientError::Conflict { reason, .. }) if reason == "already_rated"), "{twice:?}");
 }
