@@ -450,7 +450,7 @@ impl Client {
     }
 
     pub async fn notifications(&self) -> Public<Vec<NotificationItem>> {
-        self.run(dossiers::cached_notifications(&self.store)).await
+        self.run(dossiers::cached_notifications(&self.store, self.lang)).await
     }
 
     pub async fn mark_notification_read(&self, notification_id: String) -> Public<()> {

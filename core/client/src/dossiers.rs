@@ -254,14 +254,26 @@ pub(crate) async fn get(store: &Store, api: &Api, events: &Events, id: &str) -> 
     }
 }
 
-fn notification(n: &Notification) -> NotificationItem {
+/// A status change's title in the app's language (the server writes it in Vietnamese);
+/// other kinds keep the server's title.
+fn notification_title(n: &Notification, lang: Lang) -> String {
+    match (n.kind.as_str(), n.status, n.dossier_code.as_deref()) {
+        ("dossier_status", Some(status), Some(code)) => {
+            let word = if lang == Lang::En { "Dossier" } else { "Hồ sơ" };
+            format!("{word} {code}: {}", status.label(lang))
+        }
+        _ => n.title.clone(),
+    }
+}
+
+fn notification(n: &Notification, lang: Lang) -> NotificationItem {
     NotificationItem {
         id: n.id.clone(),
         kind: n.kind.clone(),
         dossier_id: n.dossier_id.clone(),
         dossier_code: n.dossier_code.clone(),
         status: n.status.map(|s| s.as_str().to_owned()),
-        title: n.title.clone(),
+        title: notification_title(n, lang),
         body: n.body.clone(),
         created_at_ms: n.created_at.timestamp_millis(),
         read: n.read_at.is_some(),
@@ -282,17 +294,17 @@ pub(crate) async fn refresh_notifications(store: &Store, api: &Api) -> Result<Ve
             .await?;
     }
     tx.commit().await?;
-    cached_notifications(store).await
+    cached_notifications(store, api.lang()).await
 }
 
-pub(crate) async fn cached_notifications(store: &Store) -> Result<Vec<NotificationItem>> {
+pub(crate) async fn cached_notifications(store: &Store, lang: Lang) -> Result<Vec<NotificationItem>> {
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT doc, read_at FROM notifications ORDER BY created_at DESC, id")
             .fetch_all(store.read())
             .await?;
     rows.iter()
         .map(|(doc, read_at)| {
-            let mut item = notification(&serde_json::from_str(doc)?);
+            let mut item = notification(&serde_json::from_str(doc)?, lang);
             item.read = read_at.is_some();
             Ok(item)
         })

@@ -96,6 +96,21 @@ async fn the_citizen_withdraws_a_dossier_and_rates_a_finished_one() {
     assert_eq!(c.dossiers().await.unwrap().iter().find(|d| &d.id == withdrawn).unwrap().status, "withdrawn");
     let changes = recorder.changes.lock().unwrap().clone();
     assert_eq!(changes.last().map(|c| c.to_status.as_str()), Some("withdrawn"));
+    // The inbox speaks the app's language, titles included.
+    let code = detail.item.code.clone();
+    let vi = c.refresh_notifications().await.unwrap();
+    assert!(vi.iter().any(|n| n.title == format!("Hồ sơ {code}: Đã rút hồ sơ")), "{vi:?}");
+    let en_dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::new(&server.base_url, en_dir.path().to_string_lossy());
+    config.language = "en".into();
+    let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
+    let en = Client::open_with_transport(config, Arc::new(MemoryTokenStore::new()), transport).await.unwrap();
+    en.login(c.current_user().await.unwrap().unwrap().phone, PASSWORD.into()).await.unwrap();
+    let titles: Vec<String> = en.refresh_notifications().await.unwrap().into_iter().map(|n| n.title).collect();
+    assert!(titles.contains(&format!("Dossier {code}: Withdrawn")), "{titles:?}");
+    assert!(titles.iter().all(|t| t.is_ascii()), "{titles:?}");
+    assert_eq!(en.notifications().await.unwrap().len(), titles.len());
+    assert!(en.notifications().await.unwrap().iter().all(|n| n.title.is_ascii()));
     let again = c.withdraw_dossier(withdrawn.clone(), None).await;
     assert!(matches!(&again, Err(ClientError::Conflict { message, .. }) if !message.is_empty()), "{again:?}");
 
