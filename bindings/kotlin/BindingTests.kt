@@ -273,8 +273,15 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val residence = client.procedure("1.004222").item
     expectEqual(residence.feeVnd to residence.feeOnlineVnd, 20000L to 10000L, "counter and online fee")
 
+    // Service points, cached for offline use.
+    expect(client.syncServicePoints().any { it.code == BRANCH }) { "no $BRANCH among the service points" }
+
     // Offline from here until the server starts again.
     server.stop()
+    val near = client.servicePoints(21.0285, 105.8542, birth.code)
+    expect(near.first().distanceKm!! < 5.0 && near.zipWithNext().all { (a, b) -> a.distanceKm!! <= b.distanceKm!! }) { "$near" }
+    val unknownPoint = expectThrows<MotcuaException.Validation> { client.setBranch(client.createDraft(birth.code).summary.id, "H99.99") }
+    expectEqual(unknownPoint.fields.map { it.path }, listOf("branch_code"), "unknown service point")
     val draftId = client.createDraft(birth.code).summary.id
     client.setField(draftId, "ho_ten", jsonString("A"))
     val issues = client.setField(draftId, "so_cccd", jsonString("12345")).associate { it.path to it.code }

@@ -118,8 +118,15 @@ async def citizen_journey(server, tmp_path):
     residence = (await client.procedure("1.004222")).item
     assert (residence.fee_vnd, residence.fee_online_vnd) == (20000, 10000), residence
 
+    # Service points, cached for offline use.
+    points = await client.sync_service_points()
+    assert len(points) > 100 and any(p.code == BRANCH for p in points)
+
     # The phone goes offline: everything until the submit works without the server.
     server.stop()
+    near = await client.service_points(21.0285, 105.8542, birth.code)
+    assert near[0].distance_km < 5 and all(a.distance_km <= b.distance_km for a, b in zip(near, near[1:]))
+    assert all(p.opening_hours for p in near if p.kind in ("head_office", "branch"))
     draft = await client.create_draft(birth.code)
     draft_id = draft.summary.id
     assert draft.summary.state == m.DraftState.EDITING
@@ -135,6 +142,9 @@ async def citizen_journey(server, tmp_path):
     issues = await fill(client, draft_id, birth_values())
     assert issue_paths(issues) == {"tep_to_khai": "required", "tep_giay_chung_sinh": "required"}
     await attach_scans(client, draft_id, tmp_path)
+    with pytest.raises(m.MotcuaError.Validation) as unknown_point:
+        await client.set_branch(draft_id, "H99.99")
+    assert [i.path for i in unknown_point.value.fields] == ["branch_code"]
     await client.set_branch(draft_id, BRANCH)
     assert await client.validate_draft(draft_id) == []
     resumed = await client.draft(draft_id)

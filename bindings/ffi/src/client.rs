@@ -8,7 +8,7 @@ use std::sync::Arc;
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ServicePoint, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -106,6 +106,21 @@ impl MotcuaClient {
     /// The current wards of a province, for an address field's ward list (offline).
     pub fn wards(&self, province: String) -> Vec<WardItem> {
         self.inner.wards(province)
+    }
+
+    /// Fetches the service points and caches them for offline use.
+    pub async fn sync_service_points(&self) -> Result<Vec<ServicePoint>> {
+        Ok(self.inner.sync_service_points().await?)
+    }
+
+    /// Offline: nearest first from `lat`/`lng` (both or neither), those accepting `procedure_code`.
+    pub async fn service_points(
+        &self,
+        lat: Option<f64>,
+        lng: Option<f64>,
+        procedure_code: Option<String>,
+    ) -> Result<Vec<ServicePoint>> {
+        Ok(self.inner.service_points(lat, lng, procedure_code).await?)
     }
 
     pub async fn catalogue_version(&self) -> Result<i64> {

@@ -8,7 +8,7 @@ use motcua_client::{
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
     NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
     PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
-    PushTarget, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
+    PushTarget, ServicePoint, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
 /// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
@@ -265,6 +265,22 @@ pub struct DossierDetail {
     pub tracking_verifier: Option<String>,
     pub rating_score: Option<u32>,
     pub rating_comment: Option<String>,
+}
+
+/// A service point, cached for offline use; `distance_km` when a position was given.
+#[uniffi::remote(Record)]
+pub struct ServicePoint {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub ward: Option<String>,
+    pub phone: Option<String>,
+    pub opening_hours: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub approximate_position: bool,
+    pub distance_km: Option<f64>,
 }
 
 #[uniffi::remote(Record)]

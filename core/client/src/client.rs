@@ -12,6 +12,7 @@ use motcua_domain::wire::{
     LoginRequest, PhoneChallenge, RefreshRequest, RegisterRequest, TokenResponse, UserInfo, VerifyPhoneRequest,
 };
 
+use crate::branches;
 use crate::catalogue::{self, IndexCache};
 use crate::dossiers;
 use crate::drafts;
@@ -22,7 +23,7 @@ use crate::lock::StoreLock;
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ServicePoint, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::push;
@@ -323,6 +324,27 @@ impl Client {
             .collect()
     }
 
+    /// Fetches the service points (no account needed) and caches them for offline use.
+    pub async fn sync_service_points(&self) -> Public<Vec<ServicePoint>> {
+        self.run(branches::sync(&self.store, &self.api)).await
+    }
+
+    /// Offline: the cached service points, nearest first from `lat`/`lng` when both are
+    /// given, only those accepting `procedure_code` when given.
+    pub async fn service_points(
+        &self,
+        lat: Option<f64>,
+        lng: Option<f64>,
+        procedure_code: Option<String>,
+    ) -> Public<Vec<ServicePoint>> {
+        let position = match (lat, lng) {
+            (Some(lat), Some(lng)) => Some((lat, lng)),
+            (None, None) => None,
+            _ => return Err(to_public(Error::Invalid("lat and lng go together"), self.lang)),
+        };
+        self.run(branches::list(&self.store, position, procedure_code.as_deref())).await
+    }
+
     pub async fn catalogue_version(&self) -> Public<i64> {
         self.run(async { Ok(catalogue::version(&self.store).await?.0) }).await
     }
@@ -346,7 +368,7 @@ impl Client {
     }
 
     pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Public<()> {
-        self.run(drafts::set_branch(&self.store, &draft_id, branch_code.as_deref())).await
+        self.run(drafts::set_branch(&self.store, &draft_id, branch_code.as_deref(), self.lang)).await
     }
 
     pub async fn attach_file(

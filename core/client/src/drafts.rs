@@ -285,9 +285,15 @@ pub(crate) async fn set_field(
     issues(&form, values, &server_errors, lang)
 }
 
-pub(crate) async fn set_branch(store: &Store, draft_id: &str, branch_code: Option<&str>) -> Result<()> {
+/// Picks the service point (`None`: the head office). Checked offline against the cached
+/// list of points: an unknown code, or a point that does not take the draft's procedure,
+/// is a field issue on `branch_code` now rather than a parked submission later.
+pub(crate) async fn set_branch(store: &Store, draft_id: &str, branch_code: Option<&str>, lang: Lang) -> Result<()> {
     let mut tx = store.begin().await?;
-    touch_editable(&mut tx, draft_id).await?;
+    let (procedure_code, _, _) = touch_editable(&mut tx, draft_id).await?;
+    if let Some(code) = branch_code {
+        crate::branches::check_for_draft(store, &mut tx, &procedure_code, code, lang).await?;
+    }
     sqlx::query("UPDATE drafts SET branch_code = $1 WHERE id = $2")
         .bind(branch_code)
         .bind(draft_id)

@@ -6,6 +6,7 @@
 //! migration of values, text folding) come from `motcua-domain`, the same functions the
 //! server runs.
 
+mod branches;
 mod catalogue;
 mod client;
 mod dossiers;

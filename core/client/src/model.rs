@@ -319,6 +319,27 @@ pub struct DossierDetail {
     pub rating_comment: Option<String>,
 }
 
+/// A service point (head office, branch, receiving point or a ward's point), cached for
+/// offline use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePoint {
+    pub code: String,
+    pub name: String,
+    /// `head_office`, `branch`, `receiving_point` or `ward_point`.
+    pub kind: String,
+    pub address: String,
+    pub ward: Option<String>,
+    pub phone: Option<String>,
+    /// As the centre publishes them, e.g. `Thứ Hai - Thứ Sáu: 8:00-12:00, 13:30-17:00`.
+    pub opening_hours: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    /// The position is the ward's centre, not the building's.
+    pub approximate_position: bool,
+    /// From the position asked for, when one was given.
+    pub distance_km: Option<f64>,
+}
+
 /// One step of a dossier as public tracking shows it (no officer's name, no note).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingStep {

@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod branches;
 mod catalogue;
 mod drafts;
 mod errors;
