@@ -417,7 +417,12 @@ suspend fun appTransport(server: Server, dir: File) {
     client.shutdown()
     val closed = expectThrows<MotcuaException.Closed> { client.listDrafts() }
     expect(closed.userMessage.isNotEmpty()) { "closed without a message" }
-    MotcuaClient.open(config(server, dir), MemoryTokens(), null).shutdown()
+    // Defaults: language vi, the core's chunk size and timeout; a search of 20 at most.
+    val defaults = ClientConfig(server.baseUrl, File(dir, "phone").absolutePath)
+    expectEqual(Triple(defaults.language, defaults.uploadChunkSize, defaults.requestTimeoutMs), Triple("vi", 0UL, 0UL), "config defaults")
+    val reopened = MotcuaClient.open(defaults, MemoryTokens(), null)
+    expectEqual(reopened.searchProcedures("dang ky").size, 20, "default search limit")
+    reopened.shutdown()
 }
 
 suspend fun pushOnThePhone(server: Server, dir: File) {

@@ -357,7 +357,11 @@ async def drafts_and_errors(server, tmp_path):
     with pytest.raises(m.MotcuaError.Closed) as closed:
         await client.list_drafts()
     assert closed.value.user_message
-    reopened = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    # Defaults: language vi, the core's chunk size and timeout; a search of 20 at most.
+    defaults = m.ClientConfig(base_url=server.base_url, data_dir=str(tmp_path / "phone"))
+    assert (defaults.language, defaults.upload_chunk_size, defaults.request_timeout_ms) == ("vi", 0, 0)
+    reopened = await m.MotcuaClient.open(defaults, MemoryTokens(), None)
+    assert len(await reopened.search_procedures("dang ky")) == 20
     await reopened.shutdown()
 
 

@@ -85,7 +85,9 @@ impl MotcuaClient {
         Ok(self.inner.sync_catalogue().await?)
     }
 
-    /// Offline search, without diacritics if wished; `limit` 0 returns every match.
+    /// Offline search, without diacritics if wished; `field` defaults to every field,
+    /// `limit` to 20 (0 returns every match).
+    #[uniffi::method(default(field = None, limit = 20))]
     pub async fn search_procedures(
         &self,
         query: String,

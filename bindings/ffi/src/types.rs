@@ -11,13 +11,18 @@ use motcua_client::{
     PushTarget, ServicePoint, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
-/// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
+/// How the app configures the client: `base_url` and `data_dir` are required; `language`
+/// defaults to `vi`; `upload_chunk_size` and `request_timeout_ms` default to 0 (the
+/// core's defaults: 256 KiB, 30 s).
 #[uniffi::remote(Record)]
 pub struct ClientConfig {
     pub base_url: String,
     pub data_dir: String,
+    #[uniffi(default = "vi")]
     pub language: String,
+    #[uniffi(default = 0)]
     pub upload_chunk_size: u64,
+    #[uniffi(default = 0)]
     pub request_timeout_ms: u64,
 }
 
