@@ -338,7 +338,7 @@ suspend fun citizenJourney(server: Server, dir: File) {
         val (s, b) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"$action"}""")
         expectEqual(s, 200, "$action ($b)")
     }
-    val rated = client.rateDossier(dossierId, 5u, "Nhanh gọn")
+    val rated = client.rateDossier(dossierId, 5u, "Nhanh gọn") ?: throw TestFailure("queued while online")
     expectEqual(rated.ratingScore to rated.ratingComment, 5u to "Nhanh gọn", "rating")
     expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 4u, null) }.reason, "already_rated", "second rating")
     val note = client.refreshNotifications().first { it.dossierId == dossierId }

@@ -212,6 +212,7 @@ async def citizen_journey(server, tmp_path):
                                    body={"action": action})
         assert status == 200, body
     rated = await client.rate_dossier(dossier_id, 5, "Nhanh gọn")
+    assert rated is not None, "queued while online"
     assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", "result_returned")
     with pytest.raises(m.MotcuaError.Conflict) as twice:
         await client.rate_dossier(dossier_id, 4, None)

@@ -216,8 +216,13 @@ impl MotcuaClient {
         Ok(self.inner.withdraw_dossier(dossier_id, note).await?)
     }
 
-    /// Rates a dossier whose result was returned (online): 1 to 5, optional comment.
-    pub async fn rate_dossier(&self, dossier_id: String, score: u32, comment: Option<String>) -> Result<DossierDetail> {
+    /// Rates a dossier whose result was returned: 1 to 5, optional comment; none when queued offline.
+    pub async fn rate_dossier(
+        &self,
+        dossier_id: String,
+        score: u32,
+        comment: Option<String>,
+    ) -> Result<Option<DossierDetail>> {
         Ok(self.inner.rate_dossier(dossier_id, score, comment).await?)
     }
 

@@ -270,7 +270,7 @@ impl Client {
         while let Some(entry) = dir.next_entry().await? {
             tokio::fs::remove_file(entry.path()).await?;
         }
-        Ok(())
+        dossiers::forget_pending_ratings(&self.store).await
     }
 
     pub async fn current_user(&self) -> Public<Option<UserProfile>> {
@@ -420,6 +420,9 @@ impl Client {
             tracing::info!(error = %e, "push token not sent; kept for the next pass");
         }
         let _guard = self.sync_lock.lock().await;
+        if let Err(e) = dossiers::send_pending_ratings(&self.store, &self.api, &self.events).await {
+            tracing::info!(error = %e, "queued ratings not sent; kept for the next pass");
+        }
         if ignore_backoff {
             outbox::make_all_due(&self.store).await?;
         }
@@ -456,8 +459,15 @@ impl Client {
         self.run(dossiers::withdraw(&self.store, &self.api, &self.events, &dossier_id, note.as_deref())).await
     }
 
-    /// Rates a dossier whose result was returned (online): `score` 1 to 5, an optional comment.
-    pub async fn rate_dossier(&self, dossier_id: String, score: u32, comment: Option<String>) -> Public<DossierDetail> {
+    /// Rates a dossier whose result was returned: `score` 1 to 5, an optional comment.
+    /// `Some(detail)` when sent now; `None` when queued offline (sent by the next sync).
+    pub async fn rate_dossier(
+        &self,
+        dossier_id: String,
+        score: u32,
+        comment: Option<String>,
+    ) -> Public<Option<DossierDetail>> {
+        let _guard = self.sync_lock.lock().await;
         self.run(dossiers::rate(&self.store, &self.api, &self.events, &dossier_id, score, comment.as_deref())).await
     }
 

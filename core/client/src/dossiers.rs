@@ -6,13 +6,14 @@ use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, No
 use motcua_domain::workflow::DossierStatus;
 use sqlx::SqliteConnection;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldIssue, Result};
 use crate::events::Events;
 use crate::http::{Api, check, decode};
 use crate::model::{
     DossierDetail, DossierItem, DossierStatusChange, NotificationItem, PublicTracking, TimelineItem, TrackingStep,
 };
 use crate::store::Store;
+use motcua_domain::form::{FieldError, FieldErrorCode};
 
 fn wire_name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -106,8 +107,54 @@ pub(crate) async fn withdraw(
     act(store, api, events, &path, serde_json::json!({ "action": "withdraw", "note": note })).await
 }
 
-/// Rates a dossier whose result was returned (online): 1 to 5 and an optional comment.
-/// `Conflict` with `not_returned_yet` or `already_rated`; `Validation` on `score`/`comment`.
+/// Ratings waiting for the network, by dossier id (one file beside the store; personal
+/// data, wiped at logout).
+const PENDING_RATINGS: &str = "pending_ratings.json";
+const MAX_COMMENT: usize = 1_000;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct PendingRating {
+    score: u8,
+    comment: Option<String>,
+}
+
+async fn pending_ratings(store: &Store) -> Result<std::collections::BTreeMap<String, PendingRating>> {
+    match tokio::fs::read(store.dir_file(PENDING_RATINGS)).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save_pending_ratings(store: &Store, map: &std::collections::BTreeMap<String, PendingRating>) -> Result<()> {
+    let path = store.dir_file(PENDING_RATINGS);
+    if map.is_empty() {
+        return match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        };
+    }
+    let partial = path.with_extension("part");
+    tokio::fs::write(&partial, serde_json::to_vec(map)?).await?;
+    tokio::fs::rename(&partial, &path).await?;
+    Ok(())
+}
+
+/// Forgets every queued rating (logout).
+pub(crate) async fn forget_pending_ratings(store: &Store) -> Result<()> {
+    save_pending_ratings(store, &Default::default()).await
+}
+
+fn rating_path(id: &str) -> String {
+    format!("/api/v1/dossiers/{}/rating", encode(id))
+}
+
+/// Rates a dossier whose result was returned: 1 to 5 and an optional comment. Sent now
+/// (`Some(detail)`), or, when the network or the server is out of reach, queued on the
+/// phone (`None`) and sent by the next `sync_outbox`/`sync_now`; a newer rating of the
+/// same dossier replaces a queued one. The values are checked first (`Validation` on
+/// `score`/`comment`); `Conflict` with `not_returned_yet` or `already_rated`.
+/// The caller holds the sync lock (no flush runs meanwhile).
 pub(crate) async fn rate(
     store: &Store,
     api: &Api,
@@ -115,11 +162,58 @@ pub(crate) async fn rate(
     id: &str,
     score: u32,
     comment: Option<&str>,
-) -> Result<DossierDetail> {
-    let score = u8::try_from(score).unwrap_or(u8::MAX);
-    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
-    let path = format!("/api/v1/dossiers/{}/rating", encode(id));
-    act(store, api, events, &path, serde_json::json!({ "score": score, "comment": comment })).await
+) -> Result<Option<DossierDetail>> {
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let mut errors = Vec::new();
+    let score = match u8::try_from(score) {
+        Ok(s @ 1..=5) => s,
+        _ => {
+            let code = if score < 1 { FieldErrorCode::TooSmall } else { FieldErrorCode::TooLarge };
+            errors.push(FieldError::new("score", code).with_limit(if score < 1 { 1 } else { 5 }));
+            0
+        }
+    };
+    if comment.as_deref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        errors.push(FieldError::new("comment", FieldErrorCode::TooLong).with_limit(MAX_COMMENT));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors.iter().map(|e| FieldIssue::from_domain(e, api.lang())).collect()));
+    }
+    let body = serde_json::json!({ "score": score, "comment": comment });
+    match act(store, api, events, &rating_path(id), body).await {
+        Ok(detail) => Ok(Some(detail)),
+        Err(e) if e.is_transient() => {
+            let mut queued = pending_ratings(store).await?;
+            queued.insert(id.to_owned(), PendingRating { score, comment });
+            save_pending_ratings(store, &queued).await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends the queued ratings (part of a sync pass, under the sync lock). A rating the
+/// server took, or one it refuses for good (already rated, not returned, gone), leaves
+/// the queue; one that meets the network down again stays.
+pub(crate) async fn send_pending_ratings(store: &Store, api: &Api, events: &Events) -> Result<()> {
+    let mut queued = pending_ratings(store).await?;
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = queued.keys().cloned().collect();
+    for id in ids {
+        let Some(r) = queued.get(&id).cloned() else { continue };
+        let body = serde_json::json!({ "score": r.score, "comment": r.comment });
+        match act(store, api, events, &rating_path(&id), body).await {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => break,
+            Err(Error::SignedOut) => break,
+            Err(e) => tracing::warn!(error = %e, "a queued rating was refused; dropped"),
+        }
+        queued.remove(&id);
+        save_pending_ratings(store, &queued).await?;
+    }
+    Ok(())
 }
 
 /// Percent-encodes one URL path segment or query value (RFC 3986 unreserved kept).

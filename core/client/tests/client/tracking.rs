@@ -125,9 +125,60 @@ async fn the_citizen_withdraws_a_dossier_and_rates_a_finished_one() {
         matches!(&out_of_range, Err(ClientError::Validation { fields, .. }) if fields[0].path == "score"),
         "{out_of_range:?}"
     );
-    let rated = c.rate_dossier(finished.clone(), 4, Some("Nhanh, chu đáo".into())).await.unwrap();
+    let rated = c.rate_dossier(finished.clone(), 4, Some("Nhanh, chu đáo".into())).await.unwrap().expect("sent now");
     assert_eq!((rated.rating_score, rated.rating_comment.as_deref()), (Some(4), Some("Nhanh, chu đáo")));
     assert_eq!(rated.item.status, "result_returned");
     let twice = c.rate_dossier(finished.clone(), 5, None).await;
     assert!(matches!(&twice, Err(ClientError::Conflict { reason, .. }) if reason == "already_rated"), "{twice:?}");
+}
+
+#[tokio::test]
+async fn a_rating_given_offline_is_queued_and_sent_once_when_the_network_is_back() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let flaky = Flaky::new();
+    let c = client_with(&server.base_url, dir.path(), Arc::new(MemoryTokenStore::new()), flaky.clone()).await;
+    sign_up(&server, &c).await;
+    c.sync_catalogue().await.unwrap();
+    let draft = ready_draft(&c, dir.path(), &[(2_000, 71)]).await;
+    c.submit_draft(draft.summary.id.clone()).await.unwrap();
+    assert_eq!(c.sync_now().await.unwrap().sent, 1);
+    let id = c.outbox().await.unwrap()[0].dossier_id.clone().unwrap();
+    let officer = server.officer("0987654324").await;
+    for action in ["receive", "start_processing", "approve", "return_result"] {
+        officer_acts(&server, &officer, &id, action).await;
+    }
+
+    flaky.online.store(false, std::sync::atomic::Ordering::SeqCst);
+    // Checked on the phone, offline too.
+    let bad = c.rate_dossier(id.clone(), 0, Some("x".repeat(1_001))).await;
+    match bad {
+        Err(ClientError::Validation { fields, .. }) => {
+            assert_eq!(fields.iter().map(|f| f.path.as_str()).collect::<Vec<_>>(), ["score", "comment"])
+        }
+        other => panic!("validation expected, got {other:?}"),
+    }
+    assert_eq!(c.rate_dossier(id.clone(), 2, None).await.unwrap(), None, "queued");
+    // A second thought replaces the queued rating.
+    assert_eq!(c.rate_dossier(id.clone(), 5, Some("Rất tốt".into())).await.unwrap(), None);
+    assert!(dir.path().join("pending_ratings.json").exists());
+    assert_eq!(c.sync_outbox().await.unwrap().sent, 0);
+    assert!(dir.path().join("pending_ratings.json").exists(), "kept while offline");
+
+    flaky.online.store(true, std::sync::atomic::Ordering::SeqCst);
+    c.sync_now().await.unwrap();
+    assert!(!dir.path().join("pending_ratings.json").exists());
+    let detail = c.dossier(id.clone()).await.unwrap();
+    assert_eq!((detail.rating_score, detail.rating_comment.as_deref()), (Some(5), Some("Rất tốt")));
+    let posts = flaky.requests().iter().filter(|(m, u, _, s)| m == "POST" && u.ends_with("/rating") && *s != 0).count();
+    assert_eq!(posts, 1, "sent once");
+    c.sync_now().await.unwrap();
+    let posts = flaky.requests().iter().filter(|(m, u, _, s)| m == "POST" && u.ends_with("/rating") && *s != 0).count();
+    assert_eq!(posts, 1, "not sent again");
+
+    // Queued ratings are personal: a logout wipes them.
+    flaky.online.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(c.rate_dossier(id.clone(), 3, None).await.unwrap(), None);
+    c.logout().await.unwrap();
+    assert!(!dir.path().join("pending_ratings.json").exists());
 }
