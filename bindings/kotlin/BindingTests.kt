@@ -170,7 +170,7 @@ class JdkTransport : Transport {
         val response = try {
             http.send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
         } catch (e: java.io.IOException) {
-            throw MotcuaException.Network()
+            throw MotcuaException.Network("offline")
         }
         val headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
         return HttpResponse(response.statusCode().toUShort(), headers, response.body())
@@ -274,8 +274,15 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val residence = client.procedure("1.004222").item
     expectEqual(residence.feeVnd to residence.feeOnlineVnd, 20000L to 10000L, "counter and online fee")
 
+    // Service points, cached for offline use.
+    expect(client.syncServicePoints().any { it.code == BRANCH }) { "no $BRANCH among the service points" }
+
     // Offline from here until the server starts again.
     server.stop()
+    val near = client.servicePoints(21.0285, 105.8542, birth.code)
+    expect(near.first().distanceKm!! < 5.0 && near.zipWithNext().all { (a, b) -> a.distanceKm!! <= b.distanceKm!! }) { "$near" }
+    val unknownPoint = expectThrows<MotcuaException.Validation> { client.setBranch(client.createDraft(birth.code).summary.id, "H99.99") }
+    expectEqual(unknownPoint.fields.map { it.path }, listOf("branch_code"), "unknown service point")
     val draftId = client.createDraft(birth.code).summary.id
     client.setField(draftId, "ho_ten", jsonString("A"))
     val issues = client.setField(draftId, "so_cccd", jsonString("12345")).associate { it.path to it.code }
@@ -296,9 +303,10 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expect(events.outboxEvents.any { it.stage is OutboxStage.Retrying }) { "no Retrying event" }
     expectThrows<MotcuaException.Network> { client.refreshDossiers() }
 
-    // Back online: the dossier arrives, once.
+    // Back online (the app's connectivity callback): sent now, despite the backoff.
     server.start()
-    syncUntilSent(client, 1u)
+    val now = client.syncNow()
+    expect(now.sent == 1u && now.pending == 0u) { "$now" }
     val sent = events.outboxEvents.map { it.stage }.filterIsInstance<OutboxStage.Sent>()
     expectEqual(sent.size, 1, "Sent events")
     val dossierId = sent[0].dossierId
@@ -315,7 +323,25 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "received"), "after receive")
     expectEqual(events.changes.map { it.dossierId to it.toStatus }, listOf(dossierId to "received"), "status events")
     expectEqual(client.dossiers().single().status, "received", "cached dossier")
-    expect(client.dossier(dossierId).timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    val full = client.dossier(dossierId)
+    expect(full.timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    // Anyone with the receipt follows it, without an account.
+    val anyone = MotcuaClient.open(config(server, File(dir, "anyone")), MemoryTokens(), null)
+    val tracked = anyone.trackDossier(full.item.code, full.trackingVerifier ?: throw TestFailure("no verifier"))
+    expectEqual(tracked.code to tracked.status, full.item.code to "received", "tracked dossier")
+    expectEqual(tracked.steps.last().status, "received", "last public step")
+    expectThrows<MotcuaException.NotFound> { anyone.trackDossier(full.item.code, if (full.trackingVerifier == "0000") "1111" else "0000") }
+    anyone.shutdown()
+
+    // The officer finishes it; the citizen rates it, once.
+    expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 5u, null) }.reason, "not_returned_yet", "early rating")
+    for (action in listOf("start_processing", "approve", "return_result")) {
+        val (s, b) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"$action"}""")
+        expectEqual(s, 200, "$action ($b)")
+    }
+    val rated = client.rateDossier(dossierId, 5u, "Nhanh gọn") ?: throw TestFailure("queued while online")
+    expectEqual(rated.ratingScore to rated.ratingComment, 5u to "Nhanh gọn", "rating")
+    expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 4u, null) }.reason, "already_rated", "second rating")
     val note = client.refreshNotifications().first { it.dossierId == dossierId }
     client.markNotificationRead(note.id)
     expect(client.notifications().single { it.id == note.id }.read) { "notification not read" }
@@ -334,16 +360,36 @@ suspend fun appTransport(server: Server, dir: File) {
     client.syncCatalogue()
     expect("POST /api/v1/auth/login" in transport.log) { "${transport.log}" }
     expectThrows<MotcuaException.NotFound> { client.procedure("9.999999") }
+    val wrongPassword = expectThrows<MotcuaException.WrongCredentials> { client.login("0912000001", "sai-mat-khau-1") }
+    expect(wrongPassword.userMessage.contains("không đúng")) { wrongPassword.userMessage }
+    var throttled: MotcuaException.Throttled? = null
+    for (attempt in 1..12) {
+        try {
+            client.login("0912000001", "sai-mat-khau-1")
+        } catch (e: MotcuaException.WrongCredentials) {
+            continue
+        } catch (e: MotcuaException.Throttled) {
+            throttled = e
+            break
+        }
+    }
+    expect(throttled != null && throttled.retryAfterSecs >= 1UL && throttled.userMessage.isNotEmpty()) { "not throttled" }
 
     val birth = client.searchProcedures("khai sinh", "ho_tich", 0u).first()
     val draftId = client.createDraft(birth.code).summary.id
+    val missing = File(dir, "none.png").absolutePath
+    val noFile = expectThrows<MotcuaException.FileNotFound> { client.attachFile(draftId, "tep_to_khai", missing, "none.png") }
+    expectEqual(noFile.path, missing, "the missing file's path")
+    val notJson = expectThrows<MotcuaException.Invalid> { client.setField(draftId, "ho_ten", "not json") }
+    expectEqual(notJson.reason, "value_json is not JSON", "invalid input's reason")
     val stray = File(dir, "stray.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47) + ByteArray(100)) }
     client.removeFile(draftId, client.attachFile(draftId, "tep_to_khai", stray.absolutePath, "stray.png").id)
     fill(client, draftId)
     attachScans(client, draftId, dir)
     client.setBranch(draftId, BRANCH)
     val item = client.submitDraft(draftId)
-    expectThrows<MotcuaException.Conflict> { client.deleteDraft(draftId) }
+    val queued = expectThrows<MotcuaException.Conflict> { client.deleteDraft(draftId) }
+    expect(queued.reason == "draft_queued" && queued.userMessage.isNotEmpty()) { "$queued" }
     client.cancelOutboxItem(item.id)
     expectEqual(client.draft(draftId).summary.state, DraftState.EDITING, "after cancel")
     val again = client.submitDraft(draftId)
@@ -353,14 +399,31 @@ suspend fun appTransport(server: Server, dir: File) {
     expectEqual(client.outbox().single().parkReason, ParkReason.Forbidden, "park reason")
     client.retryOutboxItem(again.id)
     syncUntilSent(client, 1u)
-    expectEqual(client.refreshDossiers().size, 1, "dossiers on the server")
+    val mine = client.refreshDossiers()
+    expectEqual(mine.size, 1, "dossiers on the server")
+    val withdrawn = client.withdrawDossier(mine.single().id, "Nộp nhầm")
+    expectEqual(withdrawn.item.status, "withdrawn", "withdrawn dossier")
 
     val other = client.createDraft(birth.code).summary.id
     client.deleteDraft(other)
     expectEqual(client.listDrafts().size, 1, "drafts left")
     server.stop()
     expectThrows<MotcuaException.Network> { client.refreshNotifications() }
+    // One client per data directory; a bad URL or language is refused.
+    expectThrows<MotcuaException.StoreInUse> { MotcuaClient.open(config(server, dir), MemoryTokens(), null) }
+    val badUrl = config(server, File(dir, "other")).copy(baseUrl = "localhost:8080")
+    expect(expectThrows<MotcuaException.Invalid> { MotcuaClient.open(badUrl, MemoryTokens(), null) }.reason.startsWith("base_url")) { "url" }
+    val badLanguage = config(server, File(dir, "other")).copy(language = "fr")
+    expectThrows<MotcuaException.Invalid> { MotcuaClient.open(badLanguage, MemoryTokens(), null) }
     client.shutdown()
+    val closed = expectThrows<MotcuaException.Closed> { client.listDrafts() }
+    expect(closed.userMessage.isNotEmpty()) { "closed without a message" }
+    // Defaults: language vi, the core's chunk size and timeout; a search of 20 at most.
+    val defaults = ClientConfig(server.baseUrl, File(dir, "phone").absolutePath)
+    expectEqual(Triple(defaults.language, defaults.uploadChunkSize, defaults.requestTimeoutMs), Triple("vi", 0UL, 0UL), "config defaults")
+    val reopened = MotcuaClient.open(defaults, MemoryTokens(), null)
+    expectEqual(reopened.searchProcedures("dang ky").size, 20, "default search limit")
+    reopened.shutdown()
 }
 
 suspend fun pushOnThePhone(server: Server, dir: File) {

@@ -189,7 +189,7 @@ class UrllibTransport(m.Transport):
         except urllib.error.HTTPError as e:
             status, headers, body = e.code, list(e.headers.items()), e.read()
         except OSError:
-            raise m.MotcuaError.Network()
+            raise m.MotcuaError.Network(user_message="offline")
         return m.HttpResponse(status=status, headers=[m.HttpHeader(name=k, value=v) for k, v in headers], body=body)
 
 

@@ -121,8 +121,15 @@ async def citizen_journey(server, tmp_path):
     residence = (await client.procedure("1.004222")).item
     assert (residence.fee_vnd, residence.fee_online_vnd) == (20000, 10000), residence
 
+    # Service points, cached for offline use.
+    points = await client.sync_service_points()
+    assert len(points) > 100 and any(p.code == BRANCH for p in points)
+
     # The phone goes offline: everything until the submit works without the server.
     server.stop()
+    near = await client.service_points(21.0285, 105.8542, birth.code)
+    assert near[0].distance_km < 5 and all(a.distance_km <= b.distance_km for a, b in zip(near, near[1:]))
+    assert all(p.opening_hours for p in near if p.kind in ("head_office", "branch"))
     draft = await client.create_draft(birth.code)
     draft_id = draft.summary.id
     assert draft.summary.state == m.DraftState.EDITING
@@ -138,6 +145,9 @@ async def citizen_journey(server, tmp_path):
     issues = await fill(client, draft_id, birth_values())
     assert issue_paths(issues) == {"tep_to_khai": "required", "tep_giay_chung_sinh": "required"}
     await attach_scans(client, draft_id, tmp_path)
+    with pytest.raises(m.MotcuaError.Validation) as unknown_point:
+        await client.set_branch(draft_id, "H99.99")
+    assert [i.path for i in unknown_point.value.fields] == ["branch_code"]
     await client.set_branch(draft_id, BRANCH)
     assert await client.validate_draft(draft_id) == []
     resumed = await client.draft(draft_id)
@@ -155,9 +165,10 @@ async def citizen_journey(server, tmp_path):
     with pytest.raises(m.MotcuaError.Network):
         await client.refresh_dossiers()
 
-    # The server is back: the dossier arrives, once.
+    # The server is back (the app's connectivity callback): sent now, despite the backoff.
     server.start()
-    await sync_until_sent(client, expected=1)
+    now = await client.sync_now()
+    assert (now.sent, now.pending) == (1, 0), now
     sent_events = [e.stage for e in events.outbox_events if e.stage.is_SENT()]
     assert len(sent_events) == 1
     dossier_id, dossier_code = sent_events[0].dossier_id, sent_events[0].dossier_code
@@ -186,6 +197,29 @@ async def citizen_journey(server, tmp_path):
     full = await client.dossier(dossier_id)
     assert full.item.code == dossier_code and "receive" in [t.action for t in full.timeline]
     assert json.loads(full.values_json)["tre_ho_ten"] == "Nguyễn Minh Khôi"
+    # Anyone with the receipt follows it, without an account.
+    anyone = await m.MotcuaClient.open(config(server.base_url, tmp_path / "anyone"), MemoryTokens(), None)
+    tracked = await anyone.track_dossier(dossier_code, full.tracking_verifier)
+    assert (tracked.code, tracked.status, tracked.status_label) == (dossier_code, "received", "Đã tiếp nhận")
+    assert tracked.steps[-1].status == "received" and tracked.due_date is not None
+    with pytest.raises(m.MotcuaError.NotFound):
+        await anyone.track_dossier(dossier_code, "0000" if full.tracking_verifier != "0000" else "1111")
+    await anyone.shutdown()
+
+    # The officer finishes it; the citizen rates it, once.
+    with pytest.raises(m.MotcuaError.Conflict) as early:
+        await client.rate_dossier(dossier_id, 5, None)
+    assert early.value.reason == "not_returned_yet"
+    for action in ["start_processing", "approve", "return_result"]:
+        status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
+                                   body={"action": action})
+        assert status == 200, body
+    rated = await client.rate_dossier(dossier_id, 5, "Nhanh gọn")
+    assert rated is not None, "queued while online"
+    assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", "result_returned")
+    with pytest.raises(m.MotcuaError.Conflict) as twice:
+        await client.rate_dossier(dossier_id, 4, None)
+    assert twice.value.reason == "already_rated"
 
     notes = await client.refresh_notifications()
     about = [n for n in notes if n.dossier_id == dossier_id]
@@ -230,7 +264,10 @@ async def app_transport_and_parked_item(server, tmp_path):
     assert any(e.stage.is_PARKED() for e in events.outbox_events)
     await client.retry_outbox_item(item.id)
     await sync_until_sent(client, expected=1)
-    assert len(await client.refresh_dossiers()) == 1
+    mine = await client.refresh_dossiers()
+    assert len(mine) == 1
+    withdrawn = await client.withdraw_dossier(mine[0].id, "Nộp nhầm")
+    assert withdrawn.item.status == "withdrawn" and withdrawn.timeline[-1].note == "Nộp nhầm"
 
     # A transport that cannot reach anything surfaces as Network.
     server.stop()
@@ -264,8 +301,20 @@ async def drafts_and_errors(server, tmp_path):
     await client.logout()
     profile = await client.login("0912000002", "matkhau12345")
     assert profile.citizen_id == "001099012399"
-    with pytest.raises(m.MotcuaError.SignedOut):
+    with pytest.raises(m.MotcuaError.WrongCredentials) as wrong_password:
         await client.login("0912000002", "sai-mat-khau-1")
+    assert "không đúng" in wrong_password.value.user_message
+    # Wrong again and again: throttled, with the wait (not "no network").
+    throttled = None
+    for _ in range(12):
+        try:
+            await client.login("0912000002", "sai-mat-khau-1")
+        except m.MotcuaError.WrongCredentials:
+            continue
+        except m.MotcuaError.Throttled as e:
+            throttled = e
+            break
+    assert throttled is not None and throttled.retry_after_secs >= 1 and throttled.user_message
     with pytest.raises(m.MotcuaError.NotFound):
         await client.procedure("9.999999")
     await client.sync_catalogue()
@@ -275,6 +324,12 @@ async def drafts_and_errors(server, tmp_path):
     draft_id = (await client.create_draft(birth.code)).summary.id
     with pytest.raises(m.MotcuaError.NotFound):
         await client.draft("no-such-draft")
+    with pytest.raises(m.MotcuaError.FileNotFound) as no_file:
+        await client.attach_file(draft_id, "tep_to_khai", str(tmp_path / "none.png"), "none.png")
+    assert no_file.value.path == str(tmp_path / "none.png") and no_file.value.user_message
+    with pytest.raises(m.MotcuaError.Invalid) as not_json:
+        await client.set_field(draft_id, "ho_ten", "not json")
+    assert not_json.value.reason == "value_json is not JSON"
     f = await client.attach_file(draft_id, "tep_to_khai", scan(tmp_path / "a.png", 3), "a.png")
     assert [x.id for x in (await client.draft(draft_id)).files] == [f.id]
     await client.remove_file(draft_id, f.id)
@@ -283,14 +338,35 @@ async def drafts_and_errors(server, tmp_path):
     await fill(client, draft_id, birth_values())
     await attach_scans(client, draft_id, tmp_path)
     item = await client.submit_draft(draft_id)
-    with pytest.raises(m.MotcuaError.Conflict):
+    with pytest.raises(m.MotcuaError.Conflict) as queued:
         await client.delete_draft(draft_id)
+    assert queued.value.reason == "draft_queued" and queued.value.user_message
     await client.cancel_outbox_item(item.id)
     assert await client.outbox() == []
     assert (await client.draft(draft_id)).summary.state == m.DraftState.EDITING
     await client.delete_draft(draft_id)
     assert await client.list_drafts() == []
+    # One client per data directory; a bad URL or language is refused.
+    with pytest.raises(m.MotcuaError.StoreInUse):
+        await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    bad_url = config("localhost:8080", tmp_path / "other")
+    with pytest.raises(m.MotcuaError.Invalid) as refused_url:
+        await m.MotcuaClient.open(bad_url, MemoryTokens(), None)
+    assert refused_url.value.reason.startswith("base_url")
+    bad_language = config(server.base_url, tmp_path / "other")
+    bad_language.language = "fr"
+    with pytest.raises(m.MotcuaError.Invalid):
+        await m.MotcuaClient.open(bad_language, MemoryTokens(), None)
     await client.shutdown()
+    with pytest.raises(m.MotcuaError.Closed) as closed:
+        await client.list_drafts()
+    assert closed.value.user_message
+    # Defaults: language vi, the core's chunk size and timeout; a search of 20 at most.
+    defaults = m.ClientConfig(base_url=server.base_url, data_dir=str(tmp_path / "phone"))
+    assert (defaults.language, defaults.upload_chunk_size, defaults.request_timeout_ms) == ("vi", 0, 0)
+    reopened = await m.MotcuaClient.open(defaults, MemoryTokens(), None)
+    assert len(await reopened.search_procedures("dang ky")) == 20
+    await reopened.shutdown()
 
 
 def test_drafts_session_and_errors(server, tmp_path):

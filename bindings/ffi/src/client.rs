@@ -8,8 +8,8 @@ use std::sync::Arc;
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, ReportDraft, ReportDraftInput, ReportItem,
-    ReportPhotoFile, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft, ReportDraftInput,
+    ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -86,7 +86,9 @@ impl MotcuaClient {
         Ok(self.inner.sync_catalogue().await?)
     }
 
-    /// Offline search, without diacritics if wished; `limit` 0 returns every match.
+    /// Offline search, without diacritics if wished; `field` defaults to every field,
+    /// `limit` to 20 (0 returns every match).
+    #[uniffi::method(default(field = None, limit = 20))]
     pub async fn search_procedures(
         &self,
         query: String,
@@ -107,6 +109,21 @@ impl MotcuaClient {
     /// The current wards of a province, for an address field's ward list (offline).
     pub fn wards(&self, province: String) -> Vec<WardItem> {
         self.inner.wards(province)
+    }
+
+    /// Fetches the service points and caches them for offline use.
+    pub async fn sync_service_points(&self) -> Result<Vec<ServicePoint>> {
+        Ok(self.inner.sync_service_points().await?)
+    }
+
+    /// Offline: nearest first from `lat`/`lng` (both or neither), those accepting `procedure_code`.
+    pub async fn service_points(
+        &self,
+        lat: Option<f64>,
+        lng: Option<f64>,
+        procedure_code: Option<String>,
+    ) -> Result<Vec<ServicePoint>> {
+        Ok(self.inner.service_points(lat, lng, procedure_code).await?)
     }
 
     pub async fn catalogue_version(&self) -> Result<i64> {
@@ -170,6 +187,11 @@ impl MotcuaClient {
         Ok(self.inner.sync_outbox().await?)
     }
 
+    /// "The network is back": one pass now, ignoring the backoff.
+    pub async fn sync_now(&self) -> Result<OutboxReport> {
+        Ok(self.inner.sync_now().await?)
+    }
+
     pub async fn retry_outbox_item(&self, item_id: String) -> Result<()> {
         Ok(self.inner.retry_outbox_item(item_id).await?)
     }
@@ -188,6 +210,26 @@ impl MotcuaClient {
 
     pub async fn dossier(&self, dossier_id: String) -> Result<DossierDetail> {
         Ok(self.inner.dossier(dossier_id).await?)
+    }
+
+    /// Withdraws a dossier before a decision (online).
+    pub async fn withdraw_dossier(&self, dossier_id: String, note: Option<String>) -> Result<DossierDetail> {
+        Ok(self.inner.withdraw_dossier(dossier_id, note).await?)
+    }
+
+    /// Rates a dossier whose result was returned: 1 to 5, optional comment; none when queued offline.
+    pub async fn rate_dossier(
+        &self,
+        dossier_id: String,
+        score: u32,
+        comment: Option<String>,
+    ) -> Result<Option<DossierDetail>> {
+        Ok(self.inner.rate_dossier(dossier_id, score, comment).await?)
+    }
+
+    /// Public tracking by receipt code and verifier, without an account (online).
+    pub async fn track_dossier(&self, code: String, verifier: String) -> Result<PublicTracking> {
+        Ok(self.inner.track_dossier(code, verifier).await?)
     }
 
     pub async fn refresh_notifications(&self) -> Result<Vec<NotificationItem>> {

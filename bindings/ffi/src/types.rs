@@ -7,17 +7,23 @@ use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
     DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
     NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
-    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PushMessage, PushRegistration, PushTarget,
-    ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, StoredTokens, TimelineItem, UserProfile, WardItem,
+    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
+    PushTarget, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, TimelineItem,
+    TrackingStep, UserProfile, WardItem,
 };
 
-/// How the app configures the client. `upload_chunk_size` and `request_timeout_ms`: 0 for the defaults.
+/// How the app configures the client: `base_url` and `data_dir` are required; `language`
+/// defaults to `vi`; `upload_chunk_size` and `request_timeout_ms` default to 0 (the
+/// core's defaults: 256 KiB, 30 s).
 #[uniffi::remote(Record)]
 pub struct ClientConfig {
     pub base_url: String,
     pub data_dir: String,
+    #[uniffi(default = "vi")]
     pub language: String,
+    #[uniffi(default = 0)]
     pub upload_chunk_size: u64,
+    #[uniffi(default = 0)]
     pub request_timeout_ms: u64,
 }
 
@@ -264,6 +270,47 @@ pub struct DossierDetail {
     pub form_version: u32,
     pub values_json: String,
     pub timeline: Vec<TimelineItem>,
+    pub tracking_verifier: Option<String>,
+    pub rating_score: Option<u32>,
+    pub rating_comment: Option<String>,
+}
+
+/// A service point, cached for offline use; `distance_km` when a position was given.
+#[uniffi::remote(Record)]
+pub struct ServicePoint {
+    pub code: String,
+    pub name: String,
+    pub kind: String,
+    pub address: String,
+    pub ward: Option<String>,
+    pub phone: Option<String>,
+    pub opening_hours: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    pub approximate_position: bool,
+    pub distance_km: Option<f64>,
+}
+
+#[uniffi::remote(Record)]
+pub struct TrackingStep {
+    pub at_ms: i64,
+    pub status: String,
+    pub status_label: String,
+    pub description: Option<String>,
+}
+
+/// What anyone holding the receipt sees of a dossier, without an account.
+#[uniffi::remote(Record)]
+pub struct PublicTracking {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub submitted_at_ms: i64,
+    pub received_at_ms: Option<i64>,
+    pub due_date: Option<String>,
+    pub deadline: String,
+    pub steps: Vec<TrackingStep>,
 }
 
 #[uniffi::remote(Record)]

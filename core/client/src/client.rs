@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use motcua_domain::i18n::Lang;
@@ -11,17 +12,19 @@ use motcua_domain::wire::{
     LoginRequest, PhoneChallenge, RefreshRequest, RegisterRequest, TokenResponse, UserInfo, VerifyPhoneRequest,
 };
 
+use crate::branches;
 use crate::catalogue::{self, IndexCache};
 use crate::dossiers;
 use crate::drafts;
-use crate::error::{ClientError, Error, FieldIssue, Result};
+use crate::error::{ClientError, Error, FieldIssue, Result, to_public};
 use crate::events::Events;
 use crate::http::{Api, check, decode, header, stored_tokens};
+use crate::lock::StoreLock;
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
     NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PushMessage, PushRegistration, ReportDraft, ReportDraftInput, ReportItem,
-    ReportPhotoFile, UserProfile, WardItem,
+    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft, ReportDraftInput,
+    ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::push;
@@ -45,6 +48,36 @@ pub struct Client {
     sync_lock: tokio::sync::Mutex<()>,
     chunk_size: u64,
     lang: Lang,
+    /// Held while open: no second client on the same data directory.
+    lock: std::sync::Mutex<Option<StoreLock>>,
+    /// Set by `close`: every call afterwards is `Closed`.
+    closed: AtomicBool,
+}
+
+/// The app's language: `vi` or `en` (any case, a region allowed: `en-GB`); empty means `vi`.
+fn config_lang(language: &str) -> Option<Lang> {
+    let primary = language.trim().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+    match primary.as_str() {
+        "" | "vi" => Some(Lang::Vi),
+        "en" => Some(Lang::En),
+        _ => None,
+    }
+}
+
+/// An absolute `http`/`https` URL with a host and no query or fragment.
+fn check_base_url(url: &str) -> Result<()> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .ok_or(Error::Invalid("base_url must start with http:// or https://"))?;
+    let host = rest.split('/').next().unwrap_or("");
+    let host_ok = !host.is_empty()
+        && !host.starts_with(':')
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']' | '_'));
+    if !host_ok || url.contains(['?', '#', ' ']) || url.chars().any(char::is_control) {
+        return Err(Error::Invalid("base_url has no valid host or has a query"));
+    }
+    Ok(())
 }
 
 type Public<T> = std::result::Result<T, ClientError>;
@@ -64,7 +97,9 @@ impl Client {
     /// Opens the client over the store in `config.data_dir`, with the built-in transport.
     pub async fn open(config: ClientConfig, tokens: Arc<dyn TokenStore>) -> Public<Arc<Client>> {
         let timeout = if config.request_timeout_ms == 0 { DEFAULT_TIMEOUT_MS } else { config.request_timeout_ms };
-        let transport = ReqwestTransport::shared(Duration::from_millis(timeout)).map_err(Error::from)?;
+        let lang = config_lang(&config.language).unwrap_or_default();
+        let transport =
+            ReqwestTransport::shared(Duration::from_millis(timeout)).map_err(|e| to_public(Error::from(e), lang))?;
         Client::open_with_transport(config, tokens, transport).await
     }
 
@@ -74,7 +109,8 @@ impl Client {
         tokens: Arc<dyn TokenStore>,
         transport: Arc<dyn Transport>,
     ) -> Public<Arc<Client>> {
-        Ok(Arc::new(Client::open_inner(config, tokens, transport).await?))
+        let lang = config_lang(&config.language).unwrap_or_default();
+        Client::open_inner(config, tokens, transport).await.map(Arc::new).map_err(|e| to_public(e, lang))
     }
 
     async fn open_inner(
@@ -82,7 +118,12 @@ impl Client {
         tokens: Arc<dyn TokenStore>,
         transport: Arc<dyn Transport>,
     ) -> Result<Client> {
-        let lang = if config.language.eq_ignore_ascii_case("en") { Lang::En } else { Lang::Vi };
+        let lang = config_lang(&config.language).ok_or(Error::Invalid("language must be \"vi\" or \"en\""))?;
+        check_base_url(&config.base_url)?;
+        if config.data_dir.trim().is_empty() {
+            return Err(Error::Invalid("data_dir is empty"));
+        }
+        let lock = StoreLock::acquire(Path::new(&config.data_dir)).await?;
         let store = Store::open(&PathBuf::from(&config.data_dir)).await?;
         drafts::remove_orphan_files(&store).await?;
         let events = Arc::new(Events::default());
@@ -97,6 +138,8 @@ impl Client {
             sync_lock: tokio::sync::Mutex::new(()),
             chunk_size,
             lang,
+            lock: std::sync::Mutex::new(Some(lock)),
+            closed: AtomicBool::new(false),
         })
     }
 
@@ -107,7 +150,19 @@ impl Client {
     /// Closes the store; the client is unusable afterwards.
     pub async fn close(&self) {
         let _guard = self.sync_lock.lock().await;
+        self.closed.store(true, Ordering::SeqCst);
         self.store.close().await;
+        // Another client may open the directory now.
+        drop(self.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take());
+    }
+
+    /// Runs one public call: `Closed` after `close` (without starting it), and the internal
+    /// error converted to the public one in the client's language.
+    async fn run<T>(&self, call: impl std::future::Future<Output = Result<T>>) -> Public<T> {
+        if self.closed.load(Ordering::SeqCst) {
+            return Err(to_public(Error::Closed, self.lang));
+        }
+        call.await.map_err(|e| to_public(e, self.lang))
     }
 
     // --- session -----------------------------------------------------------------------
@@ -121,7 +176,7 @@ impl Client {
         full_name: String,
         password: String,
     ) -> Public<PhoneVerification> {
-        Ok(self.register_inner(RegisterRequest { citizen_id, phone, full_name, password, email: None }).await?)
+        self.run(self.register_inner(RegisterRequest { citizen_id, phone, full_name, password, email: None })).await
     }
 
     async fn register_inner(&self, body: RegisterRequest) -> Result<PhoneVerification> {
@@ -147,11 +202,11 @@ impl Client {
     /// signed in. A wrong code is `Validation` on `code`; an expired or exhausted one is
     /// `Validation` on `verification_id` (register again for a new code).
     pub async fn verify_phone(&self, verification_id: String, code: String) -> Public<UserProfile> {
-        Ok(self.sign_in("/api/v1/auth/register/verify", &VerifyPhoneRequest { verification_id, code }).await?)
+        self.run(self.sign_in("/api/v1/auth/register/verify", &VerifyPhoneRequest { verification_id, code })).await
     }
 
     pub async fn login(&self, login: String, password: String) -> Public<UserProfile> {
-        Ok(self.sign_in("/api/v1/auth/login", &LoginRequest { login, password }).await?)
+        self.run(self.sign_in("/api/v1/auth/login", &LoginRequest { login, password })).await
     }
 
     async fn sign_in<B: serde::Serialize>(&self, path: &str, body: &B) -> Result<UserProfile> {
@@ -185,7 +240,7 @@ impl Client {
     /// Signs out: revokes the refresh token (if the server is reachable) and wipes every
     /// personal datum from the device (drafts, outbox, files, dossiers, notifications).
     pub async fn logout(&self) -> Public<()> {
-        Ok(self.logout_inner().await?)
+        self.run(self.logout_inner()).await
     }
 
     async fn logout_inner(&self) -> Result<()> {
@@ -227,16 +282,17 @@ impl Client {
         while let Some(entry) = dir.next_entry().await? {
             tokio::fs::remove_file(entry.path()).await?;
         }
-        Ok(())
+        dossiers::forget_pending_ratings(&self.store).await
     }
 
     pub async fn current_user(&self) -> Public<Option<UserProfile>> {
-        let user: Option<String> = sqlx::query_scalar("SELECT user FROM account WHERE id = 1")
-            .fetch_optional(self.store.read())
-            .await
-            .map_err(Error::from)?;
-        let user: Option<UserInfo> = user.map(|u| serde_json::from_str(&u)).transpose().map_err(Error::from)?;
-        Ok(user.as_ref().map(profile))
+        self.run(async {
+            let user: Option<String> =
+                sqlx::query_scalar("SELECT user FROM account WHERE id = 1").fetch_optional(self.store.read()).await?;
+            let user: Option<UserInfo> = user.map(|u| serde_json::from_str(&u)).transpose()?;
+            Ok(user.as_ref().map(profile))
+        })
+        .await
     }
 
     pub fn is_signed_in(&self) -> bool {
@@ -246,7 +302,7 @@ impl Client {
     // --- catalogue -----------------------------------------------------------------------
 
     pub async fn sync_catalogue(&self) -> Public<CatalogueSyncReport> {
-        let report = catalogue::sync(&self.store, &self.api).await?;
+        let report = self.run(catalogue::sync(&self.store, &self.api)).await?;
         if !report.not_modified {
             self.index.invalidate().await;
         }
@@ -259,16 +315,16 @@ impl Client {
         field: Option<String>,
         limit: u32,
     ) -> Public<Vec<ProcedureItem>> {
-        let index = self.index.get(&self.store).await?;
+        let index = self.run(self.index.get(&self.store)).await?;
         Ok(index.search(&query, field.as_deref(), usize::try_from(limit).unwrap_or(usize::MAX)))
     }
 
     pub async fn procedure(&self, code: String) -> Public<ProcedureDetail> {
-        Ok(catalogue::detail(&self.store, &code).await?)
+        self.run(catalogue::detail(&self.store, &code)).await
     }
 
     pub async fn fields(&self) -> Public<Vec<ProcedureField>> {
-        Ok(catalogue::fields(&self.store).await?)
+        self.run(catalogue::fields(&self.store)).await
     }
 
     /// The current wards of a province (a current or a pre-2025 name), in code order; empty
@@ -280,30 +336,51 @@ impl Client {
             .collect()
     }
 
+    /// Fetches the service points (no account needed) and caches them for offline use.
+    pub async fn sync_service_points(&self) -> Public<Vec<ServicePoint>> {
+        self.run(branches::sync(&self.store, &self.api)).await
+    }
+
+    /// Offline: the cached service points, nearest first from `lat`/`lng` when both are
+    /// given, only those accepting `procedure_code` when given.
+    pub async fn service_points(
+        &self,
+        lat: Option<f64>,
+        lng: Option<f64>,
+        procedure_code: Option<String>,
+    ) -> Public<Vec<ServicePoint>> {
+        let position = match (lat, lng) {
+            (Some(lat), Some(lng)) => Some((lat, lng)),
+            (None, None) => None,
+            _ => return Err(to_public(Error::Invalid("lat and lng go together"), self.lang)),
+        };
+        self.run(branches::list(&self.store, position, procedure_code.as_deref())).await
+    }
+
     pub async fn catalogue_version(&self) -> Public<i64> {
-        Ok(catalogue::version(&self.store).await?.0)
+        self.run(async { Ok(catalogue::version(&self.store).await?.0) }).await
     }
 
     // --- drafts --------------------------------------------------------------------------
 
     pub async fn create_draft(&self, procedure_code: String) -> Public<Draft> {
-        Ok(drafts::create(&self.store, &procedure_code, self.lang).await?)
+        self.run(drafts::create(&self.store, &procedure_code, self.lang)).await
     }
 
     pub async fn list_drafts(&self) -> Public<Vec<DraftSummary>> {
-        Ok(drafts::list(&self.store).await?)
+        self.run(drafts::list(&self.store)).await
     }
 
     pub async fn draft(&self, draft_id: String) -> Public<Draft> {
-        Ok(drafts::load(&self.store, &draft_id, self.lang).await?)
+        self.run(drafts::load(&self.store, &draft_id, self.lang)).await
     }
 
     pub async fn set_field(&self, draft_id: String, key: String, value_json: String) -> Public<Vec<FieldIssue>> {
-        Ok(drafts::set_field(&self.store, &draft_id, &key, &value_json, self.lang, &self.forms).await?)
+        self.run(drafts::set_field(&self.store, &draft_id, &key, &value_json, self.lang, &self.forms)).await
     }
 
     pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Public<()> {
-        Ok(drafts::set_branch(&self.store, &draft_id, branch_code.as_deref()).await?)
+        self.run(drafts::set_branch(&self.store, &draft_id, branch_code.as_deref(), self.lang)).await
     }
 
     pub async fn attach_file(
@@ -313,76 +390,115 @@ impl Client {
         source_path: String,
         file_name: String,
     ) -> Public<DraftFile> {
-        Ok(drafts::attach_file(&self.store, &draft_id, &field_key, Path::new(&source_path), &file_name).await?)
+        self.run(drafts::attach_file(&self.store, &draft_id, &field_key, Path::new(&source_path), &file_name)).await
     }
 
     pub async fn remove_file(&self, draft_id: String, file_id: String) -> Public<()> {
-        Ok(drafts::remove_file(&self.store, &draft_id, &file_id).await?)
+        self.run(drafts::remove_file(&self.store, &draft_id, &file_id)).await
     }
 
     pub async fn validate_draft(&self, draft_id: String) -> Public<Vec<FieldIssue>> {
-        Ok(drafts::validate_draft(&self.store, &draft_id, self.lang).await?)
+        self.run(drafts::validate_draft(&self.store, &draft_id, self.lang)).await
     }
 
     pub async fn delete_draft(&self, draft_id: String) -> Public<()> {
-        Ok(drafts::delete(&self.store, &draft_id).await?)
+        self.run(drafts::delete(&self.store, &draft_id)).await
     }
 
     // --- outbox --------------------------------------------------------------------------
 
     pub async fn submit_draft(&self, draft_id: String) -> Public<OutboxItem> {
-        Ok(outbox::submit(&self.store, &draft_id, self.lang).await?)
+        self.run(outbox::submit(&self.store, &draft_id, self.lang)).await
     }
 
     pub async fn outbox(&self) -> Public<Vec<OutboxItem>> {
-        Ok(outbox::list(&self.store).await?)
+        self.run(outbox::list(&self.store)).await
     }
 
     /// One pass of the sync engine over every due item.
     /// Also sends this phone's push token if the server does not have it yet.
     pub async fn sync_outbox(&self) -> Public<OutboxReport> {
+        self.run(self.sync_pass(false)).await
+    }
+
+    /// "The network is back": one pass now over every pending item, ignoring the backoff
+    /// (and any `Retry-After`) still running, for the app's connectivity callback.
+    pub async fn sync_now(&self) -> Public<OutboxReport> {
+        self.run(self.sync_pass(true)).await
+    }
+
+    async fn sync_pass(&self, ignore_backoff: bool) -> Result<OutboxReport> {
         if let Err(e) = push::send_pending(&self.store, &self.api).await {
             tracing::info!(error = %e, "push token not sent; kept for the next pass");
         }
         let _guard = self.sync_lock.lock().await;
+        if let Err(e) = dossiers::send_pending_ratings(&self.store, &self.api, &self.events).await {
+            tracing::info!(error = %e, "queued ratings not sent; kept for the next pass");
+        }
+        if ignore_backoff {
+            outbox::make_all_due(&self.store).await?;
+        }
         let engine =
             outbox::Engine { store: &self.store, api: &self.api, events: &self.events, chunk_size: self.chunk_size };
-        Ok(engine.run().await?)
+        engine.run().await
     }
 
     pub async fn retry_outbox_item(&self, item_id: String) -> Public<()> {
-        Ok(outbox::retry(&self.store, &item_id).await?)
+        self.run(outbox::retry(&self.store, &item_id)).await
     }
 
     pub async fn cancel_outbox_item(&self, item_id: String) -> Public<()> {
         let _guard = self.sync_lock.lock().await;
-        Ok(outbox::cancel(&self.store, &item_id).await?)
+        self.run(outbox::cancel(&self.store, &item_id)).await
     }
 
     // --- my dossiers ---------------------------------------------------------------------
 
     pub async fn refresh_dossiers(&self) -> Public<Vec<DossierItem>> {
-        Ok(dossiers::refresh(&self.store, &self.api, &self.events).await?)
+        self.run(dossiers::refresh(&self.store, &self.api, &self.events)).await
     }
 
     pub async fn dossiers(&self) -> Public<Vec<DossierItem>> {
-        Ok(dossiers::cached(&self.store, self.lang).await?)
+        self.run(dossiers::cached(&self.store, self.lang)).await
     }
 
     pub async fn dossier(&self, dossier_id: String) -> Public<DossierDetail> {
-        Ok(dossiers::get(&self.store, &self.api, &self.events, &dossier_id).await?)
+        self.run(dossiers::get(&self.store, &self.api, &self.events, &dossier_id)).await
+    }
+
+    /// Withdraws one of the citizen's dossiers before a decision (online); `note`: why.
+    pub async fn withdraw_dossier(&self, dossier_id: String, note: Option<String>) -> Public<DossierDetail> {
+        self.run(dossiers::withdraw(&self.store, &self.api, &self.events, &dossier_id, note.as_deref())).await
+    }
+
+    /// Rates a dossier whose result was returned: `score` 1 to 5, an optional comment.
+    /// `Some(detail)` when sent now; `None` when queued offline (sent by the next sync).
+    pub async fn rate_dossier(
+        &self,
+        dossier_id: String,
+        score: u32,
+        comment: Option<String>,
+    ) -> Public<Option<DossierDetail>> {
+        let _guard = self.sync_lock.lock().await;
+        self.run(dossiers::rate(&self.store, &self.api, &self.events, &dossier_id, score, comment.as_deref())).await
+    }
+
+    /// Public tracking of any dossier by its receipt code and verifier, without an account
+    /// (online). A wrong pair is `NotFound`; too many guesses are `Throttled`.
+    pub async fn track_dossier(&self, code: String, verifier: String) -> Public<PublicTracking> {
+        self.run(dossiers::track(&self.api, &code, &verifier)).await
     }
 
     pub async fn refresh_notifications(&self) -> Public<Vec<NotificationItem>> {
-        Ok(dossiers::refresh_notifications(&self.store, &self.api).await?)
+        self.run(dossiers::refresh_notifications(&self.store, &self.api)).await
     }
 
     pub async fn notifications(&self) -> Public<Vec<NotificationItem>> {
-        Ok(dossiers::cached_notifications(&self.store).await?)
+        self.run(dossiers::cached_notifications(&self.store, self.lang)).await
     }
 
     pub async fn mark_notification_read(&self, notification_id: String) -> Public<()> {
-        Ok(dossiers::mark_read(&self.store, &self.api, &notification_id).await?)
+        self.run(dossiers::mark_read(&self.store, &self.api, &notification_id)).await
     }
 
     // --- push notifications --------------------------------------------------------------
@@ -396,48 +512,48 @@ impl Client {
         platform: String,
         app_version: String,
     ) -> Public<PushRegistration> {
-        Ok(push::register(&self.store, &self.api, &token, &platform, &app_version).await?)
+        self.run(push::register(&self.store, &self.api, &token, &platform, &app_version)).await
     }
 
     /// The push registration kept on this phone, if any.
     pub async fn push_registration(&self) -> Public<Option<PushRegistration>> {
-        Ok(push::registration(&self.store, &self.api).await?)
+        self.run(push::registration(&self.store, &self.api)).await
     }
 
     /// A notification FCM delivered (its data map): what to open, or `None` when it was
     /// already shown (FCM may deliver one twice): show nothing then.
     pub async fn receive_push(&self, data: HashMap<String, String>) -> Public<Option<PushMessage>> {
-        Ok(push::receive(&self.store, self.lang, &data).await?)
+        self.run(push::receive(&self.store, self.lang, &data)).await
     }
 
     /// Which notifications the account gets (online).
     pub async fn notification_settings(&self) -> Public<NotificationSettings> {
-        Ok(push::get_settings(&self.api).await?)
+        self.run(push::get_settings(&self.api)).await
     }
 
     /// Changes which notifications the account gets (online).
     pub async fn set_notification_settings(&self, settings: NotificationSettings) -> Public<NotificationSettings> {
-        Ok(push::put_settings(&self.api, settings).await?)
+        self.run(push::put_settings(&self.api, settings)).await
     }
 
     // --- field reports -------------------------------------------------------------------
 
     /// A new, empty report draft (offline).
     pub async fn create_report_draft(&self) -> Public<ReportDraft> {
-        Ok(reports::create(&self.store, self.lang).await?)
+        self.run(reports::create(&self.store, self.lang)).await
     }
 
     /// Saves the draft's fields (all at once); returns it with its current problems.
     pub async fn update_report_draft(&self, draft_id: String, input: ReportDraftInput) -> Public<ReportDraft> {
-        Ok(reports::update(&self.store, &draft_id, &input, self.lang).await?)
+        self.run(reports::update(&self.store, &draft_id, &input, self.lang)).await
     }
 
     pub async fn report_draft(&self, draft_id: String) -> Public<ReportDraft> {
-        Ok(reports::load(&self.store, &draft_id, self.lang).await?)
+        self.run(reports::load(&self.store, &draft_id, self.lang)).await
     }
 
     pub async fn report_drafts(&self) -> Public<Vec<ReportDraft>> {
-        Ok(reports::list(&self.store, self.lang).await?)
+        self.run(reports::list(&self.store, self.lang)).await
     }
 
     /// Copies a photo into the store and adds it to the draft (at most 5). Its metadata
@@ -448,45 +564,45 @@ impl Client {
         source_path: String,
         file_name: String,
     ) -> Public<ReportPhotoFile> {
-        Ok(reports::add_photo(&self.store, &draft_id, Path::new(&source_path), &file_name).await?)
+        self.run(reports::add_photo(&self.store, &draft_id, Path::new(&source_path), &file_name)).await
     }
 
     pub async fn remove_report_photo(&self, draft_id: String, photo_id: String) -> Public<()> {
-        Ok(reports::remove_photo(&self.store, &draft_id, &photo_id).await?)
+        self.run(reports::remove_photo(&self.store, &draft_id, &photo_id)).await
     }
 
     pub async fn delete_report_draft(&self, draft_id: String) -> Public<()> {
-        Ok(reports::delete(&self.store, &draft_id).await?)
+        self.run(reports::delete(&self.store, &draft_id)).await
     }
 
     /// Checks and freezes a report draft and queues it in the outbox (sent exactly once by
     /// `sync_outbox`, photos first).
     pub async fn submit_report(&self, draft_id: String) -> Public<OutboxItem> {
-        Ok(outbox::submit_report(&self.store, &draft_id, self.lang).await?)
+        self.run(outbox::submit_report(&self.store, &draft_id, self.lang)).await
     }
 
     /// Fetches the citizen's own reports (the newest 100) into the cache.
     pub async fn refresh_my_reports(&self) -> Public<Vec<ReportItem>> {
-        Ok(reports::refresh(&self.store, &self.api, true, self.lang).await?)
+        self.run(reports::refresh(&self.store, &self.api, true, self.lang)).await
     }
 
     /// The cached own reports (offline).
     pub async fn my_reports(&self) -> Public<Vec<ReportItem>> {
-        Ok(reports::cached(&self.store, true, self.lang).await?)
+        self.run(reports::cached(&self.store, true, self.lang)).await
     }
 
     /// Fetches the reports the citizen follows into the cache.
     pub async fn refresh_followed_reports(&self) -> Public<Vec<ReportItem>> {
-        Ok(reports::refresh(&self.store, &self.api, false, self.lang).await?)
+        self.run(reports::refresh(&self.store, &self.api, false, self.lang)).await
     }
 
     /// The cached followed reports (offline).
     pub async fn followed_reports(&self) -> Public<Vec<ReportItem>> {
-        Ok(reports::cached(&self.store, false, self.lang).await?)
+        self.run(reports::cached(&self.store, false, self.lang)).await
     }
 
     /// Follows (`follow`) or stops following a report; returns the refreshed followed list.
     pub async fn follow_report(&self, report_id: String, follow: bool) -> Public<Vec<ReportItem>> {
-        Ok(reports::set_follow(&self.store, &self.api, &report_id, follow, self.lang).await?)
+        self.run(reports::set_follow(&self.store, &self.api, &report_id, follow, self.lang)).await
     }
 }

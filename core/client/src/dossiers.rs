@@ -2,15 +2,18 @@
 //! store for offline reading, with status changes reported to the listener.
 
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, NotificationList};
+use motcua_domain::wire::{Dossier, DossierList, DossierSummary, Notification, NotificationList, PublicDossier};
 use motcua_domain::workflow::DossierStatus;
 use sqlx::SqliteConnection;
 
-use crate::error::Result;
+use crate::error::{Error, FieldIssue, Result};
 use crate::events::Events;
-use crate::http::{Api, check};
-use crate::model::{DossierDetail, DossierItem, DossierStatusChange, NotificationItem, TimelineItem};
+use crate::http::{Api, check, decode};
+use crate::model::{
+    DossierDetail, DossierItem, DossierStatusChange, NotificationItem, PublicTracking, TimelineItem, TrackingStep,
+};
 use crate::store::Store;
+use motcua_domain::form::{FieldError, FieldErrorCode};
 
 fn wire_name<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
@@ -71,7 +74,192 @@ fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
                 note: t.note.clone(),
             })
             .collect(),
+        tracking_verifier: d.tracking_verifier.clone(),
+        rating_score: d.rating.as_ref().map(|r| u32::from(r.score)),
+        rating_comment: d.rating.as_ref().and_then(|r| r.comment.clone()),
     }
+}
+
+/// One action of the applicant on a dossier (online): the server's answer is cached and
+/// a status change reported like a refresh's.
+async fn act(store: &Store, api: &Api, events: &Events, path: &str, body: serde_json::Value) -> Result<DossierDetail> {
+    let (_, d): (u16, Dossier) = api.post(path, &body, Vec::new()).await?;
+    let mut tx = store.begin().await?;
+    let old = cache_detail(&mut tx, &d).await?;
+    tx.commit().await?;
+    if let Some(c) = change(&d.id, &d.code, old, d.status) {
+        events.status_changed(c);
+    }
+    Ok(detail(&d, api.lang()))
+}
+
+/// Withdraws a dossier before a decision (online). `Conflict` (`illegal_transition`) once
+/// decided.
+pub(crate) async fn withdraw(
+    store: &Store,
+    api: &Api,
+    events: &Events,
+    id: &str,
+    note: Option<&str>,
+) -> Result<DossierDetail> {
+    let note = note.map(str::trim).filter(|n| !n.is_empty());
+    let path = format!("/api/v1/dossiers/{}/transitions", encode(id));
+    act(store, api, events, &path, serde_json::json!({ "action": "withdraw", "note": note })).await
+}
+
+/// Ratings waiting for the network, by dossier id (one file beside the store; personal
+/// data, wiped at logout).
+const PENDING_RATINGS: &str = "pending_ratings.json";
+const MAX_COMMENT: usize = 1_000;
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct PendingRating {
+    score: u8,
+    comment: Option<String>,
+}
+
+async fn pending_ratings(store: &Store) -> Result<std::collections::BTreeMap<String, PendingRating>> {
+    match tokio::fs::read(store.dir_file(PENDING_RATINGS)).await {
+        Ok(bytes) => Ok(serde_json::from_slice(&bytes)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn save_pending_ratings(store: &Store, map: &std::collections::BTreeMap<String, PendingRating>) -> Result<()> {
+    let path = store.dir_file(PENDING_RATINGS);
+    if map.is_empty() {
+        return match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        };
+    }
+    let partial = path.with_extension("part");
+    tokio::fs::write(&partial, serde_json::to_vec(map)?).await?;
+    tokio::fs::rename(&partial, &path).await?;
+    Ok(())
+}
+
+/// Forgets every queued rating (logout).
+pub(crate) async fn forget_pending_ratings(store: &Store) -> Result<()> {
+    save_pending_ratings(store, &Default::default()).await
+}
+
+fn rating_path(id: &str) -> String {
+    format!("/api/v1/dossiers/{}/rating", encode(id))
+}
+
+/// Rates a dossier whose result was returned: 1 to 5 and an optional comment. Sent now
+/// (`Some(detail)`), or, when the network or the server is out of reach, queued on the
+/// phone (`None`) and sent by the next `sync_outbox`/`sync_now`; a newer rating of the
+/// same dossier replaces a queued one. The values are checked first (`Validation` on
+/// `score`/`comment`); `Conflict` with `not_returned_yet` or `already_rated`.
+/// The caller holds the sync lock (no flush runs meanwhile).
+pub(crate) async fn rate(
+    store: &Store,
+    api: &Api,
+    events: &Events,
+    id: &str,
+    score: u32,
+    comment: Option<&str>,
+) -> Result<Option<DossierDetail>> {
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned);
+    let mut errors = Vec::new();
+    let score = match u8::try_from(score) {
+        Ok(s @ 1..=5) => s,
+        _ => {
+            let code = if score < 1 { FieldErrorCode::TooSmall } else { FieldErrorCode::TooLarge };
+            errors.push(FieldError::new("score", code).with_limit(if score < 1 { 1 } else { 5 }));
+            0
+        }
+    };
+    if comment.as_deref().is_some_and(|c| c.chars().count() > MAX_COMMENT) {
+        errors.push(FieldError::new("comment", FieldErrorCode::TooLong).with_limit(MAX_COMMENT));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors.iter().map(|e| FieldIssue::from_domain(e, api.lang())).collect()));
+    }
+    let body = serde_json::json!({ "score": score, "comment": comment });
+    match act(store, api, events, &rating_path(id), body).await {
+        Ok(detail) => Ok(Some(detail)),
+        Err(e) if e.is_transient() => {
+            let mut queued = pending_ratings(store).await?;
+            queued.insert(id.to_owned(), PendingRating { score, comment });
+            save_pending_ratings(store, &queued).await?;
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Sends the queued ratings (part of a sync pass, under the sync lock). A rating the
+/// server took, or one it refuses for good (already rated, not returned, gone), leaves
+/// the queue; one that meets the network down again stays.
+pub(crate) async fn send_pending_ratings(store: &Store, api: &Api, events: &Events) -> Result<()> {
+    let mut queued = pending_ratings(store).await?;
+    if queued.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<String> = queued.keys().cloned().collect();
+    for id in ids {
+        let Some(r) = queued.get(&id).cloned() else { continue };
+        let body = serde_json::json!({ "score": r.score, "comment": r.comment });
+        match act(store, api, events, &rating_path(&id), body).await {
+            Ok(_) => {}
+            Err(e) if e.is_transient() => break,
+            Err(Error::SignedOut) => break,
+            Err(e) => tracing::warn!(error = %e, "a queued rating was refused; dropped"),
+        }
+        queued.remove(&id);
+        save_pending_ratings(store, &queued).await?;
+    }
+    Ok(())
+}
+
+/// Percent-encodes one URL path segment or query value (RFC 3986 unreserved kept).
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Public tracking by receipt code and verifier: no account needed (and none used). A
+/// wrong pair is `NotFound` (the server does not tell which was wrong); too many guesses
+/// are throttled.
+pub(crate) async fn track(api: &Api, code: &str, verifier: &str) -> Result<PublicTracking> {
+    let (code, verifier) = (code.trim(), verifier.trim());
+    if code.is_empty() || code.chars().count() > 64 {
+        return Err(Error::Invalid("code is empty or too long"));
+    }
+    if verifier.is_empty() {
+        return Err(Error::Invalid("verifier is empty"));
+    }
+    let path = format!("/api/v1/public/dossiers/{}?verifier={}", encode(code), encode(verifier));
+    let d: PublicDossier = decode(check(api.send("GET", &path, Vec::new(), Vec::new()).await?)?)?;
+    let lang = api.lang();
+    Ok(PublicTracking {
+        code: d.code,
+        procedure_name: d.procedure_name,
+        status: d.status.as_str().to_owned(),
+        status_label: d.status.label(lang).to_owned(),
+        submitted_at_ms: d.submitted_at.timestamp_millis(),
+        received_at_ms: d.received_at.map(|t| t.timestamp_millis()),
+        due_date: d.due_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        deadline: wire_name(&d.deadline),
+        steps: d
+            .steps
+            .into_iter()
+            .map(|s| TrackingStep {
+                at_ms: s.at.timestamp_millis(),
+                status: s.status.as_str().to_owned(),
+                status_label: s.status.label(lang).to_owned(),
+                description: s.description,
+            })
+            .collect(),
+    })
 }
 
 /// Stores a summary, returning the status it replaces (if it was cached).
@@ -160,14 +348,26 @@ pub(crate) async fn get(store: &Store, api: &Api, events: &Events, id: &str) -> 
     }
 }
 
-fn notification(n: &Notification) -> NotificationItem {
+/// A status change's title in the app's language (the server writes it in Vietnamese);
+/// other kinds keep the server's title.
+fn notification_title(n: &Notification, lang: Lang) -> String {
+    match (n.kind.as_str(), n.status, n.dossier_code.as_deref()) {
+        ("dossier_status", Some(status), Some(code)) => {
+            let word = if lang == Lang::En { "Dossier" } else { "Hồ sơ" };
+            format!("{word} {code}: {}", status.label(lang))
+        }
+        _ => n.title.clone(),
+    }
+}
+
+fn notification(n: &Notification, lang: Lang) -> NotificationItem {
     NotificationItem {
         id: n.id.clone(),
         kind: n.kind.clone(),
         dossier_id: n.dossier_id.clone(),
         dossier_code: n.dossier_code.clone(),
         status: n.status.map(|s| s.as_str().to_owned()),
-        title: n.title.clone(),
+        title: notification_title(n, lang),
         body: n.body.clone(),
         created_at_ms: n.created_at.timestamp_millis(),
         read: n.read_at.is_some(),
@@ -188,17 +388,17 @@ pub(crate) async fn refresh_notifications(store: &Store, api: &Api) -> Result<Ve
             .await?;
     }
     tx.commit().await?;
-    cached_notifications(store).await
+    cached_notifications(store, api.lang()).await
 }
 
-pub(crate) async fn cached_notifications(store: &Store) -> Result<Vec<NotificationItem>> {
+pub(crate) async fn cached_notifications(store: &Store, lang: Lang) -> Result<Vec<NotificationItem>> {
     let rows: Vec<(String, Option<String>)> =
         sqlx::query_as("SELECT doc, read_at FROM notifications ORDER BY created_at DESC, id")
             .fetch_all(store.read())
             .await?;
     rows.iter()
         .map(|(doc, read_at)| {
-            let mut item = notification(&serde_json::from_str(doc)?);
+            let mut item = notification(&serde_json::from_str(doc)?, lang);
             item.read = read_at.is_some();
             Ok(item)
         })

@@ -164,7 +164,7 @@ async fn touch_editable(conn: &mut SqliteConnection, draft_id: &str) -> Result<(
         None => {
             let exists: Option<i64> =
                 sqlx::query_scalar("SELECT 1 FROM drafts WHERE id = $1").bind(draft_id).fetch_optional(conn).await?;
-            Err(if exists.is_some() { Error::Conflict("draft is not editable") } else { Error::NotFound("draft") })
+            Err(if exists.is_some() { Error::Conflict("draft_not_editable") } else { Error::NotFound("draft") })
         }
     }
 }
@@ -285,9 +285,15 @@ pub(crate) async fn set_field(
     issues(&form, values, &server_errors, lang)
 }
 
-pub(crate) async fn set_branch(store: &Store, draft_id: &str, branch_code: Option<&str>) -> Result<()> {
+/// Picks the service point (`None`: the head office). Checked offline against the cached
+/// list of points: an unknown code, or a point that does not take the draft's procedure,
+/// is a field issue on `branch_code` now rather than a parked submission later.
+pub(crate) async fn set_branch(store: &Store, draft_id: &str, branch_code: Option<&str>, lang: Lang) -> Result<()> {
     let mut tx = store.begin().await?;
-    touch_editable(&mut tx, draft_id).await?;
+    let (procedure_code, _, _) = touch_editable(&mut tx, draft_id).await?;
+    if let Some(code) = branch_code {
+        crate::branches::check_for_draft(store, &mut tx, &procedure_code, code, lang).await?;
+    }
     sqlx::query("UPDATE drafts SET branch_code = $1 WHERE id = $2")
         .bind(branch_code)
         .bind(draft_id)
@@ -303,7 +309,12 @@ pub(crate) async fn validate_draft(store: &Store, draft_id: &str, lang: Lang) ->
 
 /// Copies `source` to `dest` while hashing it; returns (size, lower-case hex SHA-256).
 pub(crate) async fn copy_hashing(source: &Path, dest: &Path) -> Result<(u64, String)> {
-    let mut input = tokio::fs::File::open(source).await?;
+    let mut input = tokio::fs::File::open(source).await.map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory => {
+            Error::FileNotFound(source.display().to_string())
+        }
+        _ => Error::Io(e),
+    })?;
     let mut output = tokio::fs::File::create(dest).await?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0_u8; 64 * 1024];
@@ -425,7 +436,7 @@ pub(crate) async fn delete(store: &Store, draft_id: &str) -> Result<()> {
         sqlx::query_scalar("SELECT state FROM drafts WHERE id = $1").bind(draft_id).fetch_optional(&mut *tx).await?;
     let state = DraftState::parse(&state.ok_or(Error::NotFound("draft"))?);
     if state == DraftState::Queued {
-        return Err(Error::Conflict("draft is queued for sending"));
+        return Err(Error::Conflict("draft_queued"));
     }
     let file_ids: Vec<String> =
         sqlx::query_scalar("SELECT id FROM draft_files WHERE draft_id = $1").bind(draft_id).fetch_all(&mut *tx).await?;

@@ -168,11 +168,11 @@ pub(crate) fn check(response: HttpResponse) -> Result<HttpResponse> {
         return Ok(response);
     }
     let retry_after_secs = response.header("Retry-After").and_then(|v| v.trim().parse::<u64>().ok());
-    let (code, fields) = match serde_json::from_slice::<ErrorBody>(&response.body) {
-        Ok(body) => (body.error.code, body.error.fields),
-        Err(_) => (format!("http_{}", response.status), Vec::new()),
+    let (code, message, fields) = match serde_json::from_slice::<ErrorBody>(&response.body) {
+        Ok(body) => (body.error.code, body.error.message, body.error.fields),
+        Err(_) => (format!("http_{}", response.status), String::new(), Vec::new()),
     };
-    Err(Error::Http { status: response.status, code, fields, retry_after_secs })
+    Err(Error::Http { status: response.status, code, message, fields, retry_after_secs })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(response: HttpResponse) -> Result<T> {

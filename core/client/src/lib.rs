@@ -7,6 +7,7 @@
 //! migration of values, text folding) come from `motcua-domain`, the same functions the
 //! server runs.
 
+mod branches;
 mod catalogue;
 mod client;
 mod dossiers;
@@ -14,6 +15,7 @@ mod drafts;
 mod error;
 mod events;
 mod http;
+mod lock;
 mod model;
 mod outbox;
 mod push;

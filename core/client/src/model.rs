@@ -330,6 +330,62 @@ pub struct DossierDetail {
     pub form_version: u32,
     pub values_json: String,
     pub timeline: Vec<TimelineItem>,
+    /// The secret printed on the receipt, with which anyone may follow the dossier
+    /// (`track_dossier`); absent on dossiers filed before verifiers existed.
+    pub tracking_verifier: Option<String>,
+    /// The citizen's rating (1 to 5), once given.
+    pub rating_score: Option<u32>,
+    pub rating_comment: Option<String>,
+}
+
+/// A service point (head office, branch, receiving point or a ward's point), cached for
+/// offline use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicePoint {
+    pub code: String,
+    pub name: String,
+    /// `head_office`, `branch`, `receiving_point` or `ward_point`.
+    pub kind: String,
+    pub address: String,
+    pub ward: Option<String>,
+    pub phone: Option<String>,
+    /// As the centre publishes them, e.g. `Thứ Hai - Thứ Sáu: 8:00-12:00, 13:30-17:00`.
+    pub opening_hours: Option<String>,
+    pub lat: f64,
+    pub lng: f64,
+    /// The position is the ward's centre, not the building's.
+    pub approximate_position: bool,
+    /// From the position asked for, when one was given.
+    pub distance_km: Option<f64>,
+}
+
+/// One step of a dossier as public tracking shows it (no officer's name, no note).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackingStep {
+    pub at_ms: i64,
+    /// Wire code of the status reached.
+    pub status: String,
+    pub status_label: String,
+    /// For an inter-agency step, a sentence naming the agency.
+    pub description: Option<String>,
+}
+
+/// What anyone holding the receipt (code and verifier) sees of a dossier, without an
+/// account: no personal data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicTracking {
+    pub code: String,
+    pub procedure_name: String,
+    pub status: String,
+    /// In the client's language.
+    pub status_label: String,
+    pub submitted_at_ms: i64,
+    pub received_at_ms: Option<i64>,
+    /// `YYYY-MM-DD`, once received.
+    pub due_date: Option<String>,
+    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
+    pub deadline: String,
+    pub steps: Vec<TrackingStep>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

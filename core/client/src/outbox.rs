@@ -97,10 +97,10 @@ pub(crate) async fn submit(store: &Store, draft_id: &str, lang: Lang) -> Result<
             .await?;
     let (state, form, procedure_code) = row.ok_or(Error::NotFound("draft"))?;
     if state != "editing" {
-        return Err(Error::Conflict("draft is not editable"));
+        return Err(Error::Conflict("draft_not_editable"));
     }
     if catalogue::procedure(&mut tx, &procedure_code).await?.is_none() {
-        return Err(Error::Conflict("procedure retired"));
+        return Err(Error::Conflict("procedure_retired"));
     }
     let form: FormDef = serde_json::from_str(&form)?;
     let values = drafts::values(&mut tx, draft_id).await?;
@@ -154,15 +154,23 @@ pub(crate) async fn submit_report(store: &Store, draft_id: &str, lang: Lang) -> 
     Ok(item(row))
 }
 
+/// Every pending item becomes due now (the network is back: the backoff is moot).
+pub(crate) async fn make_all_due(store: &Store) -> Result<()> {
+    sqlx::query("UPDATE outbox SET next_attempt_at = 0 WHERE state = 'pending' AND next_attempt_at > 0")
+        .execute(store.write())
+        .await?;
+    Ok(())
+}
+
 /// A parked item goes back to pending, due now.
 pub(crate) async fn retry(store: &Store, item_id: &str) -> Result<()> {
     let mut tx = store.begin().await?;
     let row = find(&mut tx, item_id).await?;
     if row.state == "sent" {
-        return Err(Error::Conflict("already sent"));
+        return Err(Error::Conflict("already_sent"));
     }
     if row.park_reason.as_deref() == Some("validation") {
-        return Err(Error::Conflict("the draft must be corrected and submitted again"));
+        return Err(Error::Conflict("must_resubmit"));
     }
     sqlx::query(
         "UPDATE outbox SET state = 'pending', park_reason = NULL, next_attempt_at = 0, updated_at = $1 WHERE id = $2",
@@ -182,7 +190,7 @@ pub(crate) async fn cancel(store: &Store, item_id: &str) -> Result<()> {
     let mut tx = store.begin().await?;
     let row = find(&mut tx, item_id).await?;
     if row.state == "sent" {
-        return Err(Error::Conflict("already sent"));
+        return Err(Error::Conflict("already_sent"));
     }
     sqlx::query("DELETE FROM outbox WHERE id = $1").bind(item_id).execute(&mut *tx).await?;
     let sql = format!("UPDATE {} SET state = 'editing', updated_at = $1 WHERE id = $2", drafts_table(&row));

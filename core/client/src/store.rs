@@ -95,6 +95,11 @@ impl Store {
         self.dir.join(FILES_DIR).join(file_id)
     }
 
+    /// A file of the store's directory (beside the database), e.g. a cached list.
+    pub(crate) fn dir_file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
     pub(crate) fn files_dir(&self) -> PathBuf {
         self.dir.join(FILES_DIR)
     }

@@ -32,6 +32,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_the_head_office_and_branches_take_procedures_bound_to_a_place() {
+        use crate::wire::BranchKind;
+        for kind in [BranchKind::HeadOffice, BranchKind::Branch, BranchKind::ReceivingPoint, BranchKind::WardPoint] {
+            assert!(kind.accepts(true), "{kind:?}");
+        }
+        assert!(BranchKind::HeadOffice.accepts(false) && BranchKind::Branch.accepts(false));
+        assert!(!BranchKind::ReceivingPoint.accepts(false) && !BranchKind::WardPoint.accepts(false));
+    }
+
+    #[test]
     fn hoan_kiem_to_ha_dong_is_about_eleven_km() {
         let hoan_kiem = LatLng::new(21.0285, 105.8542).expect("valid");
         let ha_dong = LatLng::new(20.9714, 105.7788).expect("valid");

@@ -94,7 +94,7 @@ final class AppModel: ObservableObject {
             message = "Không có kết nối; công việc được lưu và sẽ gửi khi có mạng"
         } catch MotcuaError.SignedOut {
             signedIn = false
-        } catch let MotcuaError.Validation(fields) {
+        } catch let MotcuaError.Validation(fields, _) {
             message = fields.map(\.message).joined(separator: "\n")
         } catch {
             message = "Đã có lỗi, vui lòng thử lại"

@@ -19,8 +19,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::{FieldDef, FieldError, FieldErrorCode, FieldKind, validate};
 use motcua_domain::wire::{
-    BranchKind, Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer,
-    TransitionRequest,
+    Dossier, DossierList, ErrorBody, Procedure, Rating, Role, SubmitDossier, SupplementAnswer, TransitionRequest,
 };
 use motcua_domain::workflow::{
     Action, Caller, DossierStatus, LegState, Request, TransitionError, at_risk_before, route, step,
@@ -298,7 +297,7 @@ async fn check_submission(
         // A receiving point takes boundary-free procedures only.
         // So do the wards' service points (their own ward procedures are filed with the
         // ward, not through the centre).
-        Some(b) if matches!(b.kind, BranchKind::ReceivingPoint | BranchKind::WardPoint) && !procedure.boundary_free => {
+        Some(b) if !b.kind.accepts(procedure.boundary_free) => {
             errors.push(FieldError::new("branch_code", FieldErrorCode::Invalid))
         }
         Some(_) => {}

@@ -21,7 +21,8 @@ both!(
     codes_are_unique_under_concurrency,
     validation_lists_every_problem,
     workflow_refuses_illegal_moves,
-    nobody_sees_anothers_dossiers
+    nobody_sees_anothers_dossiers,
+    a_receiving_point_takes_boundary_free_procedures_only
 );
 
 pub(crate) const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
@@ -450,6 +451,26 @@ pub(crate) async fn file_one(app: &TestApp, citizen: &str, branch: &str) -> Valu
     let values = values_for(app, citizen, &procedure, today).await;
     let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": branch});
     expect_json(submit(app, citizen, &uuid::Uuid::new_v4().to_string(), &body).await, 201).await
+}
+
+/// The shared rule `BranchKind::accepts`: a procedure that is not boundary-free is filed at
+/// the head office or a branch, not at a receiving point or a ward's point.
+async fn a_receiving_point_takes_boundary_free_procedures_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let citizen = app.citizen("001203004568", "0912345679").await;
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let all: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone()).expect("procedures");
+    let bound = all.into_iter().find(|p| !p.boundary_free).expect("a procedure that is not boundary-free");
+    let today = motcua_server::dossiers::store::local_date(app.clock.now_utc());
+    let values = values_for(&app, &citizen, &bound, today).await;
+    let body = |branch: &str| json!({"procedure_code": bound.code, "form_version": bound.form.version, "values": values, "branch_code": branch});
+    for point in ["H26.13", "HN.00004"] {
+        let refused = submit(&app, &citizen, &uuid::Uuid::new_v4().to_string(), &body(point)).await;
+        assert_eq!(expect_error(refused, 422, "validation_failed").await, vec!["branch_code"], "{point}");
+    }
+    let filed = submit(&app, &citizen, &uuid::Uuid::new_v4().to_string(), &body("H26.01")).await;
+    expect_json(filed, 201).await;
+    app.stop().await;
 }
 
 async fn workflow_refuses_illegal_moves(backend: Backend) {

@@ -26,10 +26,13 @@ async fn autosave_survives_a_restart_and_validation_is_per_field() {
     assert!(name.message.contains('2'), "{}", name.message);
     let issues = c.set_field(id.clone(), "ho_ten".into(), "\"Nguyễn Văn An\"".into()).await.unwrap();
     assert!(!issues.iter().any(|i| i.path == "ho_ten"));
-    assert_eq!(
-        c.set_field(id.clone(), "ho_ten".into(), "not json".into()).await,
-        Err(ClientError::Other { reason: "invalid input: value_json is not JSON".into() })
-    );
+    match c.set_field(id.clone(), "ho_ten".into(), "not json".into()).await {
+        Err(ClientError::Invalid { reason, message }) => {
+            assert_eq!(reason, "value_json is not JSON");
+            assert_eq!(message, "Dữ liệu không hợp lệ.");
+        }
+        other => panic!("invalid input expected, got {other:?}"),
+    }
     // Conditional fields: "khac" makes muc_dich_khac required.
     let issues = c.set_field(id.clone(), "muc_dich".into(), "\"khac\"".into()).await.unwrap();
     assert!(issues.iter().any(|i| i.path == "muc_dich_khac" && i.code == "required"));
@@ -43,7 +46,10 @@ async fn autosave_survives_a_restart_and_validation_is_per_field() {
     assert_eq!(attached.sha256, digest);
     assert_eq!(attached.size, 70_000);
     let not_a_slot = c.attach_file(id.clone(), "ho_ten".into(), file.to_string_lossy().into(), "giay.png".into()).await;
-    assert!(matches!(not_a_slot, Err(ClientError::Other { .. })));
+    assert!(
+        matches!(&not_a_slot, Err(ClientError::Invalid { reason, .. }) if reason == "not an attachment field"),
+        "{not_a_slot:?}"
+    );
     c.close().await;
     drop(c);
     std::fs::remove_file(&file).unwrap();
@@ -65,9 +71,9 @@ async fn autosave_survives_a_restart_and_validation_is_per_field() {
     let values: Value = serde_json::from_str(&c.draft(id.clone()).await.unwrap().values_json).unwrap();
     assert_eq!(values.get("tep_de_nghi"), None);
     c.delete_draft(id.clone()).await.unwrap();
-    assert_eq!(c.draft(id).await, Err(ClientError::NotFound));
+    assert!(matches!(c.draft(id).await, Err(ClientError::NotFound { .. })));
     assert!(c.list_drafts().await.unwrap().is_empty());
-    assert_eq!(c.create_draft("no.such".into()).await.unwrap_err(), ClientError::NotFound);
+    assert!(matches!(c.create_draft("no.such".into()).await.unwrap_err(), ClientError::NotFound { .. }));
 }
 
 fn form_v1() -> Value {

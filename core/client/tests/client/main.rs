@@ -6,10 +6,13 @@
 
 mod helpers;
 
+mod branches;
 mod catalogue;
 mod drafts;
+mod errors;
 mod exactly_once;
 mod outbox;
 mod push;
 mod reports;
 mod session;
+mod tracking;

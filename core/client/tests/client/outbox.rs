@@ -37,7 +37,10 @@ async fn submitted_offline_then_sent_once_online_with_files_first() {
     assert_eq!(uuid::Uuid::parse_str(&item.idempotency_key).unwrap().get_version_num(), 4);
     // Frozen: no more changes.
     let frozen = c.set_field(draft.summary.id.clone(), "ho_ten".into(), "\"Khác\"".into()).await;
-    assert_eq!(frozen, Err(ClientError::Conflict));
+    assert!(
+        matches!(&frozen, Err(ClientError::Conflict { reason, .. }) if reason == "draft_not_editable"),
+        "{frozen:?}"
+    );
     let report = c.sync_outbox().await.unwrap();
     assert_eq!((report.sent, report.pending), (0, 1));
     let retry_in = report.next_retry_in_ms.unwrap();
@@ -147,7 +150,7 @@ async fn a_refusal_parks_the_item_and_puts_the_field_errors_on_the_draft() {
     // An invalid draft never leaves the phone.
     let invalid = c.create_draft(PROCEDURE.into()).await.unwrap();
     match c.submit_draft(invalid.summary.id.clone()).await {
-        Err(ClientError::Validation { fields }) => assert!(fields.iter().any(|f| f.path == "ho_ten")),
+        Err(ClientError::Validation { fields, .. }) => assert!(fields.iter().any(|f| f.path == "ho_ten")),
         other => panic!("{other:?}"),
     }
 }
@@ -161,7 +164,8 @@ async fn a_cancelled_item_makes_the_draft_editable_again() {
     let id = draft.summary.id.clone();
     flaky.online.store(false, Ordering::SeqCst);
     let item = c.submit_draft(id.clone()).await.unwrap();
-    assert_eq!(c.delete_draft(id.clone()).await, Err(ClientError::Conflict));
+    let queued = c.delete_draft(id.clone()).await;
+    assert!(matches!(&queued, Err(ClientError::Conflict { reason, .. }) if reason == "draft_queued"), "{queued:?}");
     c.cancel_outbox_item(item.id.clone()).await.unwrap();
     assert!(c.outbox().await.unwrap().is_empty());
     assert_eq!(c.draft(id.clone()).await.unwrap().summary.state, DraftState::Editing);

@@ -94,7 +94,7 @@ async fn a_notification_opens_its_dossier_and_shows_once() {
 
     // Data without an id, or a dossier link without the dossier: the field is named.
     let paths = |e: ClientError| match e {
-        ClientError::Validation { fields } => fields.into_iter().map(|f| f.path).collect::<Vec<_>>(),
+        ClientError::Validation { fields, .. } => fields.into_iter().map(|f| f.path).collect::<Vec<_>>(),
         other => panic!("expected a validation error, got {other:?}"),
     };
     assert_eq!(paths(c.receive_push(data(&[("kind", "dossier")])).await.unwrap_err()), vec!["notification_id"]);
@@ -111,7 +111,7 @@ async fn bad_registrations_and_settings_name_their_field() {
     let dir = tempfile::tempdir().unwrap();
     let c = citizen(&server, dir.path()).await;
     let err = c.register_device("has space".into(), "windows".into(), "".into()).await.unwrap_err();
-    let ClientError::Validation { fields } = err else { panic!("validation expected") };
+    let ClientError::Validation { fields, .. } = err else { panic!("validation expected") };
     let mut paths: Vec<(String, String)> = fields.iter().map(|f| (f.path.clone(), f.code.clone())).collect();
     paths.sort();
     assert_eq!(
@@ -146,7 +146,7 @@ async fn bad_registrations_and_settings_name_their_field() {
     );
     assert_eq!(c.notification_settings().await.unwrap(), changed);
     let bad = NotificationSettings { ward_code: Some("99999".into()), ..changed };
-    let ClientError::Validation { fields } = c.set_notification_settings(bad).await.unwrap_err() else {
+    let ClientError::Validation { fields, .. } = c.set_notification_settings(bad).await.unwrap_err() else {
         panic!("validation expected")
     };
     assert_eq!(fields[0].path, "ward_code");

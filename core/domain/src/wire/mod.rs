@@ -240,6 +240,15 @@ pub enum BranchKind {
     WardPoint,
 }
 
+impl BranchKind {
+    /// Whether a point of this kind takes a procedure: receiving points and the wards'
+    /// service points take boundary-free procedures only (a ward's own procedures are
+    /// filed with the ward, not through the centre). The server and the phone apply it.
+    pub fn accepts(self, boundary_free: bool) -> bool {
+        boundary_free || matches!(self, BranchKind::HeadOffice | BranchKind::Branch)
+    }
+}
+
 /// A service point of the center (trụ sở, chi nhánh, điểm tiếp nhận) or of a ward
 /// (điểm phục vụ hành chính công cấp xã).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
