@@ -41,6 +41,8 @@ pub enum Conflict {
     AlreadyRated,
     /// The dossier's procedure has been retired from the catalogue.
     ProcedureRetired,
+    /// A campaign whose sending has begun (or that was cancelled) cannot be cancelled.
+    CampaignStarted,
 }
 
 impl Conflict {
@@ -53,6 +55,7 @@ impl Conflict {
             Conflict::NotReturnedYet => "not_returned_yet",
             Conflict::AlreadyRated => "already_rated",
             Conflict::ProcedureRetired => "procedure_retired",
+            Conflict::CampaignStarted => "campaign_started",
         }
     }
 
@@ -78,6 +81,10 @@ impl Conflict {
                 ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
             }
             Conflict::AlreadyRated => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
+            Conflict::CampaignStarted => (
+                "Chiến dịch đã bắt đầu gửi hoặc đã bị hủy; không thể hủy nữa.",
+                "The campaign has started sending or was cancelled; it can no longer be cancelled.",
+            ),
             Conflict::ProcedureRetired => (
                 "Thủ tục của hồ sơ này đã ngừng áp dụng; vui lòng liên hệ bộ phận một cửa.",
                 "This dossier's procedure has been retired; please contact the one-stop desk.",

@@ -67,7 +67,7 @@ CREATE TABLE push_jobs (
     campaign_id UUID REFERENCES push_campaigns (id) ON DELETE CASCADE,
     token TEXT NOT NULL,
     notification_id TEXT NOT NULL,
-    message JSONB NOT NULL,
+    message TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
     attempts BIGINT NOT NULL DEFAULT 0,
     available_at TIMESTAMPTZ NOT NULL,

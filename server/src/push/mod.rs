@@ -1,17 +1,26 @@
-//! Push notifications: the citizens' phones and preferences (`devices`), and their routes.
+//! Push notifications: the citizens' phones and preferences (`devices`), the operators'
+//! announcements (`campaigns`) and figures (`stats`), the FCM client (`fcm`, `message`),
+//! the producers' contract (`event`), and the delivery workers (`delivery`, `rate`).
 //!
 //! The delivery path (see ARCHITECTURE.md): producers write `outbox` rows whose topic
 //! starts with `push.` in the same transaction as the change they announce; the delivery
-//! workers turn each row into one job per device and send the jobs to FCM.
+//! workers turn each row into one job per phone and send the jobs to FCM.
 
+pub mod campaigns;
+pub mod delivery;
 pub mod devices;
+pub mod event;
+pub mod fcm;
+pub mod message;
+pub mod rate;
+pub mod stats;
 
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::app::AppState;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    devices::router()
+    devices::router().merge(campaigns::router()).merge(stats::router())
 }
 
 /// Removes delivery jobs finished before `before` and rate windows older than an hour

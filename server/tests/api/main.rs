@@ -8,6 +8,7 @@ mod abuse;
 mod auth;
 mod catalogue;
 mod connections;
+mod delivery;
 mod dossiers;
 mod errors;
 mod ops;
