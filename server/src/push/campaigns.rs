@@ -33,7 +33,7 @@ const MAX_TITLE: usize = 200;
 const MAX_BODY: usize = 1000;
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create, list)).routes(routes!(cancel))
+    OpenApiRouter::new().routes(routes!(create_campaign, list_campaigns)).routes(routes!(cancel_campaign))
 }
 
 fn check_text(errors: &mut Vec<FieldError>, path: &str, text: &str, max: usize) {
@@ -130,7 +130,7 @@ impl Row {
         (status = 401, body = ErrorBody), (status = 403, description = "Administrators only", body = ErrorBody),
         (status = 422, description = "Every problem at once (texts, ward code, account ids, schedule)", body = ErrorBody),
     ))]
-async fn create(
+async fn create_campaign(
     State(app): State<AppState>,
     user: AuthUser,
     ApiJson(req): ApiJson<NewCampaign>,
@@ -187,7 +187,7 @@ async fn find(db: &Db, id: Uuid) -> Result<Option<Campaign>, sqlx::Error> {
 /// The newest 100 campaigns (listed accounts are not repeated here).
 #[utoipa::path(get, path = "/api/v1/ops/push/campaigns", tag = "push", security(("bearer" = [])),
     responses((status = 200, body = Vec<Campaign>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Campaign>>> {
+async fn list_campaigns(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Campaign>>> {
     user.require(&[Role::Admin])?;
     let sql = format!("SELECT {COLUMNS} FROM push_campaigns ORDER BY created_at DESC, id DESC LIMIT 100");
     let rows: Vec<Row> =
@@ -203,7 +203,7 @@ async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Js
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
         (status = 409, description = "Sending has begun (or it was cancelled already)", body = ErrorBody),
     ))]
-async fn cancel(
+async fn cancel_campaign(
     State(app): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,

@@ -23,13 +23,13 @@ use crate::on_db;
 const GAUGE_EVERY: Duration = Duration::from_secs(15);
 
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(stats))
+    OpenApiRouter::new().routes(routes!(push_stats))
 }
 
 /// Delivery figures (administrators).
 #[utoipa::path(get, path = "/api/v1/ops/push/stats", tag = "push", security(("bearer" = [])),
     responses((status = 200, body = PushStats), (status = 401, body = ErrorBody), (status = 403, description = "Administrators only", body = ErrorBody)))]
-async fn stats(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<PushStats>> {
+async fn push_stats(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<PushStats>> {
     user.require(&[Role::Admin])?;
     Ok(axum::Json(figures(&app.db, Utc::now()).await?))
 }
