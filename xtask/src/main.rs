@@ -1,7 +1,9 @@
 //! `cargo xtask`: every developer and CI task behind one entry point.
 //!
 //! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, every
-//!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes,
+//!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes
+//!   (the end-to-end crate `tests/e2e` among them: the server and FCM emulator binaries,
+//!   built by the test itself, with the client library),
 //!   the OpenAPI document checked by a validator, then the Kotlin (JVM) and Python tests
 //!   of the generated bindings against a live server. `--step lint|test|openapi|bindings`
 //!   (repeatable) runs only those steps, in that order.

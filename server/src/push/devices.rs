@@ -165,7 +165,11 @@ async fn list_devices(State(app): State<AppState>, user: AuthUser) -> ApiResult<
 #[utoipa::path(delete, path = "/api/v1/devices/{token}", tag = "push", params(("token" = String, Path)),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn remove_device(State(app): State<AppState>, user: AuthUser, Path(token): Path<String>) -> ApiResult<StatusCode> {
+async fn remove_device(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(token): Path<String>,
+) -> ApiResult<StatusCode> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ApiError::NotFound);
     }
