@@ -13,6 +13,10 @@
 //! - `memory`: RSS of the release server at rest, under 40 concurrent logins and with
 //!   1,000 idle connections open.
 //! - `client`: the offline client's suite (`cargo bench -p motcua-client --bench client`).
+//! - `push`: a campaign's fan-out to 100,000 phones through the delivery workers to the
+//!   FCM emulator (release builds), beside the emulator's own accept rate at the same
+//!   concurrency, and the server's peak memory, on SQLite and PostgreSQL
+//!   (`cargo bench -p motcua-server --bench push`).
 //!
 //! With no argument every suite runs. A new suite is one more entry in [`SUITES`].
 
@@ -34,13 +38,14 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 6] = [
+const SUITES: [(&str, bool, Suite); 7] = [
     ("catalogue", true, catalogue::run),
     ("search", false, search::run),
     ("memory", true, memory::run),
     ("startup", true, startup::run),
     ("dossiers", false, dossiers),
     ("client", false, client),
+    ("push", false, push),
 ];
 
 /// The release build of the server, made once per run.
@@ -80,6 +85,20 @@ fn dossiers(_: &Release) -> anyhow::Result<()> {
     run_cmd(
         cargo()
             .args(["bench", "-p", "motcua-server", "--bench", "dossiers"])
+            .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
+    )
+}
+
+/// The push benchmark: the emulator's release binary, a throwaway PostgreSQL cluster, and
+/// the server's bench target.
+fn push(_: &Release) -> anyhow::Result<()> {
+    run_cmd(cargo().args(["build", "--release", "-p", "fcm-emulator"]))?;
+    let emulator = std::env::current_dir()?.join("target/release/fcm-emulator");
+    let cluster = crate::pg::Cluster::start()?;
+    run_cmd(
+        cargo()
+            .args(["bench", "-p", "motcua-server", "--bench", "push"])
+            .env("MOTCUA_BENCH_EMULATOR_EXE", emulator)
             .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
     )
 }
