@@ -16,8 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
 
-use super::delivery::{DeviceTarget, NewJob, build_message};
-use super::event::{Kind, Texts};
+use super::delivery::DeviceTarget;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db::{BeginWrite, Db};
@@ -224,10 +223,6 @@ async fn cancel_campaign(
 #[derive(sqlx::FromRow)]
 struct Due {
     id: Uuid,
-    title_vi: String,
-    title_en: String,
-    body_vi: String,
-    body_en: String,
     audience: String,
     ward_code: Option<String>,
     cursor: Option<String>,
@@ -237,7 +232,7 @@ struct Due {
 /// Queues the next page of phones of one due campaign; whether there was one.
 pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duration) -> anyhow::Result<bool> {
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
-    let returning = "RETURNING id, title_vi, title_en, body_vi, body_en, audience, ward_code, cursor, lease_until";
+    let returning = "RETURNING id, audience, ward_code, cursor, lease_until";
     let due: Option<Due> = match db {
         Db::Postgres(pool) => {
             let sql = format!(
@@ -260,8 +255,6 @@ pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duratio
     let select = "SELECT d.token, d.locale FROM devices d JOIN users u ON u.id = d.user_id \
                   LEFT JOIN notification_preferences p ON p.user_id = d.user_id \
                   WHERE d.token > $1 AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE)";
-    let title = Texts { vi: due.title_vi.clone(), en: due.title_en.clone() };
-    let body = Texts { vi: due.body_vi.clone(), en: due.body_en.clone() };
     let cursor = due.cursor.clone().unwrap_or_default();
     let id_text = due.id.to_string();
     let done = on_db!(db, write, pool => async {
@@ -283,11 +276,29 @@ pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duratio
                 sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(PAGE).fetch_all(&mut *tx).await?
             }
         };
-        let jobs: Vec<NewJob> = page
-            .iter()
-            .map(|t| NewJob::new(&build_message(&t.token, &t.locale, &title, &body, Kind::Announcement, &id_text, &id_text), &id_text))
-            .collect();
-        let inserted = crate::insert_push_jobs!(tx, None::<Uuid>, Some(due.id), &jobs, now);
+        // One small row per phone: the message is made from the campaign's texts in the
+        // phone's language when it is sent.
+        let mut inserted = 0u64;
+        for chunk in page.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO push_jobs (id, source_id, campaign_id, token, locale, notification_id, state, attempts, \
+                 available_at, created_at) ",
+            );
+            q.push_values(chunk, |mut row, t| {
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(due.id)
+                    .push_bind(due.id)
+                    .push_bind(t.token.as_str())
+                    .push_bind(t.locale.as_str())
+                    .push_bind(id_text.as_str())
+                    .push_bind("queued")
+                    .push_bind(0i64)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            inserted += q.build().execute(&mut *tx).await?.rows_affected();
+        }
         let last = page.last().map(|t| t.token.clone()).unwrap_or(cursor.clone());
         let finished = (page.len() as i64) < PAGE;
         let state = if finished { "queued" } else { "fanning_out" };

@@ -3,7 +3,8 @@
 //!
 //! 1. fans out `push.*` outbox rows: claims a few (lease), writes one job per targeted
 //!    phone (the citizen's preferences and the phone's language applied) and marks the
-//!    rows done, in one transaction; then one page of a due campaign (`campaigns`);
+//!    rows done, in one transaction; then pages of a due campaign (`campaigns`) for up to
+//!    a quarter of a second;
 //! 2. claims a batch of due jobs with one statement (`FOR UPDATE SKIP LOCKED` on
 //!    PostgreSQL; SQLite has one writer), moving them a lease into the future under a
 //!    claim id of its own;
@@ -76,6 +77,8 @@ pub struct Delivery {
     pub fcm: FcmClient,
     /// No sends before this (milliseconds since the epoch): FCM said the quota is used up.
     paused_until_ms: AtomicI64,
+    /// Texts of the campaigns being sent (at most a few hundred; cleared when larger).
+    campaigns: std::sync::Mutex<std::collections::HashMap<Uuid, Arc<CampaignTexts>>>,
 }
 
 impl std::fmt::Debug for Delivery {
@@ -94,7 +97,13 @@ pub fn start(app: &AppState) -> anyhow::Result<Option<Workers>> {
     let key = ServiceAccountKey::from_file(path)?;
     let fcm = FcmClient::new(key, &config.base_url, config.http1, config.timeout, config.connections)?;
     tracing::info!(project = fcm.project_id(), base = %config.base_url, workers = config.workers, "push delivery started");
-    let delivery = Arc::new(Delivery { db: app.db.clone(), config, fcm, paused_until_ms: AtomicI64::new(0) });
+    let delivery = Arc::new(Delivery {
+        db: app.db.clone(),
+        config,
+        fcm,
+        paused_until_ms: AtomicI64::new(0),
+        campaigns: std::sync::Mutex::default(),
+    });
     let (stop, stopped) = watch::channel(false);
     let tasks = (0..delivery.config.workers.max(1))
         .map(|lane| tokio::spawn(run_worker(delivery.clone(), lane, stopped.clone())))
@@ -129,8 +138,18 @@ async fn run_worker(delivery: Arc<Delivery>, lane: usize, mut stop: watch::Recei
 pub struct Job {
     pub id: Uuid,
     pub token: String,
-    pub message: String,
+    /// The message's JSON (none for a campaign's job: made when sent).
+    pub message: Option<String>,
+    pub campaign_id: Option<Uuid>,
+    pub locale: Option<String>,
     pub attempts: i64,
+}
+
+/// A campaign's texts, as its messages are made from them.
+struct CampaignTexts {
+    title: Texts,
+    body: Texts,
+    id: String,
 }
 
 impl Delivery {
@@ -138,12 +157,21 @@ impl Delivery {
     pub async fn step(&self, lane: usize) -> anyhow::Result<bool> {
         let now = Utc::now();
         let mut worked = fan_out_outbox(&self.db, now, self.config.lease).await? > 0;
-        worked |= super::campaigns::fan_out_step(&self.db, now, self.config.lease).await?;
+        // A due campaign is fanned out ahead of the senders: page after page for up to a
+        // quarter of a second (one worker at a time holds a campaign; the others send).
+        let fanning = Instant::now();
+        while super::campaigns::fan_out_step(&self.db, Utc::now(), self.config.lease).await? {
+            worked = true;
+            if fanning.elapsed() > Duration::from_millis(250) {
+                break;
+            }
+        }
         if self.paused_until_ms.load(Ordering::Relaxed) > now.timestamp_millis() {
             return Ok(worked);
         }
         let claim = Uuid::now_v7();
-        let jobs = claim_jobs(&self.db, claim, self.config.batch, now, self.config.lease).await?;
+        let until = lease_end(now, self.config.lease);
+        let jobs = claim_jobs(&self.db, claim, self.config.batch, now, until).await?;
         if jobs.is_empty() {
             return Ok(worked);
         }
@@ -162,14 +190,16 @@ impl Delivery {
             tokio::time::sleep(wait.min(self.config.poll.max(Duration::from_millis(200)))).await;
             return Ok(true);
         }
-        self.send_batch(lane, claim, jobs).await?;
+        self.send_batch(lane, claim, until, jobs).await?;
         Ok(true)
     }
 
-    async fn send_batch(&self, lane: usize, claim: Uuid, jobs: Vec<Job>) -> anyhow::Result<()> {
+    async fn send_batch(&self, lane: usize, claim: Uuid, until: DateTime<Utc>, jobs: Vec<Job>) -> anyhow::Result<()> {
         // Sends not begun by half the lease are put back, so no job outlives its lease
         // while its worker still works on it.
         let deadline = Instant::now() + self.config.lease / 2;
+        let mut jobs = jobs;
+        self.make_campaign_messages(&mut jobs).await?;
         let outcomes: Vec<(Job, Option<Outcome>)> = futures_util::stream::iter(jobs)
             .map(|job| async move {
                 if Instant::now() > deadline
@@ -177,18 +207,26 @@ impl Delivery {
                 {
                     return (job, None);
                 }
-                let outcome = self.fcm.send_json(lane, &job.message).await;
+                let outcome = match &job.message {
+                    Some(json) => self.fcm.send_json(lane, json).await,
+                    None => Outcome::Rejected("MESSAGE_TOO_BIG".to_owned()),
+                };
                 (job, Some(outcome))
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
         let now = Utc::now();
-        let mut sent = Vec::new();
+        // The sent ones first: they are most of a batch, and the ones a crash before the
+        // commit would send twice.
+        let others: Vec<Uuid> =
+            outcomes.iter().filter(|(_, o)| !matches!(o, Some(Outcome::Sent(_)))).map(|(job, _)| job.id).collect();
+        let n = mark_sent(&self.db, claim, until, &others, now).await?;
+        metrics::counter!("motcua_push_sent_total").increment(n);
         let mut not_tried = Vec::new();
         for (job, outcome) in outcomes {
             match outcome {
-                Some(Outcome::Sent(_)) => sent.push(job.id),
+                Some(Outcome::Sent(_)) => {}
                 None => not_tried.push(job.id),
                 Some(Outcome::TokenDead(code)) => {
                     finish(&self.db, claim, job.id, "failed", Some(&code), now).await?;
@@ -225,9 +263,44 @@ impl Delivery {
             release(&self.db, claim, &not_tried, now).await?;
             super::rate::refund(&self.db, not_tried.len() as u64, now).await?;
         }
-        let n = mark_sent(&self.db, claim, &sent, now).await?;
-        metrics::counter!("motcua_push_sent_total").increment(n);
         Ok(())
+    }
+}
+
+impl Delivery {
+    /// Makes the message of each campaign job from its campaign's texts in the phone's
+    /// language (a message FCM would refuse for its size is left empty: dead-lettered).
+    async fn make_campaign_messages(&self, jobs: &mut [Job]) -> Result<(), sqlx::Error> {
+        for job in jobs.iter_mut().filter(|j| j.message.is_none()) {
+            let Some(campaign) = job.campaign_id else { continue };
+            let texts = self.campaign_texts(campaign).await?;
+            let locale = job.locale.as_deref().unwrap_or("vi");
+            let message =
+                build_message(&job.token, locale, &texts.title, &texts.body, Kind::Announcement, &texts.id, &texts.id);
+            job.message = message.to_checked_json().ok();
+        }
+        Ok(())
+    }
+
+    async fn campaign_texts(&self, id: Uuid) -> Result<Arc<CampaignTexts>, sqlx::Error> {
+        if let Some(texts) = self.campaigns.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
+            return Ok(texts.clone());
+        }
+        let (title_vi, title_en, body_vi, body_en): (String, String, String, String) = on_db!(&self.db, read, pool => {
+            sqlx::query_as("SELECT title_vi, title_en, body_vi, body_en FROM push_campaigns WHERE id = $1")
+                .bind(id).fetch_one(pool).await
+        })?;
+        let texts = Arc::new(CampaignTexts {
+            title: Texts { vi: title_vi, en: title_en },
+            body: Texts { vi: body_vi, en: body_en },
+            id: id.to_string(),
+        });
+        let mut cache = self.campaigns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cache.len() > 500 {
+            cache.clear();
+        }
+        cache.insert(id, texts.clone());
+        Ok(texts)
     }
 }
 
@@ -246,22 +319,28 @@ pub fn backoff(attempts: i64, retry_after: Option<Duration>) -> Duration {
     jittered.max(retry_after.unwrap_or_default())
 }
 
-/// Claims up to `n` due jobs for `claim` (one statement), a lease into the future.
+/// The end of a lease taken at `now`, in microseconds (what PostgreSQL keeps), so the
+/// batch can be found again by it.
+pub fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    use chrono::SubsecRound;
+    (now + chrono::Duration::from_std(lease).unwrap_or_default()).trunc_subsecs(6)
+}
+
+/// Claims up to `n` due jobs for `claim` (one statement), until `until` (see [`lease_end`]).
 pub async fn claim_jobs(
     db: &Db,
     claim: Uuid,
     n: usize,
     now: DateTime<Utc>,
-    lease: Duration,
+    until: DateTime<Utc>,
 ) -> Result<Vec<Job>, sqlx::Error> {
-    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let n = i64::try_from(n).unwrap_or(500);
     match db {
         Db::Postgres(pool) => {
             sqlx::query_as(
                 "UPDATE push_jobs SET available_at = $1, claim = $2, attempts = attempts + 1 WHERE id IN \
                  (SELECT id FROM push_jobs WHERE state = 'queued' AND available_at <= $3 ORDER BY available_at LIMIT $4 \
-                  FOR UPDATE SKIP LOCKED) RETURNING id, token, message, attempts",
+                  FOR UPDATE SKIP LOCKED) RETURNING id, token, message, campaign_id, locale, attempts",
             )
             .bind(until).bind(claim).bind(now).bind(n)
             .fetch_all(pool)
@@ -271,7 +350,7 @@ pub async fn claim_jobs(
             sqlx::query_as(
                 "UPDATE push_jobs SET available_at = $1, claim = $2, attempts = attempts + 1 WHERE id IN \
                  (SELECT id FROM push_jobs WHERE state = 'queued' AND available_at <= $3 ORDER BY available_at LIMIT $4) \
-                 RETURNING id, token, message, attempts",
+                 RETURNING id, token, message, campaign_id, locale, attempts",
             )
             .bind(until).bind(claim).bind(now).bind(n)
             .fetch_all(write)
@@ -293,15 +372,32 @@ async fn release(db: &Db, claim: Uuid, ids: &[Uuid], at: DateTime<Utc>) -> Resul
     .map(|_| ())
 }
 
-async fn mark_sent(db: &Db, claim: Uuid, ids: &[Uuid], now: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    for_each_claimed(
-        db,
-        "UPDATE push_jobs SET state = 'sent', finished_at = $1, claim = NULL WHERE claim = $2 AND id",
-        claim,
-        ids,
-        now,
-    )
-    .await
+/// Records every job of the batch (`claim`, leased until `until`) as sent but `others`,
+/// in one statement: the batch is found by its lease end in the queue's index.
+async fn mark_sent(
+    db: &Db,
+    claim: Uuid,
+    until: DateTime<Utc>,
+    others: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    on_db!(db, write, pool => {
+        let mut q = sqlx::QueryBuilder::new("UPDATE push_jobs SET state = 'sent', finished_at = ");
+        q.push_bind(now)
+            .push(", claim = NULL WHERE state = 'queued' AND available_at = ")
+            .push_bind(until)
+            .push(" AND claim = ")
+            .push_bind(claim);
+        if !others.is_empty() {
+            q.push(" AND id NOT IN (");
+            let mut ids = q.separated(", ");
+            for id in others {
+                ids.push_bind(*id);
+            }
+            q.push(")");
+        }
+        q.build().execute(pool).await.map(|r| r.rows_affected())
+    })
 }
 
 /// Runs `head` (ending in `AND id`) for `ids` still held by `claim`: one statement with
@@ -446,10 +542,7 @@ impl NewJob {
             Target::Topic(t) => format!("/topics/{t}"),
             Target::Condition(c) => format!("condition:{c}"),
         };
-        let message = match message.check_size() {
-            Ok(()) => serde_json::to_string(message).map_err(|e| e.to_string()),
-            Err(too_big) => Err(too_big.to_string()),
-        };
+        let message = message.to_checked_json().map_err(|too_big| too_big.to_string());
         NewJob { token, notification_id: notification_id.to_owned(), message }
     }
 }
@@ -463,19 +556,21 @@ macro_rules! insert_push_jobs {
         let mut inserted = 0u64;
         for chunk in jobs.chunks(500) {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO push_jobs (id, outbox_id, campaign_id, token, notification_id, message, state, attempts, \
-                 available_at, error_code, created_at, finished_at) ",
+                "INSERT INTO push_jobs (id, source_id, outbox_id, campaign_id, token, notification_id, message, state, \
+                 attempts, available_at, error_code, created_at, finished_at) ",
             );
             q.push_values(chunk, |mut row, job| {
                 let (message, state, code, finished) = match &job.message {
-                    Ok(json) => (json.clone(), "queued", None, None),
-                    Err(_) => ("{}".to_owned(), "failed", Some("MESSAGE_TOO_BIG"), Some($now)),
+                    Ok(json) => (json.as_str(), "queued", None, None),
+                    Err(_) => ("{}", "failed", Some("MESSAGE_TOO_BIG"), Some($now)),
                 };
+                let source: uuid::Uuid = $outbox.or($campaign).unwrap_or_default();
                 row.push_bind(uuid::Uuid::now_v7())
+                    .push_bind(source)
                     .push_bind($outbox)
                     .push_bind($campaign)
-                    .push_bind(job.token.clone())
-                    .push_bind(job.notification_id.clone())
+                    .push_bind(job.token.as_str())
+                    .push_bind(job.notification_id.as_str())
                     .push_bind(message)
                     .push_bind(state)
                     .push_bind(0i64)

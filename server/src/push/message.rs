@@ -126,6 +126,23 @@ impl Message {
         let (size, limit) = (self.payload_size(), self.limit());
         if size > limit { Err(TooBig { size, limit }) } else { Ok(()) }
     }
+
+    /// The message's JSON, serialized once, if FCM would take its size: the payload's size
+    /// is the whole text less the target's `"token":"…"` member (the target comes first,
+    /// then a comma when anything follows), which equals [`Message::payload_size`].
+    pub fn to_checked_json(&self) -> Result<String, TooBig> {
+        let json = serde_json::to_string(self).unwrap_or_default();
+        let (key, value) = match &self.target {
+            Target::Token(v) => ("token", v),
+            Target::Topic(v) => ("topic", v),
+            Target::Condition(v) => ("condition", v),
+        };
+        let member = key.len() + 3 + serde_json::to_string(value).map(|v| v.len()).unwrap_or_default();
+        let rest = json.len().saturating_sub(2 + member);
+        let size = 2 + rest.saturating_sub(usize::from(rest > 0));
+        let limit = self.limit();
+        if size > limit { Err(TooBig { size, limit }) } else { Ok(json) }
+    }
 }
 
 /// `Duration` as protobuf's JSON form: whole seconds and an `s`.
@@ -209,6 +226,32 @@ mod tests {
         let err = message(Target::Topic("news".into()), &medium).check_size().expect_err("too big for a topic");
         assert_eq!(err.limit, MAX_TOPIC_PAYLOAD);
         assert!(message(Target::Token("t".into()), &"x".repeat(4100)).check_size().is_err());
+    }
+
+    #[test]
+    fn the_one_pass_size_is_the_payload_size() {
+        for target in
+            [Target::Token("tok:\"en".into()), Target::Topic("news".into()), Target::Condition("'a' in topics".into())]
+        {
+            for data in ["", "v", &"x".repeat(1500)] {
+                let m = message(target.clone(), data);
+                let json = m.to_checked_json().expect("fits");
+                assert_eq!(serde_json::from_str::<Message>(&json).expect("json"), m);
+                let bare =
+                    Message { notification: None, data: BTreeMap::new(), android: None, apns: None, ..m.clone() };
+                assert_eq!(bare.to_checked_json().map(|j| j.len() > 2), Ok(true));
+            }
+        }
+        let too_big = message(Target::Topic("news".into()), &"x".repeat(2100));
+        assert_eq!(too_big.to_checked_json().map_err(|e| e.size), Err(too_big.payload_size()));
+        let fits = message(Target::Token("t".into()), &"x".repeat(1000));
+        let json = fits.to_checked_json().expect("fits");
+        let without: serde_json::Value = {
+            let mut v: serde_json::Value = serde_json::from_str(&json).expect("json");
+            v.as_object_mut().expect("object").remove("token");
+            v
+        };
+        assert_eq!(without.to_string().len(), fits.payload_size());
     }
 
     #[test]

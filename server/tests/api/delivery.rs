@@ -323,8 +323,15 @@ async fn a_dead_workers_jobs_return_after_the_lease(backend: Backend) {
     // A worker fans out and claims the jobs, then dies before sending them.
     let now = Utc::now();
     motcua_server::push::delivery::fan_out_outbox(&app.state.db, now, lease).await.expect("fan out");
-    let claimed =
-        motcua_server::push::delivery::claim_jobs(&app.state.db, Uuid::now_v7(), 10, now, lease).await.expect("claim");
+    let claimed = motcua_server::push::delivery::claim_jobs(
+        &app.state.db,
+        Uuid::now_v7(),
+        10,
+        now,
+        motcua_server::push::delivery::lease_end(now, lease),
+    )
+    .await
+    .expect("claim");
     assert_eq!(claimed.len(), 2);
     let died = Instant::now();
     let workers = motcua_server::push::delivery::start(&app.state).expect("start").expect("workers");
