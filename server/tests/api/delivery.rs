@@ -30,7 +30,8 @@ both!(
     a_401_renews_the_access_token_once,
     a_dead_workers_jobs_return_after_the_lease,
     the_fleet_rate_limit_holds,
-    campaigns_reach_their_audience_and_can_be_cancelled
+    campaigns_reach_their_audience_and_can_be_cancelled,
+    the_janitor_forgets_finished_jobs_after_the_retention
 );
 
 /// The emulator and a key file it trusts.
@@ -499,5 +500,29 @@ async fn campaigns_reach_their_audience_and_can_be_cancelled(backend: Backend) {
     let listing = expect_json(app.get_as(&admin, path).await, 200).await;
     assert_eq!(listing.as_array().map(Vec::len), Some(4));
     workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+async fn the_janitor_forgets_finished_jobs_after_the_retention(backend: Backend) {
+    let fcm = fcm().await;
+    let (app, workers) = app_with_fcm(backend, &fcm, |_| {}).await;
+    let user = account_with_phones(&app, 1, &[("kept", "vi"), ("gone", "vi")]).await;
+    fcm.emulator.add_fault(FaultSpec::new(FaultKind::Unavailable).token("kept"));
+    push_event(&app, user, "dossier", "d-1", "dossier_updates").await;
+    eventually("one sent, one retrying", 20, async || {
+        scalar(&app, "SELECT COUNT(*) FROM push_jobs WHERE state = 'sent'").await == 1
+            && scalar(&app, "SELECT COUNT(*) FROM push_jobs WHERE state = 'queued' AND attempts > 0").await == 1
+    })
+    .await;
+    workers.stop(Duration::from_secs(5)).await;
+    let now = Utc::now();
+    let done = motcua_server::janitor::run_once(&app.state, now).await.expect("janitor");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_jobs").await, 2, "kept within the retention ({done:?})");
+    motcua_server::janitor::run_once(&app.state, now + chrono::Duration::days(8)).await.expect("janitor");
+    let left: Vec<(String, String)> = on_db!(&app.state.db, read, pool => {
+        sqlx::query_as("SELECT token, state FROM push_jobs").fetch_all(pool).await
+    })
+    .expect("jobs");
+    assert_eq!(left, vec![("kept".to_owned(), "queued".to_owned())], "a waiting job is never forgotten");
     app.stop().await;
 }
