@@ -101,6 +101,11 @@ pub struct Push {
     pub http1: bool,
     /// `MOTCUA_FCM_TIMEOUT_SECS`: one request to FCM (or the token endpoint).
     pub timeout: Duration,
+    /// `MOTCUA_FCM_CONNECTIONS`: connections to FCM per process (HTTP/2 multiplexes up to
+    /// about 100 requests on each).
+    pub connections: usize,
+    /// `MOTCUA_PUSH_CONCURRENCY`: messages one worker has in flight at once.
+    pub concurrency: usize,
     /// `MOTCUA_PUSH_WORKERS`: delivery workers in this process.
     pub workers: usize,
     /// `MOTCUA_PUSH_BATCH`: jobs one worker claims at a time (and sends concurrently).
@@ -128,8 +133,10 @@ impl Default for Push {
             base_url: "https://fcm.googleapis.com".to_owned(),
             http1: false,
             timeout: Duration::from_secs(10),
-            workers: 4,
-            batch: 500,
+            connections: 4,
+            concurrency: 50,
+            workers: 8,
+            batch: 250,
             rate_per_minute: 600_000,
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(500),
@@ -152,6 +159,8 @@ impl Push {
                 .unwrap_or(d.base_url),
             http1: var("MOTCUA_FCM_HTTP1")?.unwrap_or(d.http1),
             timeout: secs("MOTCUA_FCM_TIMEOUT_SECS")?.unwrap_or(d.timeout),
+            connections: var::<usize>("MOTCUA_FCM_CONNECTIONS")?.unwrap_or(d.connections).clamp(1, 64),
+            concurrency: var::<usize>("MOTCUA_PUSH_CONCURRENCY")?.unwrap_or(d.concurrency).clamp(1, 1000),
             workers: var("MOTCUA_PUSH_WORKERS")?.unwrap_or(d.workers),
             batch: var::<usize>("MOTCUA_PUSH_BATCH")?.unwrap_or(d.batch).clamp(1, 5000),
             rate_per_minute: var("MOTCUA_PUSH_RATE_PER_MINUTE")?.unwrap_or(d.rate_per_minute),

@@ -52,6 +52,8 @@ pub enum Conflict {
     ReportNotRateable,
     /// The reporter's 7 days after a resolution are over.
     ReporterWindowClosed,
+    /// A campaign whose sending has begun (or that was cancelled) cannot be cancelled.
+    CampaignStarted,
 }
 
 impl Conflict {
@@ -69,6 +71,7 @@ impl Conflict {
             Conflict::NoAgencyLeg => "no_agency_leg",
             Conflict::ReportNotRateable => "report_not_rateable",
             Conflict::ReporterWindowClosed => "reporter_window_closed",
+            Conflict::CampaignStarted => "campaign_started",
         }
     }
 
@@ -94,6 +97,10 @@ impl Conflict {
                 ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
             }
             Conflict::AlreadyRated => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
+            Conflict::CampaignStarted => (
+                "Chiến dịch đã bắt đầu gửi hoặc đã bị hủy; không thể hủy nữa.",
+                "The campaign has started sending or was cancelled; it can no longer be cancelled.",
+            ),
             Conflict::ProcedureRetired => (
                 "Thủ tục của hồ sơ này đã ngừng áp dụng; vui lòng liên hệ bộ phận một cửa.",
                 "This dossier's procedure has been retired; please contact the one-stop desk.",

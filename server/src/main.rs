@@ -195,9 +195,13 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         });
     }
     let janitor = tokio::spawn(motcua_server::janitor::run(state.clone()));
+    let push_workers = motcua_server::push::delivery::start(&state)?;
     tracing::info!(addr = %listener.local_addr()?, backend = db.backend(), ready_in_ms = started.elapsed().as_millis() as u64, "motcua-server listening");
     motcua_server::serve(listener, state, shutdown_signal()).await?;
     janitor.abort();
+    if let Some(workers) = push_workers {
+        workers.stop(std::time::Duration::from_secs(15)).await;
+    }
     db.close().await;
     tracing::info!("motcua-server stopped");
     Ok(())

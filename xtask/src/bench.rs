@@ -1,4 +1,4 @@
-//! `cargo xtask bench [catalogue | search | startup | dossiers | reports | client]...`: benchmarks that print ratios
+//! `cargo xtask bench [catalogue | search | startup | dossiers | reports | push | client]...`: benchmarks that print ratios
 //! against a baseline measured in the same run, so figures from different machines can be
 //! compared; and `cargo xtask schemathesis`, which fuzzes the API from its OpenAPI document.
 //!
@@ -16,6 +16,10 @@
 //! - `memory`: RSS of the release server at rest, under 40 concurrent logins and with
 //!   1,000 idle connections open.
 //! - `client`: the offline client's suite (`cargo bench -p motcua-client --bench client`).
+//! - `push`: a campaign's fan-out to 100,000 phones through the delivery workers to the
+//!   FCM emulator (release builds), beside the emulator's own accept rate at the same
+//!   concurrency, and the server's peak memory, on SQLite and PostgreSQL
+//!   (`cargo bench -p motcua-server --bench push`).
 //!
 //! With no argument every suite runs. A new suite is one more entry in [`SUITES`].
 
@@ -37,7 +41,7 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 7] = [
+const SUITES: [(&str, bool, Suite); 8] = [
     ("catalogue", true, catalogue::run),
     ("search", false, search::run),
     ("memory", true, memory::run),
@@ -45,6 +49,7 @@ const SUITES: [(&str, bool, Suite); 7] = [
     ("dossiers", false, dossiers),
     ("reports", false, reports),
     ("client", false, client),
+    ("push", false, push),
 ];
 
 /// The release build of the server, made once per run.
@@ -95,6 +100,20 @@ fn reports(_: &Release) -> anyhow::Result<()> {
     run_cmd(
         cargo()
             .args(["bench", "-p", "motcua-server", "--bench", "reports"])
+            .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
+    )
+}
+
+/// The push benchmark: the emulator's release binary, a throwaway PostgreSQL cluster, and
+/// the server's bench target.
+fn push(_: &Release) -> anyhow::Result<()> {
+    run_cmd(cargo().args(["build", "--release", "-p", "fcm-emulator"]))?;
+    let emulator = std::env::current_dir()?.join("target/release/fcm-emulator");
+    let cluster = crate::pg::Cluster::start()?;
+    run_cmd(
+        cargo()
+            .args(["bench", "-p", "motcua-server", "--bench", "push"])
+            .env("MOTCUA_BENCH_EMULATOR_EXE", emulator)
             .env("MOTCUA_BENCH_DATABASE_URL", cluster.url()),
     )
 }

@@ -1,10 +1,12 @@
 //! `cargo xtask`: every developer and CI task behind one entry point.
 //!
 //! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, every
-//!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes,
-//!   the OpenAPI document checked by a validator, the Open311 face read by the PyPI client
-//!   `georeport`, then the Kotlin (JVM) and Python tests of the generated bindings against
-//!   a live server. `--step lint|test|openapi|open311|bindings`
+//!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes
+//!   (the end-to-end crate `tests/e2e` among them: the server and FCM emulator binaries,
+//!   built by the test itself, with the client library), the OpenAPI document checked by a
+//!   validator, the Open311 face read by the PyPI client `georeport`, then the Kotlin (JVM)
+//!   and Python tests of the generated bindings against a live server.
+//!   `--step lint|test|openapi|open311|bindings`
 //!   (repeatable) runs only those steps, in that order.
 //! - `cargo xtask pg`: start a throwaway cluster and print its URL (until Enter).
 //! - `cargo xtask bench [NAME]...`: benchmarks, printing ratios against baselines measured

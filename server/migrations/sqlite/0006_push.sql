@@ -60,14 +60,21 @@ CREATE TABLE push_campaign_accounts (
 -- One message to one device. `available_at` is both the retry time and the lease: a
 -- worker claims a job by moving it into the future and stamping its `claim`; only the
 -- holder of that claim may record the outcome, and a job whose holder died becomes
--- available again when the lease runs out.
+-- available again when the lease runs out. `source_id` is the outbox row or the campaign
+-- it comes from (fan-out is idempotent per source and token). Few indexes, since every
+-- job is written three times (queued, claimed, finished): the janitor finds old jobs by
+-- their time-ordered id (BLOBv7), the figures scan the table.
 CREATE TABLE push_jobs (
     id BLOB PRIMARY KEY,
+    source_id BLOB NOT NULL,
     outbox_id BLOB,
-    campaign_id BLOB REFERENCES push_campaigns (id) ON DELETE CASCADE,
+    campaign_id BLOB,
     token TEXT NOT NULL,
     notification_id TEXT NOT NULL,
-    message TEXT NOT NULL,
+    -- The FCM message (JSON); none for a campaign's jobs, whose message is made from the
+    -- campaign's texts in the phone's `locale` when it is sent (small rows, fast fan-out).
+    message TEXT,
+    locale TEXT,
     state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     available_at TEXT NOT NULL,
@@ -75,12 +82,9 @@ CREATE TABLE push_jobs (
     error_code TEXT,
     created_at TEXT NOT NULL,
     finished_at TEXT,
-    UNIQUE (outbox_id, token),
-    UNIQUE (campaign_id, token)
+    UNIQUE (source_id, token)
 );
 CREATE INDEX push_jobs_ready ON push_jobs (available_at) WHERE state = 'queued';
-CREATE INDEX push_jobs_campaign ON push_jobs (campaign_id, state);
-CREATE INDEX push_jobs_finished ON push_jobs (finished_at);
 
 -- Messages sent per minute by the whole fleet (claimed in batches before sending).
 CREATE TABLE push_rate (

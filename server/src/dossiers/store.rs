@@ -447,57 +447,74 @@ macro_rules! record_change {
     }};
 }
 
-/// The notification a citizen gets for a status change (Vietnamese); an inter-agency step
-/// names the agency (never its officer).
+/// The notification a citizen gets for a status change (Vietnamese: the inbox's text); an
+/// inter-agency step names the agency (never its officer).
 pub fn notification_text(change: &Change<'_>) -> (String, String) {
+    notification_text_in(change, Lang::Vi)
+}
+
+/// The notification of a status change in `lang` (the push message follows the phone's
+/// language). The procedure's and the agency's names stay as the catalogue gives them.
+pub fn notification_text_in(change: &Change<'_>, lang: Lang) -> (String, String) {
     let (dossier, to, note) = (change.dossier, change.to, change.note);
-    let title = format!("Hồ sơ {}: {}", dossier.code, to.label(Lang::Vi));
-    let agency_step = change.agency.and_then(|(_, name)| {
+    let name = &dossier.procedure_name;
+    let agency_step = change.agency.and_then(|(_, agency)| {
         Action::ALL
             .into_iter()
             .find(|a| a.as_str() == change.action && (a.by_agency() || *a == Action::Forward))
-            .map(|a| a.describe(Some(name), Lang::Vi))
+            .map(|a| a.describe(Some(agency), lang))
     });
-    let mut body = if let Some(text) = agency_step {
-        text
-    } else {
-        match to {
-            DossierStatus::Submitted => {
-                format!("Hồ sơ “{}” đã được nộp và đang chờ tiếp nhận.", dossier.procedure_name)
-            }
-            DossierStatus::Received => format!("Hồ sơ “{}” đã được tiếp nhận.", dossier.procedure_name),
-            DossierStatus::InProcessing => format!("Hồ sơ “{}” đang được xử lý.", dossier.procedure_name),
-            DossierStatus::SupplementRequested => {
-                format!("Cơ quan yêu cầu bổ sung hồ sơ “{}”. Thời hạn giải quyết tạm dừng.", dossier.procedure_name)
-            }
-            DossierStatus::Approved => {
-                format!("Hồ sơ “{}” đã được phê duyệt; chờ trả kết quả.", dossier.procedure_name)
-            }
-            DossierStatus::Rejected => format!("Hồ sơ “{}” bị từ chối.", dossier.procedure_name),
-            DossierStatus::ResultReturned => format!("Kết quả hồ sơ “{}” đã được trả.", dossier.procedure_name),
-            DossierStatus::Withdrawn => format!("Hồ sơ “{}” đã được rút.", dossier.procedure_name),
-            DossierStatus::AtAgency => {
-                format!("Hồ sơ “{}” đang được cơ quan có thẩm quyền giải quyết.", dossier.procedure_name)
-            }
-        }
+    let title = match lang {
+        Lang::Vi => format!("Hồ sơ {}: {}", dossier.code, to.label(Lang::Vi)),
+        Lang::En => format!("Dossier {}: {}", dossier.code, to.label(Lang::En)),
     };
+    let mut body = agency_step.unwrap_or_else(|| match lang {
+        Lang::Vi => match to {
+            DossierStatus::Submitted => format!("Hồ sơ “{name}” đã được nộp và đang chờ tiếp nhận."),
+            DossierStatus::Received => format!("Hồ sơ “{name}” đã được tiếp nhận."),
+            DossierStatus::InProcessing => format!("Hồ sơ “{name}” đang được xử lý."),
+            DossierStatus::SupplementRequested => {
+                format!("Cơ quan yêu cầu bổ sung hồ sơ “{name}”. Thời hạn giải quyết tạm dừng.")
+            }
+            DossierStatus::Approved => format!("Hồ sơ “{name}” đã được phê duyệt; chờ trả kết quả."),
+            DossierStatus::Rejected => format!("Hồ sơ “{name}” bị từ chối."),
+            DossierStatus::ResultReturned => format!("Kết quả hồ sơ “{name}” đã được trả."),
+            DossierStatus::Withdrawn => format!("Hồ sơ “{name}” đã được rút."),
+            DossierStatus::AtAgency => format!("Hồ sơ “{name}” đang được cơ quan có thẩm quyền giải quyết."),
+        },
+        Lang::En => match to {
+            DossierStatus::Submitted => format!("Your dossier “{name}” was filed and awaits reception."),
+            DossierStatus::Received => format!("Your dossier “{name}” was received."),
+            DossierStatus::InProcessing => format!("Your dossier “{name}” is being processed."),
+            DossierStatus::SupplementRequested => {
+                format!("The agency asks for a supplement to your dossier “{name}”. The deadline is paused.")
+            }
+            DossierStatus::Approved => format!("Your dossier “{name}” was approved; the result will be returned."),
+            DossierStatus::Rejected => format!("Your dossier “{name}” was rejected."),
+            DossierStatus::ResultReturned => format!("The result of your dossier “{name}” was returned."),
+            DossierStatus::Withdrawn => format!("Your dossier “{name}” was withdrawn."),
+            DossierStatus::AtAgency => format!("Your dossier “{name}” is with the competent agency."),
+        },
+    });
     if let Some(note) = note.filter(|n| !n.trim().is_empty()) {
-        body.push_str(" Ghi chú: ");
+        body.push_str(if lang == Lang::En { " Note: " } else { " Ghi chú: " });
         body.push_str(note.trim());
     }
     (title, body)
 }
 
-/// What the push worker needs to deliver one status change.
+/// The outbox row of a status change, in the push contract's shape (see
+/// `push::event` and ARCHITECTURE.md): texts in both languages, the deep link.
 pub fn push_payload(change: &Change<'_>, notification_id: Uuid, title: &str, body: &str) -> serde_json::Value {
+    let (title_en, body_en) = notification_text_in(change, Lang::En);
     json!({
         "user_id": change.dossier.applicant_id.to_string(),
         "notification_id": notification_id.to_string(),
-        "dossier_id": change.dossier.id.to_string(),
-        "dossier_code": change.dossier.code,
-        "status": change.to.as_str(),
-        "title": title,
-        "body": body,
+        "kind": "dossier",
+        "id": change.dossier.id.to_string(),
+        "pref": "dossier_updates",
+        "title": {"vi": title, "en": title_en},
+        "body": {"vi": body, "en": body_en},
     })
 }
 

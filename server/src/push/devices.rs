@@ -25,8 +25,8 @@ pub const MAX_DEVICES_PER_ACCOUNT: i64 = 20;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(register, list))
-        .routes(routes!(remove))
+        .routes(routes!(register_device, list_devices))
+        .routes(routes!(remove_device))
         .routes(routes!(get_preferences, put_preferences))
 }
 
@@ -68,7 +68,7 @@ impl DeviceRow {
         (status = 401, body = ErrorBody),
         (status = 422, description = "A bad token (printable ASCII, at most 4096 characters), platform, app version or locale", body = ErrorBody),
     ))]
-async fn register(
+async fn register_device(
     State(app): State<AppState>,
     user: AuthUser,
     ApiJson(req): ApiJson<RegisterDevice>,
@@ -126,7 +126,7 @@ async fn upsert(
 /// The caller's registered phones.
 #[utoipa::path(get, path = "/api/v1/devices", tag = "push", security(("bearer" = [])),
     responses((status = 200, body = Vec<Device>), (status = 401, body = ErrorBody)))]
-async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Device>>> {
+async fn list_devices(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Device>>> {
     let rows: Vec<DeviceRow> = on_db!(&app.db, read, pool => {
         sqlx::query_as(
             "SELECT token, platform, app_version, locale, created_at, last_seen_at FROM devices \
@@ -142,7 +142,11 @@ async fn list(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Js
 #[utoipa::path(delete, path = "/api/v1/devices/{token}", tag = "push", params(("token" = String, Path)),
     security(("bearer" = [])),
     responses((status = 204, description = "Removed"), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn remove(State(app): State<AppState>, user: AuthUser, Path(token): Path<String>) -> ApiResult<StatusCode> {
+async fn remove_device(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(token): Path<String>,
+) -> ApiResult<StatusCode> {
     if token.len() > MAX_TOKEN_LEN {
         return Err(ApiError::NotFound);
     }

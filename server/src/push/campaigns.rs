@@ -1,0 +1,321 @@
+//! The operators' announcements (campaigns): created by administrators with a title and a
+//! body in Vietnamese and English, for the whole city, one ward or commune, or listed
+//! accounts, now or at a set time; cancelled while they have not started. The delivery
+//! workers fan a due campaign out one page of phones at a time (`fan_out_step`).
+//!
+//! A citizen belongs to a ward's audience when their notification preferences name that
+//! ward (`ward_code`): the citizen chooses which ward's news to follow (where they live,
+//! or work), and the server keeps no address-derived location for announcements.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use motcua_domain::form::{FieldError, FieldErrorCode};
+use motcua_domain::wire::{Campaign, CampaignAudience, CampaignState, CampaignText, ErrorBody, NewCampaign, Role};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use super::delivery::DeviceTarget;
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::db::{BeginWrite, Db};
+use crate::error::{ApiError, ApiResult, Conflict};
+use crate::extract::ApiJson;
+use crate::on_db;
+
+/// Phones queued per fan-out step.
+const PAGE: i64 = 1000;
+/// Accounts one campaign may list.
+pub const MAX_ACCOUNTS: usize = 10_000;
+const MAX_TITLE: usize = 200;
+const MAX_BODY: usize = 1000;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(create_campaign, list_campaigns)).routes(routes!(cancel_campaign))
+}
+
+fn check_text(errors: &mut Vec<FieldError>, path: &str, text: &str, max: usize) {
+    let n = text.trim().chars().count();
+    if n == 0 {
+        errors.push(FieldError::new(path, FieldErrorCode::Required));
+    } else if n > max {
+        errors.push(FieldError::new(path, FieldErrorCode::TooLong).with_limit(max));
+    }
+}
+
+/// Checks a new campaign (every problem at once); the accounts' ids parsed.
+fn validate(req: &NewCampaign, now: DateTime<Utc>) -> Result<Vec<Uuid>, ApiError> {
+    let mut errors = Vec::new();
+    check_text(&mut errors, "title.vi", &req.title.vi, MAX_TITLE);
+    check_text(&mut errors, "title.en", &req.title.en, MAX_TITLE);
+    check_text(&mut errors, "body.vi", &req.body.vi, MAX_BODY);
+    check_text(&mut errors, "body.en", &req.body.en, MAX_BODY);
+    let mut accounts = Vec::new();
+    match &req.audience {
+        CampaignAudience::City => {}
+        CampaignAudience::Ward { ward_code } => {
+            if motcua_domain::admin::ward_by_code(ward_code).is_none() {
+                errors.push(FieldError::new("audience.ward_code", FieldErrorCode::InvalidOption));
+            }
+        }
+        CampaignAudience::Accounts { user_ids } => {
+            if user_ids.is_empty() {
+                errors.push(FieldError::new("audience.user_ids", FieldErrorCode::TooFewItems).with_limit(1));
+            } else if user_ids.len() > MAX_ACCOUNTS {
+                errors
+                    .push(FieldError::new("audience.user_ids", FieldErrorCode::TooManyItems).with_limit(MAX_ACCOUNTS));
+            } else {
+                for (i, id) in user_ids.iter().enumerate() {
+                    match Uuid::parse_str(id.trim()) {
+                        Ok(id) => accounts.push(id),
+                        Err(_) => {
+                            errors.push(FieldError::new(format!("audience.user_ids[{i}]"), FieldErrorCode::Invalid))
+                        }
+                    }
+                }
+                accounts.sort_unstable();
+                accounts.dedup();
+            }
+        }
+    }
+    if let Some(at) = req.scheduled_at
+        && at > now + chrono::Duration::days(366)
+    {
+        errors.push(FieldError::new("scheduled_at", FieldErrorCode::DateTooLate).with_limit("366 days"));
+    }
+    if errors.is_empty() { Ok(accounts) } else { Err(ApiError::Validation(errors)) }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: Uuid,
+    title_vi: String,
+    title_en: String,
+    body_vi: String,
+    body_en: String,
+    audience: String,
+    ward_code: Option<String>,
+    scheduled_at: DateTime<Utc>,
+    state: String,
+    created_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, title_vi, title_en, body_vi, body_en, audience, ward_code, scheduled_at, state, created_at";
+
+impl Row {
+    fn wire(self, accounts: Vec<String>) -> Campaign {
+        let audience = match self.audience.as_str() {
+            "ward" => CampaignAudience::Ward { ward_code: self.ward_code.unwrap_or_default() },
+            "accounts" => CampaignAudience::Accounts { user_ids: accounts },
+            _ => CampaignAudience::City,
+        };
+        Campaign {
+            id: self.id.to_string(),
+            title: CampaignText { vi: self.title_vi, en: self.title_en },
+            body: CampaignText { vi: self.body_vi, en: self.body_en },
+            audience,
+            scheduled_at: self.scheduled_at,
+            state: CampaignState::parse(&self.state).unwrap_or(CampaignState::Scheduled),
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// Create an announcement (administrators). It starts at `scheduled_at` (now when absent).
+#[utoipa::path(post, path = "/api/v1/ops/push/campaigns", tag = "push", request_body = NewCampaign, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Campaign),
+        (status = 401, body = ErrorBody), (status = 403, description = "Administrators only", body = ErrorBody),
+        (status = 422, description = "Every problem at once (texts, ward code, account ids, schedule)", body = ErrorBody),
+    ))]
+async fn create_campaign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<NewCampaign>,
+) -> ApiResult<(StatusCode, axum::Json<Campaign>)> {
+    user.require(&[Role::Admin])?;
+    let now = Utc::now();
+    let accounts = validate(&req, now)?;
+    let id = Uuid::now_v7();
+    let scheduled_at = req.scheduled_at.unwrap_or(now).max(now);
+    let (audience, ward_code) = match &req.audience {
+        CampaignAudience::City => ("city", None),
+        CampaignAudience::Ward { ward_code } => ("ward", Some(ward_code.trim().to_owned())),
+        CampaignAudience::Accounts { .. } => ("accounts", None),
+    };
+    on_db!(&app.db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO push_campaigns (id, created_by, title_vi, title_en, body_vi, body_en, audience, ward_code, \
+             scheduled_at, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'scheduled', $10)",
+        )
+        .bind(id).bind(user.id)
+        .bind(req.title.vi.trim()).bind(req.title.en.trim()).bind(req.body.vi.trim()).bind(req.body.en.trim())
+        .bind(audience).bind(&ward_code).bind(scheduled_at).bind(now)
+        .execute(&mut *tx).await?;
+        for chunk in accounts.chunks(1000) {
+            let mut q = sqlx::QueryBuilder::new("INSERT INTO push_campaign_accounts (campaign_id, user_id) ");
+            q.push_values(chunk, |mut row, account| {
+                row.push_bind(id).push_bind(*account);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        tx.commit().await
+    }.await)?;
+    metrics::counter!("motcua_push_campaigns_total").increment(1);
+    let campaign = find(&app.db, id).await?.ok_or(ApiError::Internal)?;
+    Ok((StatusCode::CREATED, axum::Json(campaign)))
+}
+
+async fn find(db: &Db, id: Uuid) -> Result<Option<Campaign>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM push_campaigns WHERE id = $1");
+    let row: Option<Row> = on_db!(db, read, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(id).fetch_optional(pool).await)?;
+    let Some(row) = row else { return Ok(None) };
+    let accounts: Vec<(Uuid,)> = if row.audience == "accounts" {
+        on_db!(db, read, pool => {
+            sqlx::query_as("SELECT user_id FROM push_campaign_accounts WHERE campaign_id = $1 ORDER BY user_id")
+                .bind(id).fetch_all(pool).await
+        })?
+    } else {
+        Vec::new()
+    };
+    Ok(Some(row.wire(accounts.into_iter().map(|(u,)| u.to_string()).collect())))
+}
+
+/// The newest 100 campaigns (listed accounts are not repeated here).
+#[utoipa::path(get, path = "/api/v1/ops/push/campaigns", tag = "push", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Campaign>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+async fn list_campaigns(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Campaign>>> {
+    user.require(&[Role::Admin])?;
+    let sql = format!("SELECT {COLUMNS} FROM push_campaigns ORDER BY created_at DESC, id DESC LIMIT 100");
+    let rows: Vec<Row> =
+        on_db!(&app.db, read, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await)?;
+    Ok(axum::Json(rows.into_iter().map(|r| r.wire(Vec::new())).collect()))
+}
+
+/// Cancel a campaign that has not started sending.
+#[utoipa::path(post, path = "/api/v1/ops/push/campaigns/{id}/cancel", tag = "push", params(("id" = String, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled", body = Campaign),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "Sending has begun (or it was cancelled already)", body = ErrorBody),
+    ))]
+async fn cancel_campaign(
+    State(app): State<AppState>,
+    user: AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<Campaign>> {
+    user.require(&[Role::Admin])?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let cancelled = on_db!(&app.db, write, pool => {
+        sqlx::query("UPDATE push_campaigns SET state = 'cancelled' WHERE id = $1 AND state = 'scheduled' AND lease_until IS NULL")
+            .bind(id).execute(pool).await.map(|r| r.rows_affected())
+    })?;
+    let campaign = find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
+    if cancelled == 0 {
+        return Err(ApiError::Conflict(Conflict::CampaignStarted));
+    }
+    Ok(axum::Json(campaign))
+}
+
+#[derive(sqlx::FromRow)]
+struct Due {
+    id: Uuid,
+    audience: String,
+    ward_code: Option<String>,
+    cursor: Option<String>,
+    lease_until: DateTime<Utc>,
+}
+
+/// Queues the next page of phones of one due campaign; whether there was one.
+pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duration) -> anyhow::Result<bool> {
+    let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
+    let returning = "RETURNING id, audience, ward_code, cursor, lease_until";
+    let due: Option<Due> = match db {
+        Db::Postgres(pool) => {
+            let sql = format!(
+                "UPDATE push_campaigns SET state = 'fanning_out', lease_until = $1 WHERE id IN (SELECT id FROM push_campaigns \
+                 WHERE state IN ('scheduled', 'fanning_out') AND scheduled_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+                 ORDER BY scheduled_at LIMIT 1 FOR UPDATE SKIP LOCKED) {returning}"
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(until).bind(now).fetch_optional(pool).await?
+        }
+        Db::Sqlite { write, .. } => {
+            let sql = format!(
+                "UPDATE push_campaigns SET state = 'fanning_out', lease_until = $1 WHERE id IN (SELECT id FROM push_campaigns \
+                 WHERE state IN ('scheduled', 'fanning_out') AND scheduled_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+                 ORDER BY scheduled_at LIMIT 1) {returning}"
+            );
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(until).bind(now).fetch_optional(write).await?
+        }
+    };
+    let Some(due) = due else { return Ok(false) };
+    let select = "SELECT d.token, d.locale FROM devices d JOIN users u ON u.id = d.user_id \
+                  LEFT JOIN notification_preferences p ON p.user_id = d.user_id \
+                  WHERE d.token > $1 AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE)";
+    let cursor = due.cursor.clone().unwrap_or_default();
+    let id_text = due.id.to_string();
+    let done = on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let page: Vec<DeviceTarget> = match due.audience.as_str() {
+            "ward" => {
+                let sql = format!("{select} AND p.ward_code = $2 ORDER BY d.token LIMIT $3");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(&due.ward_code).bind(PAGE).fetch_all(&mut *tx).await?
+            }
+            "accounts" => {
+                let sql = format!(
+                    "{select} AND d.user_id IN (SELECT user_id FROM push_campaign_accounts WHERE campaign_id = $2) \
+                     ORDER BY d.token LIMIT $3"
+                );
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(due.id).bind(PAGE).fetch_all(&mut *tx).await?
+            }
+            _ => {
+                let sql = format!("{select} AND u.role = 'citizen' ORDER BY d.token LIMIT $2");
+                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(PAGE).fetch_all(&mut *tx).await?
+            }
+        };
+        // One small row per phone: the message is made from the campaign's texts in the
+        // phone's language when it is sent.
+        let mut inserted = 0u64;
+        for chunk in page.chunks(500) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO push_jobs (id, source_id, campaign_id, token, locale, notification_id, state, attempts, \
+                 available_at, created_at) ",
+            );
+            q.push_values(chunk, |mut row, t| {
+                row.push_bind(Uuid::now_v7())
+                    .push_bind(due.id)
+                    .push_bind(due.id)
+                    .push_bind(t.token.as_str())
+                    .push_bind(t.locale.as_str())
+                    .push_bind(id_text.as_str())
+                    .push_bind("queued")
+                    .push_bind(0i64)
+                    .push_bind(now)
+                    .push_bind(now);
+            });
+            q.push(" ON CONFLICT DO NOTHING");
+            inserted += q.build().execute(&mut *tx).await?.rows_affected();
+        }
+        let last = page.last().map(|t| t.token.clone()).unwrap_or(cursor.clone());
+        let finished = (page.len() as i64) < PAGE;
+        let state = if finished { "queued" } else { "fanning_out" };
+        let kept = sqlx::query(
+            "UPDATE push_campaigns SET cursor = $1, state = $2, lease_until = NULL \
+             WHERE id = $3 AND lease_until = $4 AND state = 'fanning_out'",
+        )
+        .bind(&last).bind(state).bind(due.id).bind(due.lease_until)
+        .execute(&mut *tx).await?.rows_affected();
+        if kept == 0 {
+            // Cancelled, or the lease passed to another worker meanwhile: leave it to them.
+            tx.rollback().await?;
+            return Ok::<_, sqlx::Error>(0);
+        }
+        tx.commit().await?;
+        Ok(inserted)
+    }.await)?;
+    metrics::counter!("motcua_push_queued_total", "source" => "campaign").increment(done);
+    Ok(true)
+}
