@@ -9,6 +9,7 @@ mod agencies;
 mod auth;
 mod catalogue;
 mod connections;
+mod console;
 mod dossiers;
 mod errors;
 mod ops;
