@@ -70,6 +70,7 @@ pub fn router() -> Router<AppState> {
         .route("/console/logout", post(logout))
         .route("/console/lang/{code}", get(choose_lang))
         .route("/console/static/console.css", get(stylesheet))
+        .route("/console/static/favicon.svg", get(favicon))
         .route("/console/queue", get(queue))
         .route("/console/dossiers/{id}", get(dossier))
         .route("/console/dossiers/{id}/actions", post(act))
@@ -243,6 +244,17 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
         ],
         include_str!("console.css"),
+    )
+        .into_response()
+}
+
+async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+        ],
+        include_str!("favicon.svg"),
     )
         .into_response()
 }

@@ -60,6 +60,7 @@ fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Mar
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " — " (t(lang, "Một cửa · Cán bộ", "Một cửa · Staff")) }
                 link rel="stylesheet" href="/console/static/console.css";
+                link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml";
             }
             body {
                 header.top {
@@ -229,11 +230,16 @@ fn value_of(lang: Lang, field: &FieldDef, value: &Value) -> Markup {
             ul.files {
                 @for (i, id) in ids.iter().filter_map(Value::as_str).enumerate() {
                     li { a href={ "/console/attachments/" (id) } target="_blank" rel="noopener" {
-                        (field.label.get(lang)) " — " (t(lang, "tệp", "file")) " " (i + 1)
+                        (t(lang, "Tệp", "File")) " " (i + 1)
                     } }
                 }
             }
         },
+        (FieldKind::Date { .. }, Value::String(s)) => {
+            let shown = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map_or(s.clone(), |d| d.format("%d/%m/%Y").to_string());
+            html! { (shown) }
+        }
         (_, Value::String(s)) => html! { (s) },
         (_, Value::Null) => html! { "—" },
         (_, other) => html! { (other.to_string()) },
