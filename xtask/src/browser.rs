@@ -1,6 +1,6 @@
 //! The `browser` step of `cargo xtask test`: the web console's officer journey in headless
-//! Chromium. Installs Debian's `chromium` (apt-get, when missing) and the pinned npm package
-//! `playwright-core` (into `target/tools/console-browser`), then runs the Rust test
+//! Chromium. Installs Debian's `chromium` (apt-get, when missing) and the pinned npm packages
+//! `playwright-core` and `axe-core` (into `target/tools/console-browser`), then runs the Rust test
 //! `server/tests/browser.rs` (feature `browser-test`), which drives
 //! `tools/console-browser/journey.mjs`; screenshots land in `target/console-screenshots`.
 
@@ -10,6 +10,7 @@ use std::process::Command;
 use crate::util::{cargo, is_root, output, run};
 
 const PLAYWRIGHT: &str = "1.65.1";
+const AXE: &str = "4.14.1";
 const TOOLS: &str = "target/tools/console-browser";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -60,6 +61,7 @@ fn ensure_playwright() -> anyhow::Result<std::path::PathBuf> {
             "--no-fund",
             "--silent",
             &format!("playwright-core@{PLAYWRIGHT}"),
+            &format!("axe-core@{AXE}"),
         ]))?;
     }
     output(Command::new("node").arg("--version"))?;
