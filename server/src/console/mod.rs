@@ -411,11 +411,13 @@ async fn logout(State(app): State<AppState>, headers: HeaderMap, staff: Staff, b
 #[derive(Deserialize)]
 struct QueueQuery {
     status: Option<String>,
+    procedure: Option<String>,
     after: Option<String>,
 }
 
 /// The queue of the signed-in member of staff (an officer: their branch's), the most
-/// urgent first, a page at a time (the store's keyset paging), filtered by status.
+/// urgent first, a page at a time (the store's keyset paging), filtered by status and
+/// procedure.
 async fn queue(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -436,14 +438,25 @@ async fn queue(
     if after_raw.is_some() && cursor.is_none() {
         return error_page(lang, ApiError::field("after", FieldErrorCode::Invalid), Some(&staff));
     }
+    let snapshot = match app.catalogue.held(&app.db).await {
+        Ok(snapshot) => snapshot,
+        Err(e) => return error_page(lang, e.into(), Some(&staff)),
+    };
+    let procedure = q.procedure.as_deref().filter(|p| !p.is_empty());
+    if procedure.is_some_and(|p| snapshot.get(p).is_none()) {
+        return error_page(lang, ApiError::field("procedure", FieldErrorCode::InvalidOption), Some(&staff));
+    }
     let scope = list_scope(&staff.user, None, None);
     let today = local_date(app.clock.now());
     let risk = at_risk_before(store::calendar(), today);
-    match store::list(&app.db, &scope, status, cursor.as_ref(), PAGE, today, risk).await {
+    let filters = store::Filters { status, procedure };
+    match store::list(&app.db, &scope, filters, cursor.as_ref(), PAGE, today, risk).await {
         Ok((rows, more)) => {
             let next = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
             let items: Vec<_> = rows.iter().map(|r| r.summary(today)).collect();
-            pages::queue(lang, &staff, status, &items, next.as_deref()).into_response()
+            let shown =
+                pages::Queue { filters, procedures: snapshot.procedures(), items: &items, next: next.as_deref() };
+            pages::queue(lang, &staff, &shown).into_response()
         }
         Err(e) => error_page(lang, e.into(), Some(&staff)),
     }

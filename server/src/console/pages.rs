@@ -2,6 +2,8 @@
 //! interpolated value escaped): the frame, sign-in, the queue, a dossier, errors. Every
 //! text is in Vietnamese with an English form.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use maud::{DOCTYPE, Markup, html};
 use motcua_domain::form::{FieldDef, FieldKind};
@@ -11,6 +13,7 @@ use motcua_domain::workflow::{Action, DeadlineState, DossierStatus};
 use serde_json::Value;
 
 use super::Staff;
+use crate::dossiers::store::Filters;
 
 /// `vi` or `en`, as the page's language says.
 pub(crate) fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
@@ -130,18 +133,25 @@ pub(crate) fn error(lang: Lang, staff: Option<&Staff>, body: &ErrorBody) -> Mark
     )
 }
 
-pub(crate) fn queue(
-    lang: Lang,
-    staff: &Staff,
-    status: Option<DossierStatus>,
-    items: &[DossierSummary],
-    next: Option<&str>,
-) -> Markup {
+/// What the queue page shows: the filters applied, the procedures to filter by, a page of
+/// dossiers and the cursor of the next one.
+pub(crate) struct Queue<'a> {
+    pub filters: Filters<'a>,
+    pub procedures: &'a [Arc<Procedure>],
+    pub items: &'a [DossierSummary],
+    pub next: Option<&'a str>,
+}
+
+pub(crate) fn queue(lang: Lang, staff: &Staff, q: &Queue<'_>) -> Markup {
     let title = t(lang, "Hồ sơ cần xử lý", "Dossier queue");
-    let next_href = next.map(|cursor| {
+    let (status, procedure, items) = (q.filters.status, q.filters.procedure, q.items);
+    let next_href = q.next.map(|cursor| {
         let mut query = vec![("after", cursor.to_owned())];
         if let Some(s) = status {
             query.push(("status", s.as_str().to_owned()));
+        }
+        if let Some(p) = procedure {
+            query.push(("procedure", p.to_owned()));
         }
         format!("/console/queue?{}", serde_urlencoded::to_string(query).unwrap_or_default())
     });
@@ -157,6 +167,13 @@ pub(crate) fn queue(
                     option value="" selected[status.is_none()] { (t(lang, "Tất cả", "All")) }
                     @for s in DossierStatus::ALL {
                         option value=(s.as_str()) selected[status == Some(s)] { (s.label(lang)) }
+                    }
+                }
+                label for="procedure" { (t(lang, "Thủ tục", "Procedure")) }
+                select #procedure name="procedure" {
+                    option value="" selected[procedure.is_none()] { (t(lang, "Tất cả", "All")) }
+                    @for p in q.procedures {
+                        option value=(p.code) selected[procedure == Some(p.code.as_str())] { (p.name) }
                     }
                 }
                 button type="submit" { (t(lang, "Lọc", "Filter")) }

@@ -379,7 +379,16 @@ async fn list(
     let scope = list_scope(&user, q.branch.as_deref(), q.agency.as_deref());
     let today = local_date(app.clock.now());
     let risk = at_risk_before(store::calendar(), today);
-    let (rows, more) = store::list(&app.db, &scope, parsed_status, cursor.as_ref(), per_page, today, risk).await?;
+    let (rows, more) = store::list(
+        &app.db,
+        &scope,
+        store::Filters { status: parsed_status, procedure: None },
+        cursor.as_ref(),
+        per_page,
+        today,
+        risk,
+    )
+    .await?;
     let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
     Ok(axum::Json(DossierList { items: rows.iter().map(|r| r.summary(today)).collect(), next_cursor }))
 }

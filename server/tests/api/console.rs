@@ -17,7 +17,8 @@ both!(
     nothing_works_without_a_session,
     an_officer_takes_a_dossier_through_the_console,
     forms_need_the_sessions_csrf_token,
-    other_branches_and_citizens_are_kept_out
+    other_branches_and_citizens_are_kept_out,
+    the_queue_pages_through_every_dossier
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -196,11 +197,24 @@ async fn an_officer_takes_a_dossier_through_the_console(backend: Backend) {
     assert!(queue.contains("Chưa tiếp nhận"));
     let approved_only = officer.page("/console/queue?status=approved", 200).await;
     assert!(!approved_only.contains(&code));
+    let procedure = pick_procedure(&app).await;
+    let this_one = officer.page(&format!("/console/queue?procedure={}&status=submitted", procedure.code), 200).await;
+    assert!(this_one.contains(&code));
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let other = changes["procedures"]
+        .as_array()
+        .expect("procedures")
+        .iter()
+        .filter_map(|p| p["code"].as_str())
+        .find(|c| *c != procedure.code)
+        .expect("another procedure");
+    let another = officer.page(&format!("/console/queue?procedure={other}"), 200).await;
+    assert!(!another.contains(&code), "filtered by procedure");
+    officer.page("/console/queue?procedure=khong-co", 422).await;
 
     // The dossier: its values under the form's labels, its papers as links, and only what
     // the workflow allows from "submitted" (receive, reject).
     let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
-    let procedure = pick_procedure(&app).await;
     let labelled = procedure.form.fields.iter().find(|f| values.get(&f.key).is_some()).expect("a filled field");
     assert!(page.contains(&labelled.label.vi), "label {} missing", labelled.label.vi);
     let link = page.find("href=\"/console/attachments/").expect("an attachment link");
@@ -364,5 +378,38 @@ async fn other_branches_and_citizens_are_kept_out(backend: Backend) {
     assert_eq!(wrong.status().as_u16(), 401);
     assert!(!person.cookies.contains_key("motcua_console"));
     assert_eq!(person.get("/console/queue").await.status().as_u16(), 303);
+    app.stop().await;
+}
+
+async fn the_queue_pages_through_every_dossier(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, _, first, values) = filed(&app).await;
+    let procedure = pick_procedure(&app).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"});
+    let mut codes = vec![first];
+    for i in 0..27 {
+        let dossier = expect_json(submit(&app, &citizen, &format!("page-{i}"), &body).await, 201).await;
+        codes.push(dossier["code"].as_str().expect("code").to_owned());
+    }
+    app.officer("0987654321", "H26.00").await;
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    // Filtered by procedure and status, page after page (25 a page): every dossier once.
+    let mut path = format!("/console/queue?procedure={}&status=submitted", procedure.code);
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = officer.page(&path, 200).await;
+        pages += 1;
+        seen.extend(codes.iter().filter(|c| page.contains(c.as_str())).cloned());
+        let Some(at) = page.find("rel=\"next\" href=\"") else { break };
+        let start = at + "rel=\"next\" href=\"".len();
+        path = page[start..start + page[start..].find('"').expect("end")].replace("&amp;", "&");
+        assert!(path.contains("procedure=") && path.contains("status=submitted"), "{path}");
+    }
+    assert_eq!(pages, 2);
+    seen.sort();
+    codes.sort();
+    assert_eq!(seen, codes);
     app.stop().await;
 }
