@@ -378,6 +378,14 @@ async fn other_branches_and_citizens_are_kept_out(backend: Backend) {
     assert_eq!(wrong.status().as_u16(), 401);
     assert!(!person.cookies.contains_key("motcua_console"));
     assert_eq!(person.get("/console/queue").await.status().as_u16(), 303);
+
+    // A session lasts a working day (eight hours), then signs in again.
+    app.clock.set(crate::dossiers::at("2027-04-13T09:59:00Z"));
+    assert_eq!(home.get("/console/queue").await.status().as_u16(), 200);
+    app.clock.set(crate::dossiers::at("2027-04-13T10:00:01Z"));
+    let expired = home.get("/console/queue").await;
+    assert_eq!(expired.status().as_u16(), 303);
+    assert_eq!(location(&expired), "/console/login");
     app.stop().await;
 }
 
