@@ -50,6 +50,8 @@ const LANG_COOKIE: &str = "lang";
 const SESSION_TTL: TimeDelta = TimeDelta::hours(8);
 /// Dossiers per queue page.
 const PAGE: u32 = 25;
+/// Papers whose details a dossier page looks up (the rest are plain links).
+const MAX_PAPERS: usize = 50;
 
 /// The officer actions the console offers; the workflow decides which apply.
 pub(crate) const OFFERED: [Action; 7] = [
@@ -487,7 +489,28 @@ async fn dossier_page(app: &AppState, lang: Lang, staff: &Staff, id: &str) -> Re
         .collect();
     let snapshot = app.catalogue.held(&app.db).await?;
     let procedure = snapshot.get(&row.procedure_code).cloned();
-    Ok(pages::dossier(lang, staff, &full, row.revision, procedure.as_deref(), &allowed).into_response())
+    // The papers' names and types (images are shown in the page), as many as a page shows.
+    let mut papers = std::collections::HashMap::new();
+    if let Some(procedure) = &procedure {
+        for id in pages::attachment_ids(&procedure.form.fields, &full.values).into_iter().take(MAX_PAPERS) {
+            match crate::attachments::details(app, &staff.user, &id).await {
+                Ok(paper) => {
+                    papers.insert(id, paper);
+                }
+                // Collected or not visible: shown as a plain link, which answers 404.
+                Err(ApiError::NotFound) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    let view = pages::DossierView {
+        dossier: &full,
+        revision: row.revision,
+        procedure: procedure.as_deref(),
+        allowed: &allowed,
+        papers: &papers,
+    };
+    Ok(pages::dossier(lang, staff, &view).into_response())
 }
 
 #[derive(Deserialize)]

@@ -2,13 +2,14 @@
 //! interpolated value escaped): the frame, sign-in, the queue, a dossier, errors. Every
 //! text is in Vietnamese with an English form.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, FixedOffset, Utc};
 use maud::{DOCTYPE, Markup, html};
 use motcua_domain::form::{FieldDef, FieldKind};
 use motcua_domain::i18n::Lang;
-use motcua_domain::wire::{Dossier, DossierSummary, ErrorBody, Procedure, Role, TimelineEntry};
+use motcua_domain::wire::{Attachment, Dossier, DossierSummary, ErrorBody, Procedure, Role, TimelineEntry};
 use motcua_domain::workflow::{Action, DeadlineState, DossierStatus};
 use serde_json::Value;
 
@@ -214,7 +215,7 @@ pub(crate) fn queue(lang: Lang, staff: &Staff, q: &Queue<'_>) -> Markup {
 
 /// A stored value shown by its field's kind: option labels, yes/no, address parts, the
 /// rows of a group, links to attachments.
-fn value_of(lang: Lang, field: &FieldDef, value: &Value) -> Markup {
+fn value_of(lang: Lang, field: &FieldDef, value: &Value, papers: &Papers) -> Markup {
     match (&field.kind, value) {
         (FieldKind::Select { options, .. }, Value::String(v)) => {
             let label = options.iter().find(|o| &o.value == v).map(|o| o.label.get(lang).to_owned());
@@ -239,16 +240,26 @@ fn value_of(lang: Lang, field: &FieldDef, value: &Value) -> Markup {
         (FieldKind::Group { fields, .. }, Value::Array(rows)) => html! {
             ol.group {
                 @for row in rows {
-                    li { (values_list(lang, fields, row)) }
+                    li { (values_list(lang, fields, row, papers)) }
                 }
             }
         },
         (FieldKind::Attachment { .. }, Value::Array(ids)) => html! {
             ul.files {
                 @for (i, id) in ids.iter().filter_map(Value::as_str).enumerate() {
-                    li { a href={ "/console/attachments/" (id) } target="_blank" rel="noopener" {
-                        (t(lang, "Tệp", "File")) " " (i + 1)
-                    } }
+                    @let href = format!("/console/attachments/{id}");
+                    li {
+                        @match papers.get(id) {
+                            Some(paper) => {
+                                a href=(href) target="_blank" rel="noopener" { (paper.file_name) }
+                                @if paper.content_type.starts_with("image/") {
+                                    br;
+                                    img.paper src=(href) alt=(paper.file_name) loading="lazy";
+                                }
+                            }
+                            None => a href=(href) target="_blank" rel="noopener" { (t(lang, "Tệp", "File")) " " (i + 1) },
+                        }
+                    }
                 }
             }
         },
@@ -263,13 +274,26 @@ fn value_of(lang: Lang, field: &FieldDef, value: &Value) -> Markup {
     }
 }
 
-fn values_list(lang: Lang, fields: &[FieldDef], values: &Value) -> Markup {
+/// The attachments of a dossier's papers, by id.
+type Papers = HashMap<String, Attachment>;
+
+/// The attachment ids the top-level attachment fields of `values` name, in order.
+pub(crate) fn attachment_ids(fields: &[FieldDef], values: &Value) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Attachment { .. }))
+        .filter_map(|f| values.get(&f.key).and_then(Value::as_array))
+        .flat_map(|ids| ids.iter().filter_map(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+fn values_list(lang: Lang, fields: &[FieldDef], values: &Value, papers: &Papers) -> Markup {
     html! {
         dl.values {
             @for field in fields {
                 @if let Some(value) = values.get(&field.key) {
                     dt { (field.label.get(lang)) }
-                    dd { (value_of(lang, field, value)) }
+                    dd { (value_of(lang, field, value, papers)) }
                 }
             }
         }
@@ -288,14 +312,18 @@ fn action_name(lang: Lang, entry: &TimelineEntry) -> String {
     }
 }
 
-pub(crate) fn dossier(
-    lang: Lang,
-    staff: &Staff,
-    d: &Dossier,
-    revision: i64,
-    procedure: Option<&Procedure>,
-    allowed: &[Action],
-) -> Markup {
+/// What a dossier page shows: the dossier, the revision its forms carry, its procedure
+/// (for the labels), the actions allowed, and its papers' details.
+pub(crate) struct DossierView<'a> {
+    pub dossier: &'a Dossier,
+    pub revision: i64,
+    pub procedure: Option<&'a Procedure>,
+    pub allowed: &'a [Action],
+    pub papers: &'a Papers,
+}
+
+pub(crate) fn dossier(lang: Lang, staff: &Staff, view: &DossierView<'_>) -> Markup {
+    let DossierView { dossier: d, revision, procedure, allowed, papers } = *view;
     let title = format!("{} {}", t(lang, "Hồ sơ", "Dossier"), d.code);
     frame(
         lang,
@@ -342,7 +370,7 @@ pub(crate) fn dossier(
             section aria-labelledby="values-h" {
                 h2 #values-h { (t(lang, "Thông tin trong tờ khai", "Form values")) }
                 @match procedure {
-                    Some(p) => (values_list(lang, &p.form.fields, &d.values)),
+                    Some(p) => (values_list(lang, &p.form.fields, &d.values, papers)),
                     None => pre { (serde_json::to_string_pretty(&d.values).unwrap_or_default()) },
                 }
             }

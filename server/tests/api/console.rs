@@ -219,6 +219,10 @@ async fn an_officer_takes_a_dossier_through_the_console(backend: Backend) {
     assert!(page.contains(&labelled.label.vi), "label {} missing", labelled.label.vi);
     let link = page.find("href=\"/console/attachments/").expect("an attachment link");
     let href = &page[link + 6..link + 6 + page[link + 6..].find('"').expect("end")];
+    // Named by its file name, and an image is shown in the page.
+    assert!(page[link..].starts_with(&format!("href=\"{href}\" target=\"_blank\" rel=\"noopener\">")));
+    assert!(page[link..page[link..].find("</a>").expect("link end") + link].ends_with(".png"), "named by its file");
+    assert!(page.contains(&format!("<img class=\"paper\" src=\"{href}\"")), "the image is in the page");
     let paper = officer.get(href).await;
     assert_eq!(paper.status().as_u16(), 200);
     assert!(paper.bytes().await.expect("bytes").starts_with(&[0x89, b'P', b'N', b'G']));
