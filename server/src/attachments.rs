@@ -740,7 +740,18 @@ async fn attachment_content(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let row = visible_attachment(&app, &user, parse_id(&id)?).await?;
+    content(&app, &user, &id).await
+}
+
+/// The details of attachment `raw_id` (type, name, size), if `user` may see it.
+pub(crate) async fn details(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<Attachment> {
+    Ok(visible_attachment(app, user, parse_id(raw_id)?).await?.wire())
+}
+
+/// The bytes of attachment `raw_id`, if `user` may see it (the API's and the web
+/// console's), shown inline with its recorded type.
+pub(crate) async fn content(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<Response> {
+    let row = visible_attachment(app, user, parse_id(raw_id)?).await?;
     let bytes = app.blobs.get(&row.sha256).await?.ok_or_else(|| {
         tracing::error!(sha256 = %row.sha256, "attachment recorded but its file is missing");
         ApiError::Internal

@@ -48,6 +48,11 @@ pub struct Found<'a> {
 }
 
 impl Snapshot {
+    /// Every live procedure, ordered by code.
+    pub fn procedures(&self) -> &[Arc<Procedure>] {
+        &self.procedures
+    }
+
     pub fn get(&self, code: &str) -> Option<&Arc<Procedure>> {
         self.by_code.get(code).map(|&i| &self.procedures[i])
     }

@@ -273,12 +273,12 @@ pub async fn error_shape_layer(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    // JSON already, or the XML errors of the Open311 face (its standard's shape).
-    let shaped = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/xml"));
+    // JSON already, the XML errors of the Open311 face (its standard's shape), or the web
+    // console's error pages.
+    let shaped =
+        response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("text/xml") || v.starts_with("text/html")
+        });
     if shaped {
         return response;
     }

@@ -12,6 +12,7 @@ pub mod branches;
 pub mod catalogue;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod dossiers;
 pub mod error;

@@ -5,8 +5,9 @@
 //!   (the end-to-end crate `tests/e2e` among them: the server and FCM emulator binaries,
 //!   built by the test itself, with the client library), the OpenAPI document checked by a
 //!   validator, the Open311 face read by the PyPI client `georeport`, then the Kotlin (JVM)
-//!   and Python tests of the generated bindings against a live server.
-//!   `--step lint|test|openapi|open311|bindings`
+//!   and Python tests of the generated bindings against a live server, then the web
+//!   console's officer journey in headless Chromium.
+//!   `--step lint|test|openapi|open311|bindings|browser`
 //!   (repeatable) runs only those steps, in that order.
 //! - `cargo xtask pg`: start a throwaway cluster and print its URL (until Enter).
 //! - `cargo xtask bench [NAME]...`: benchmarks, printing ratios against baselines measured
@@ -21,6 +22,7 @@
 
 mod bench;
 mod bindings;
+mod browser;
 mod open311;
 mod openapi;
 mod pg;
@@ -77,6 +79,8 @@ enum Step {
     Open311,
     /// The Kotlin and Python tests of the generated bindings, against a live server.
     Bindings,
+    /// The web console's officer journey in headless Chromium (playwright-core).
+    Browser,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -118,7 +122,17 @@ fn test(steps: &[Step]) -> anyhow::Result<()> {
         match step {
             Step::Lint => {
                 run(cargo().args(["fmt", "--all", "--", "--check"]))?;
-                run(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
+                // With the feature that builds the browser test, so it is linted too.
+                run(cargo().args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--features",
+                    "motcua-server/browser-test",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))?;
             }
             Step::Test => {
                 let cluster = pg::Cluster::start()?;
@@ -129,6 +143,7 @@ fn test(steps: &[Step]) -> anyhow::Result<()> {
             Step::Openapi => openapi::check()?,
             Step::Open311 => open311::test()?,
             Step::Bindings => bindings::test()?,
+            Step::Browser => browser::test()?,
         }
     }
     Ok(())
@@ -151,8 +166,14 @@ mod tests {
 
     #[test]
     fn test_runs_every_step_or_the_ones_asked_for() {
-        assert_eq!(steps(&["test"]), [Step::Lint, Step::Test, Step::Openapi, Step::Open311, Step::Bindings]);
-        assert_eq!(steps(&["test", "--no-lint"]), [Step::Test, Step::Openapi, Step::Open311, Step::Bindings]);
+        assert_eq!(
+            steps(&["test"]),
+            [Step::Lint, Step::Test, Step::Openapi, Step::Open311, Step::Bindings, Step::Browser]
+        );
+        assert_eq!(
+            steps(&["test", "--no-lint"]),
+            [Step::Test, Step::Openapi, Step::Open311, Step::Bindings, Step::Browser]
+        );
         assert_eq!(steps(&["test", "--step", "bindings", "--step", "lint"]), [Step::Lint, Step::Bindings]);
         assert_eq!(steps(&["test", "--step", "test"]), [Step::Test]);
     }

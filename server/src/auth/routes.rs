@@ -168,25 +168,33 @@ async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<axum::Json<TokenResponse>> {
+    let user = authenticate(&app, ip, &req.login, req.password).await?;
+    Ok(axum::Json(tokens_for(&app, &user).await?))
+}
+
+/// Checks a login name and password, the one way anyone signs in (the API's login and the
+/// web console's): the address limiter, the fields, a hashing turn (an overloaded server
+/// spends no attempt), then the attempt claimed on both counters before the password is
+/// looked at; a wrong password never says which of the two was wrong, nor whether the
+/// account exists.
+pub async fn authenticate(app: &AppState, ip: std::net::IpAddr, login: &str, password: String) -> ApiResult<User> {
     app.limiter.admit(ip)?;
     let mut errors = Vec::new();
-    if req.login.trim().is_empty() {
+    if login.trim().is_empty() {
         errors.push(FieldError::new("login", FieldErrorCode::Required));
     }
-    if req.password.is_empty() {
+    if password.is_empty() {
         errors.push(FieldError::new("password", FieldErrorCode::Required));
     }
-    if req.login.len() > 200 || req.password.len() > 1024 {
-        errors.push(FieldError::new(if req.login.len() > 200 { "login" } else { "password" }, FieldErrorCode::TooLong));
+    if login.len() > 200 || password.len() > 1024 {
+        errors.push(FieldError::new(if login.len() > 200 { "login" } else { "password" }, FieldErrorCode::TooLong));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
     }
-    // A hashing turn first (an overloaded server spends no attempt), then the attempt is
-    // claimed on both counters before the password is looked at.
     let turn = app.hasher.turn().await?;
     let now = app.clock.now();
-    let name = super::canonical_login(&req.login);
+    let name = super::canonical_login(login);
     let per_network = ratelimit::login_network_key(&name, ip);
     let per_account = ratelimit::login_key(&name);
     let throttle = app.login_throttle();
@@ -199,15 +207,15 @@ async fn login(
         metrics::counter!("motcua_logins_total", "outcome" => "throttled").increment(1);
         return Err(ApiError::RateLimited { retry_after_secs: wait });
     }
-    let user = super::find_by_login(&app.db, &req.login).await?;
+    let user = super::find_by_login(&app.db, login).await?;
     metrics::counter!("motcua_password_checks_total").increment(1);
-    let ok = app.hasher.verify(turn, req.password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    let ok = app.hasher.verify(turn, password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     match user {
         Some(user) if ok => {
             ratelimit::clear(&app.db, &per_network).await?;
             ratelimit::refund(&app.db, &per_account).await?;
             metrics::counter!("motcua_logins_total", "outcome" => "ok").increment(1);
-            Ok(axum::Json(tokens_for(&app, &user).await?))
+            Ok(user)
         }
         _ => {
             metrics::counter!("motcua_logins_total", "outcome" => "failed").increment(1);

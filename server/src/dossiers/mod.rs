@@ -62,7 +62,7 @@ async fn actor(app: &AppState, user: &AuthUser) -> ApiResult<Actor> {
 }
 
 /// The dossier `raw_id` and its route, if `user` may see it.
-async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<(DossierRow, Vec<LegRow>)> {
+pub(crate) async fn visible(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<(DossierRow, Vec<LegRow>)> {
     let id = Uuid::parse_str(raw_id).map_err(|_| ApiError::NotFound)?;
     let row = store::find(&app.db, id).await?.ok_or(ApiError::NotFound)?;
     let legs = store::legs(&app.db, &row).await?;
@@ -375,23 +375,37 @@ async fn list(
         errors.push("after", FieldErrorCode::Invalid, "");
     }
     errors.finish()?;
-    let scope = match user.role {
+    let scope = list_scope(&user, q.branch.as_deref(), q.agency.as_deref());
+    let today = local_date(app.clock.now());
+    let risk = at_risk_before(store::calendar(), today);
+    let (rows, more) = store::list(
+        &app.db,
+        &scope,
+        store::Filters { status: parsed_status, procedure: None },
+        cursor.as_ref(),
+        per_page,
+        today,
+        risk,
+    )
+    .await?;
+    let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
+    Ok(axum::Json(DossierList { items: rows.iter().map(|r| r.summary(today)).collect(), next_cursor }))
+}
+
+/// Whose dossiers `user`'s list shows (the API's and the web console's): a citizen their
+/// own, an officer their branch's queue, an agency officer their agency's; an admin every
+/// branch, or the `branch` or `agency` they name.
+pub(crate) fn list_scope(user: &AuthUser, branch: Option<&str>, agency: Option<&str>) -> Scope {
+    match user.role {
         Role::Citizen => Scope::Applicant(user.id),
         Role::Officer => Scope::Branch(user.branch.clone().unwrap_or_default()),
         Role::AgencyOfficer => Scope::Agency(user.agency.clone().unwrap_or_default()),
-        Role::Admin => {
-            match (q.branch.as_deref().filter(|b| !b.is_empty()), q.agency.as_deref().filter(|a| !a.is_empty())) {
-                (Some(b), _) => Scope::Branch(b.to_owned()),
-                (None, Some(a)) => Scope::Agency(a.to_owned()),
-                (None, None) => Scope::All,
-            }
-        }
-    };
-    let today = local_date(app.clock.now());
-    let risk = at_risk_before(store::calendar(), today);
-    let (rows, more) = store::list(&app.db, &scope, parsed_status, cursor.as_ref(), per_page, today, risk).await?;
-    let next_cursor = if more { rows.last().map(|r| r.cursor().encode()) } else { None };
-    Ok(axum::Json(DossierList { items: rows.iter().map(|r| r.summary(today)).collect(), next_cursor }))
+        Role::Admin => match (branch.filter(|b| !b.is_empty()), agency.filter(|a| !a.is_empty())) {
+            (Some(b), _) => Scope::Branch(b.to_owned()),
+            (None, Some(a)) => Scope::Agency(a.to_owned()),
+            (None, None) => Scope::All,
+        },
+    }
 }
 
 /// One dossier with its timeline, due date and deadline state.
@@ -414,19 +428,19 @@ async fn get_dossier(
 /// What an action is applied to and with: the dossier (already visible to the caller)
 /// and its route, the action, its note, the agency named when forwarding, and a
 /// supplement's new values.
-struct Applied<'a> {
-    row: &'a DossierRow,
-    legs: &'a [LegRow],
-    action: Action,
-    note: Option<&'a str>,
-    agency: Option<&'a str>,
-    new_values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
+pub(crate) struct Applied<'a> {
+    pub row: &'a DossierRow,
+    pub legs: &'a [LegRow],
+    pub action: Action,
+    pub note: Option<&'a str>,
+    pub agency: Option<&'a str>,
+    pub new_values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
 }
 
 /// Applies an action: the domain's `step` decides whether it is legal (for this caller,
 /// on this route) and how the clocks move; the store writes it in one transaction with
 /// the moved leg, its timeline entry, notification and outbox row.
-async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiResult<Dossier> {
+pub(crate) async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiResult<Dossier> {
     let Applied { row, legs, action, note, agency, new_values } = a;
     // The row and its legs were read apart: a move in between changed both (one
     // transaction), and the revision check of the write would not see stale legs.
@@ -482,7 +496,7 @@ async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiRes
     Ok(shown(user, store::load_full(&app.db, &row, now).await?))
 }
 
-fn check_note(action: Action, note: Option<&str>) -> ApiResult<Option<String>> {
+pub(crate) fn check_note(action: Action, note: Option<&str>) -> ApiResult<Option<String>> {
     let note = note.map(str::trim).filter(|n| !n.is_empty());
     if action.needs_note() && note.is_none() {
         return Err(ApiError::field("note", FieldErrorCode::Required));

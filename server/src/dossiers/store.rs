@@ -1029,6 +1029,13 @@ impl Cursor {
     }
 }
 
+/// What a list is narrowed to: a status, a procedure (each optional).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Filters<'a> {
+    pub status: Option<DossierStatus>,
+    pub procedure: Option<&'a str>,
+}
+
 /// Due key of dossiers without a due date: after every real one.
 const NO_DUE: &str = "9999-12-31";
 
@@ -1042,7 +1049,7 @@ const NO_DUE: &str = "9999-12-31";
 pub async fn list(
     db: &Db,
     scope: &Scope,
-    status: Option<DossierStatus>,
+    filters: Filters<'_>,
     after: Option<&Cursor>,
     limit: u32,
     today: NaiveDate,
@@ -1099,14 +1106,22 @@ pub async fn list(
         )
     };
     let due = if agency { "l.due_date" } else { "d.due_date" };
+    // The procedure filter is bound last: its number follows the parameters bound above.
+    let procedure_param = match (citizen, after.is_some()) {
+        (true, false) => 4,
+        (true, true) | (false, false) => 6,
+        (false, true) => 10,
+    };
     let sql = sqlx::AssertSqlSafe(format!(
         "SELECT * FROM (SELECT d.id, d.code, d.procedure_code, d.procedure_name, d.status, d.branch_code, d.submitted_at, \
          d.updated_at, d.due_date, d.decided_at, d.closed_at, CAST({urgency} AS BIGINT) AS urgency, \
          COALESCE({due}, '{NO_DUE}') AS due_key, l.agency_code AS leg_agency, l.state AS leg_state, l.due_date AS leg_due_date \
-         FROM {from_clause} WHERE {scope_clause} AND ($2 = '' OR d.status = $2)) q \
+         FROM {from_clause} WHERE {scope_clause} AND ($2 = '' OR d.status = $2) \
+         AND (${procedure_param} = '' OR d.procedure_code = ${procedure_param})) q \
          WHERE {cursor_clause} ORDER BY {order} LIMIT $3"
     ));
-    let status = status.map(|s| s.as_str()).unwrap_or_default();
+    let status = filters.status.map(|s| s.as_str()).unwrap_or_default();
+    let procedure = filters.procedure.unwrap_or_default();
     let fetch = i64::from(limit) + 1;
     let mut rows: Vec<SummaryRow> = on_db!(db, read, pool => {
         let q = sqlx::query_as(sql);
@@ -1122,7 +1137,7 @@ pub async fn list(
             (false, Some(c)) => q.bind(today).bind(at_risk_before).bind(c.urgency).bind(c.due_key).bind(c.submitted_at).bind(c.id),
             (false, None) => q.bind(today).bind(at_risk_before),
         };
-        q.fetch_all(pool).await
+        q.bind(procedure).fetch_all(pool).await
     })?;
     let more = rows.len() > limit as usize;
     rows.truncate(limit as usize);

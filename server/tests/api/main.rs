@@ -9,6 +9,7 @@ mod agencies;
 mod auth;
 mod catalogue;
 mod connections;
+mod console;
 mod delivery;
 mod dossiers;
 mod errors;

@@ -1,0 +1,427 @@
+//! The staff web console over real HTTP, as a browser without script would use it (its
+//! own cookie jar, forms posted urlencoded, redirects not followed so each step is seen):
+//! sessions, CSRF, security headers, branch rules, and an officer's journey whose every
+//! step is visible in the API afterwards.
+
+use std::collections::HashMap;
+
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use reqwest::{Client, Method, Response};
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::dossiers::{act, day, pick_procedure, submit, values_for};
+use crate::helpers::{Backend, TestApp, expect_json, spawn_app};
+
+both!(
+    nothing_works_without_a_session,
+    an_officer_takes_a_dossier_through_the_console,
+    forms_need_the_sessions_csrf_token,
+    other_branches_and_citizens_are_kept_out,
+    the_queue_pages_through_every_dossier
+);
+
+/// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
+struct Browser {
+    client: Client,
+    cookies: HashMap<String, String>,
+    base: String,
+    extra: Vec<(&'static str, &'static str)>,
+}
+
+impl Browser {
+    fn new(app: &TestApp) -> Browser {
+        let client = Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Browser { client, cookies: HashMap::new(), base: app.url(""), extra: Vec::new() }
+    }
+
+    fn keep(&mut self, headers: &HeaderMap) {
+        for raw in headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()) {
+            let pair = raw.split(';').next().unwrap_or_default();
+            let (name, value) = pair.split_once('=').expect("a cookie");
+            if value.is_empty() || raw.contains("Max-Age=0") {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_owned(), value.to_owned());
+            }
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, form: Option<&[(&str, &str)]>) -> Response {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("cookie", header.join("; "));
+        }
+        for (k, v) in &self.extra {
+            request = request.header(*k, *v);
+        }
+        if let Some(form) = form {
+            request = request
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(serde_urlencoded::to_string(form).expect("form"));
+        }
+        let response = request.send().await.expect("request");
+        self.keep(response.headers());
+        response
+    }
+
+    async fn get(&mut self, path: &str) -> Response {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.send(Method::POST, path, Some(form)).await
+    }
+
+    /// A page's HTML, expecting `status`.
+    async fn page(&mut self, path: &str, status: u16) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status().as_u16(), status, "GET {path}");
+        assert!(
+            response.headers()["content-type"].to_str().expect("type").starts_with("text/html"),
+            "GET {path} is a page"
+        );
+        response.text().await.expect("body")
+    }
+
+    /// Signs in through the form; returns the answer to the form's POST.
+    async fn sign_in(&mut self, login: &str, password: &str) -> Response {
+        let form = self.page("/console/login", 200).await;
+        let csrf = hidden(&form, "csrf");
+        self.post("/console/login", &[("login", login), ("password", password), ("csrf", &csrf)]).await
+    }
+}
+
+/// The value of the first hidden input named `name` after `from` in `html`.
+fn hidden_after(html: &str, from: usize, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html[from..].find(&marker).map(|i| from + i + marker.len()).expect("hidden input");
+    let end = html[start..].find('"').expect("end of value") + start;
+    html[start..end].to_owned()
+}
+
+fn hidden(html: &str, name: &str) -> String {
+    hidden_after(html, 0, name)
+}
+
+/// The CSRF token and revision of the dossier page's form for `action`.
+fn action_form(html: &str, action: &str) -> (String, String) {
+    let at = html.find(&format!("name=\"action\" value=\"{action}\"")).unwrap_or_else(|| panic!("no {action} form"));
+    let form_start = html[..at].rfind("<form").expect("form start");
+    (hidden_after(html, form_start, "csrf"), hidden_after(html, form_start, "revision"))
+}
+
+fn location(response: &Response) -> String {
+    response.headers()[LOCATION].to_str().expect("location").to_owned()
+}
+
+/// A citizen's dossier filed at branch H26.00, an officer of that branch; returns the
+/// citizen's token, the dossier's id, code and values.
+async fn filed(app: &TestApp) -> (String, String, String, Value) {
+    app.clock.set(crate::dossiers::at("2027-04-13T02:00:00Z"));
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let procedure = pick_procedure(app).await;
+    let values = values_for(app, &citizen, &procedure, day("2027-04-13")).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"});
+    let dossier = expect_json(submit(app, &citizen, "console-1", &body).await, 201).await;
+    let id = dossier["id"].as_str().expect("id").to_owned();
+    let code = dossier["code"].as_str().expect("code").to_owned();
+    (citizen, id, code, values)
+}
+
+async fn status_in_api(app: &TestApp, token: &str, id: &str) -> Value {
+    expect_json(app.get_as(token, &format!("/api/v1/dossiers/{id}")).await, 200).await
+}
+
+async fn nothing_works_without_a_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, _, _) = filed(&app).await;
+    let mut anonymous = Browser::new(&app);
+    for path in ["/console/queue", &format!("/console/dossiers/{id}"), &format!("/console/attachments/{id}")] {
+        let response = anonymous.get(path).await;
+        assert_eq!(response.status().as_u16(), 303, "GET {path}");
+        assert_eq!(location(&response), "/console/login");
+    }
+    let path = format!("/console/dossiers/{id}/actions");
+    let response =
+        anonymous.post(&path, &[("action", "reject"), ("note", "x"), ("revision", "1"), ("csrf", "x")]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(location(&response), "/console/login");
+    // A made-up session cookie is no session either.
+    anonymous.cookies.insert("motcua_console".into(), "bịa-đặt".into());
+    let response =
+        anonymous.post(&path, &[("action", "reject"), ("note", "x"), ("revision", "1"), ("csrf", "x")]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert_eq!(status_in_api(&app, &citizen, &id).await["status"], "submitted");
+    let response = anonymous.post("/console/logout", &[("csrf", "x")]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    app.stop().await;
+}
+
+async fn an_officer_takes_a_dossier_through_the_console(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, code, values) = filed(&app).await;
+    app.officer("0987654321", "H26.00").await;
+    let mut officer = Browser::new(&app);
+
+    // The sign-in page: strict headers, a CSRF cookie for its form.
+    let response = officer.get("/console/login").await;
+    let headers = response.headers().clone();
+    assert_eq!(response.status().as_u16(), 200);
+    let csp = headers["content-security-policy"].to_str().expect("csp");
+    assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(response.text().await.expect("body").contains("Đăng nhập"));
+
+    let signed_in = officer.sign_in("0987654321", "canbo12345").await;
+    assert_eq!(signed_in.status().as_u16(), 303);
+    assert_eq!(location(&signed_in), "/console/queue");
+    let session = signed_in
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("motcua_console="))
+        .expect("a session cookie")
+        .to_owned();
+    for attribute in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(session.contains(attribute), "{session} lacks {attribute}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP: not Secure ({session})");
+
+    // The queue shows the branch's dossier; the filter narrows it.
+    let queue = officer.page("/console/queue", 200).await;
+    assert!(queue.contains(&code), "{queue}");
+    assert!(queue.contains("Chưa tiếp nhận"));
+    let approved_only = officer.page("/console/queue?status=approved", 200).await;
+    assert!(!approved_only.contains(&code));
+    let procedure = pick_procedure(&app).await;
+    let this_one = officer.page(&format!("/console/queue?procedure={}&status=submitted", procedure.code), 200).await;
+    assert!(this_one.contains(&code));
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let other = changes["procedures"]
+        .as_array()
+        .expect("procedures")
+        .iter()
+        .filter_map(|p| p["code"].as_str())
+        .find(|c| *c != procedure.code)
+        .expect("another procedure");
+    let another = officer.page(&format!("/console/queue?procedure={other}"), 200).await;
+    assert!(!another.contains(&code), "filtered by procedure");
+    officer.page("/console/queue?procedure=khong-co", 422).await;
+
+    // The dossier: its values under the form's labels, its papers as links, and only what
+    // the workflow allows from "submitted" (receive, reject).
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    let labelled = procedure.form.fields.iter().find(|f| values.get(&f.key).is_some()).expect("a filled field");
+    assert!(page.contains(&labelled.label.vi), "label {} missing", labelled.label.vi);
+    let link = page.find("href=\"/console/attachments/").expect("an attachment link");
+    let href = &page[link + 6..link + 6 + page[link + 6..].find('"').expect("end")];
+    // Named by its file name, and an image is shown in the page.
+    assert!(page[link..].starts_with(&format!("href=\"{href}\" target=\"_blank\" rel=\"noopener\">")));
+    assert!(page[link..page[link..].find("</a>").expect("link end") + link].ends_with(".png"), "named by its file");
+    assert!(page.contains(&format!("<img class=\"paper\" src=\"{href}\"")), "the image is in the page");
+    let paper = officer.get(href).await;
+    assert_eq!(paper.status().as_u16(), 200);
+    assert!(paper.bytes().await.expect("bytes").starts_with(&[0x89, b'P', b'N', b'G']));
+    assert!(page.contains("value=\"receive\"") && page.contains("value=\"reject\""));
+    for absent in ["approve", "return_result", "request_supplement", "start_processing"] {
+        assert!(!page.contains(&format!("value=\"{absent}\"")), "{absent} offered from submitted");
+    }
+
+    // Receive, then ask for a supplement naming what is missing.
+    let (csrf, revision) = action_form(&page, "receive");
+    let actions = format!("/console/dossiers/{id}/actions");
+    let done = officer.post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "receive")]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    assert_eq!(location(&done), format!("/console/dossiers/{id}"));
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Đã tiếp nhận"));
+    let (csrf, revision) = action_form(&page, "request_supplement");
+    let missing = "Bản sao giấy khai sinh <rõ nét hơn>";
+    let done = officer
+        .post(
+            &actions,
+            &[("csrf", &csrf), ("revision", &revision), ("action", "request_supplement"), ("note", missing)],
+        )
+        .await;
+    assert_eq!(done.status().as_u16(), 303);
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Bản sao giấy khai sinh &lt;rõ nét hơn&gt;"), "the note is shown, escaped");
+    assert!(!page.contains("value=\"approve\""), "no approval while waiting for the citizen");
+
+    // The citizen answers through the API; the officer sees it and approves.
+    let answered = app
+        .post_as(
+            &citizen,
+            &format!("/api/v1/dossiers/{id}/supplement"),
+            &json!({"values": values, "note": "Đã bổ sung"}),
+        )
+        .await;
+    assert_eq!(expect_json(answered, 200).await["status"], "in_processing");
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Đã bổ sung"));
+    let (csrf, revision) = action_form(&page, "approve");
+    let done = officer.post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "approve")]).await;
+    assert_eq!(done.status().as_u16(), 303);
+
+    // The API shows every step, by the officer, with the note.
+    let dossier = status_in_api(&app, &citizen, &id).await;
+    assert_eq!(dossier["status"], "approved");
+    let steps: Vec<&str> =
+        dossier["timeline"].as_array().expect("timeline").iter().map(|e| e["action"].as_str().expect("a")).collect();
+    assert_eq!(steps, ["submit", "receive", "request_supplement", "answer_supplement", "approve"]);
+    assert_eq!(dossier["timeline"][2]["note"], missing);
+    assert_eq!(dossier["timeline"][4]["actor_role"], "officer");
+
+    // English on request; then sign out, and the old cookie opens nothing.
+    officer.cookies.insert("lang".into(), "en".into());
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Return the result") && page.contains("lang=\"en\""));
+    officer.cookies.remove("lang");
+    let stale = officer.cookies.clone();
+    let queue = officer.page("/console/queue", 200).await;
+    let out = officer.post("/console/logout", &[("csrf", &hidden(&queue, "csrf"))]).await;
+    assert_eq!(out.status().as_u16(), 303);
+    assert!(!officer.cookies.contains_key("motcua_console"), "the cookie is cleared");
+    officer.cookies = stale;
+    let response = officer.get("/console/queue").await;
+    assert_eq!(response.status().as_u16(), 303, "the session ended on the server");
+    app.stop().await;
+}
+
+async fn forms_need_the_sessions_csrf_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, _, _) = filed(&app).await;
+    app.officer("0987654321", "H26.00").await;
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    let (csrf, revision) = action_form(&page, "receive");
+    let actions = format!("/console/dossiers/{id}/actions");
+
+    let missing = officer.post(&actions, &[("revision", &revision), ("action", "receive")]).await;
+    assert_eq!(missing.status().as_u16(), 403);
+    let wrong = officer.post(&actions, &[("csrf", "AAAA"), ("revision", &revision), ("action", "receive")]).await;
+    assert_eq!(wrong.status().as_u16(), 403);
+    // Another session's token is not this one's.
+    let mut other = Browser::new(&app);
+    assert_eq!(other.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let others = hidden(&other.page("/console/queue", 200).await, "csrf");
+    assert_ne!(others, csrf);
+    let foreign = officer.post(&actions, &[("csrf", &others), ("revision", &revision), ("action", "receive")]).await;
+    assert_eq!(foreign.status().as_u16(), 403);
+    let logout = officer.post("/console/logout", &[]).await;
+    assert_eq!(logout.status().as_u16(), 403, "signing out takes the token too");
+    assert_eq!(status_in_api(&app, &citizen, &id).await["status"], "submitted");
+
+    // The sign-in form's own token: without it nobody is signed in.
+    let mut fresh = Browser::new(&app);
+    fresh.page("/console/login", 200).await;
+    let forged = fresh.post("/console/login", &[("login", "0987654321"), ("password", "canbo12345")]).await;
+    assert_eq!(forged.status().as_u16(), 403);
+    assert!(!fresh.cookies.contains_key("motcua_console"));
+
+    // A stale revision (the page was read before a change) is refused; the right token
+    // and revision act.
+    act(&app, &app.officer("0987654322", "H26.00").await, &id, "receive", None).await;
+    let stale = officer
+        .post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "reject"), ("note", "Thiếu giấy")])
+        .await;
+    assert_eq!(stale.status().as_u16(), 409);
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    let (csrf, revision) = action_form(&page, "start_processing");
+    let ok = officer.post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "start_processing")]).await;
+    assert_eq!(ok.status().as_u16(), 303);
+    assert_eq!(status_in_api(&app, &citizen, &id).await["status"], "in_processing");
+    // A note the workflow needs is asked for, in the page's language.
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    let (csrf, revision) = action_form(&page, "reject");
+    officer.extra.push(("accept-language", "en"));
+    let unreasoned = officer.post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "reject")]).await;
+    assert_eq!(unreasoned.status().as_u16(), 422);
+    assert!(unreasoned.text().await.expect("body").contains("lang=\"en\""));
+    app.stop().await;
+}
+
+async fn other_branches_and_citizens_are_kept_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, code, _) = filed(&app).await;
+    app.officer("0987654321", "H26.00").await;
+    app.officer("0987654399", "H26.01").await;
+
+    // An officer of another branch: not in their queue, no page, no action, no paper.
+    let mut elsewhere = Browser::new(&app);
+    assert_eq!(elsewhere.sign_in("0987654399", "canbo12345").await.status().as_u16(), 303);
+    let queue = elsewhere.page("/console/queue", 200).await;
+    assert!(!queue.contains(&code));
+    elsewhere.page(&format!("/console/dossiers/{id}"), 404).await;
+    let csrf = hidden(&queue, "csrf");
+    let response = elsewhere
+        .post(&format!("/console/dossiers/{id}/actions"), &[("csrf", &csrf), ("revision", "1"), ("action", "receive")])
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+    assert_eq!(status_in_api(&app, &citizen, &id).await["status"], "submitted");
+    let mut home = Browser::new(&app);
+    assert_eq!(home.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let page = home.page(&format!("/console/dossiers/{id}"), 200).await;
+    let link = page.find("href=\"/console/attachments/").expect("an attachment link");
+    let href = page[link + 6..link + 6 + page[link + 6..].find('"').expect("end")].to_owned();
+    assert_eq!(home.get(&href).await.status().as_u16(), 200);
+    assert_eq!(elsewhere.get(&href).await.status().as_u16(), 404);
+
+    // A citizen, with the right password, gets no session; a wrong password neither.
+    let mut person = Browser::new(&app);
+    let refused = person.sign_in("0912345678", "matkhau123").await;
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.text().await.expect("body").contains("Tài khoản công dân"));
+    assert!(!person.cookies.contains_key("motcua_console"));
+    let wrong = person.sign_in("0987654321", "sai-mat-khau-1").await;
+    assert_eq!(wrong.status().as_u16(), 401);
+    assert!(!person.cookies.contains_key("motcua_console"));
+    assert_eq!(person.get("/console/queue").await.status().as_u16(), 303);
+
+    // A session lasts a working day (eight hours), then signs in again.
+    app.clock.set(crate::dossiers::at("2027-04-13T09:59:00Z"));
+    assert_eq!(home.get("/console/queue").await.status().as_u16(), 200);
+    app.clock.set(crate::dossiers::at("2027-04-13T10:00:01Z"));
+    let expired = home.get("/console/queue").await;
+    assert_eq!(expired.status().as_u16(), 303);
+    assert_eq!(location(&expired), "/console/login");
+    app.stop().await;
+}
+
+async fn the_queue_pages_through_every_dossier(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, _, first, values) = filed(&app).await;
+    let procedure = pick_procedure(&app).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"});
+    let mut codes = vec![first];
+    for i in 0..27 {
+        let dossier = expect_json(submit(&app, &citizen, &format!("page-{i}"), &body).await, 201).await;
+        codes.push(dossier["code"].as_str().expect("code").to_owned());
+    }
+    app.officer("0987654321", "H26.00").await;
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    // Filtered by procedure and status, page after page (25 a page): every dossier once.
+    let mut path = format!("/console/queue?procedure={}&status=submitted", procedure.code);
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = officer.page(&path, 200).await;
+        pages += 1;
+        seen.extend(codes.iter().filter(|c| page.contains(c.as_str())).cloned());
+        let Some(at) = page.find("rel=\"next\" href=\"") else { break };
+        let start = at + "rel=\"next\" href=\"".len();
+        path = page[start..start + page[start..].find('"').expect("end")].replace("&amp;", "&");
+        assert!(path.contains("procedure=") && path.contains("status=submitted"), "{path}");
+    }
+    assert_eq!(pages, 2);
+    seen.sort();
+    codes.sort();
+    assert_eq!(seen, codes);
+    app.stop().await;
+}

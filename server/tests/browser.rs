@@ -1,0 +1,127 @@
+//! The web console in a real browser: a citizen files a dossier through the API, then
+//! headless Chromium (driven by `tools/console-browser/journey.mjs` with playwright-core)
+//! signs an officer in, finds it in the queue, receives it and requests a supplement; the
+//! citizen answers through the API; the browser approves; the API shows every step.
+//! Built only with the `browser-test` feature: `cargo xtask test --step browser` installs
+//! Chromium and playwright-core and runs it.
+
+#[path = "api/forms.rs"]
+#[allow(dead_code)]
+mod forms;
+#[path = "api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use motcua_domain::wire::Procedure;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use helpers::{Backend, TestApp, expect_json, spawn_app};
+
+const PNG: &[u8] = &[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13, b'I', b'H', b'D', b'R'];
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run `cargo xtask test --step browser`"))
+}
+
+/// A boundary-free procedure of the seed with papers to attach, and valid values for it.
+async fn dossier_body(app: &TestApp, token: &str) -> Value {
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let all: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone()).expect("procedures");
+    let procedure = all
+        .into_iter()
+        .find(|p| p.boundary_free && (5..=15).contains(&p.processing_days) && !p.form.attachment_documents().is_empty())
+        .expect("a procedure with papers");
+    let today = motcua_server::dossiers::store::local_date(chrono::Utc::now());
+    let mut slots = Vec::new();
+    forms::valid_values(&procedure.form, today, &mut |doc| {
+        slots.push(doc.to_owned());
+        vec![]
+    });
+    let mut ids = std::collections::HashMap::new();
+    for (i, doc) in slots.iter().enumerate() {
+        let mut bytes = PNG.to_vec();
+        bytes.extend_from_slice(format!("{doc}-{i}").as_bytes());
+        let response = app
+            .request(Method::POST, &format!("/api/v1/attachments?name={doc}.png"))
+            .bearer_auth(token)
+            .header("content-type", "application/octet-stream")
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload");
+        let body = expect_json(response, 201).await;
+        ids.insert(doc.clone(), body["id"].as_str().expect("id").to_owned());
+    }
+    let values = forms::valid_values(&procedure.form, today, &mut |doc| vec![ids[doc].clone()]);
+    json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"})
+}
+
+fn journey(app: &TestApp, code: &str, phase: &str) {
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console-browser/journey.mjs");
+    let out = Command::new("node")
+        .arg(script)
+        .arg(phase)
+        .env("CONSOLE_URL", app.url(""))
+        .env("DOSSIER_CODE", code)
+        .env("OFFICER_LOGIN", "0987654321")
+        .env("OFFICER_PASSWORD", "canbo12345")
+        .env("CHROMIUM", required_env("CHROMIUM"))
+        .env("PLAYWRIGHT_DIR", required_env("PLAYWRIGHT_DIR"))
+        .env("SCREENSHOTS", required_env("SCREENSHOTS"))
+        .output()
+        .expect("run node");
+    assert!(
+        out.status.success(),
+        "browser phase {phase} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_officers_journey_in_chromium() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    app.officer("0987654321", "H26.00").await;
+    let body = dossier_body(&app, &citizen).await;
+    let response = app
+        .request(Method::POST, "/api/v1/dossiers")
+        .bearer_auth(&citizen)
+        .header("idempotency-key", "browser-1")
+        .json(&body)
+        .send()
+        .await
+        .expect("submit");
+    let dossier = expect_json(response, 201).await;
+    let (id, code) = (dossier["id"].as_str().expect("id"), dossier["code"].as_str().expect("code"));
+
+    // The browser blocks on its child process: run it off the server's threads.
+    let phase = |name: &'static str| {
+        let (app, code) = (&app, code.to_owned());
+        tokio::task::block_in_place(move || journey(app, &code, name))
+    };
+    phase("receive");
+    let seen = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
+    assert_eq!(seen["status"], "supplement_requested");
+    let answered = app
+        .post_as(
+            &citizen,
+            &format!("/api/v1/dossiers/{id}/supplement"),
+            &json!({"values": body["values"], "note": "Đã bổ sung qua ứng dụng"}),
+        )
+        .await;
+    expect_json(answered, 200).await;
+    phase("approve");
+
+    let dossier = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
+    assert_eq!(dossier["status"], "approved");
+    let steps: Vec<&str> =
+        dossier["timeline"].as_array().expect("timeline").iter().map(|e| e["action"].as_str().expect("a")).collect();
+    assert_eq!(steps, ["submit", "receive", "request_supplement", "answer_supplement", "approve"]);
+    assert_eq!(dossier["timeline"][2]["note"], "Bản sao giấy khai sinh rõ nét hơn");
+    app.stop().await;
+}

@@ -1,0 +1,90 @@
+// The officer's journey in a real browser (Debian's Chromium driven by playwright-core),
+// one phase per run against a live motcua-server: `receive` signs in, finds the citizen's
+// dossier in the queue, receives it and requests a supplement; `approve` signs in, sees
+// the citizen's answer and approves. The browser must report no error (a CSP violation,
+// a missing resource); axe-core finds no serious or critical violation on the sign-in,
+// queue and dossier pages, which are screenshotted into SCREENSHOTS. Run by the Rust test
+// server/tests/browser.rs (`cargo xtask test --step browser`), which sets the environment.
+import { createRequire } from "node:module";
+import { mkdirSync, readFileSync } from "node:fs";
+import assert from "node:assert/strict";
+
+const env = (name) => {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run through cargo xtask test --step browser`);
+  return value;
+};
+const base = env("CONSOLE_URL");
+const code = env("DOSSIER_CODE");
+const phase = process.argv[2];
+const shots = env("SCREENSHOTS");
+mkdirSync(shots, { recursive: true });
+const modules = createRequire(env("PLAYWRIGHT_DIR") + "/");
+const { chromium } = modules("playwright-core");
+// axe-core is evaluated through the DevTools protocol, which the page's CSP (no script at
+// all) does not govern; the page itself stays script-free.
+const axeSource = readFileSync(modules.resolve("axe-core/axe.min.js"), "utf8");
+
+/** Fails on any serious or critical accessibility violation axe-core finds on the page. */
+async function audit(page, name) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => globalThis.axe.run(document, { resultTypes: ["violations"] }));
+  const bad = result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(bad, [], `axe-core on the ${name} page`);
+}
+
+const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
+const problems = [];
+try {
+  const page = await browser.newPage({ locale: "vi-VN" });
+  page.on("console", (m) => { if (m.type() === "error") problems.push(m.text()); });
+  page.on("pageerror", (e) => problems.push(String(e)));
+
+  // Sign in by keyboard alone: the labelled fields, Enter to submit.
+  await page.goto(`${base}/console/login`);
+  if (phase === "receive") {
+    await audit(page, "sign-in");
+    await page.screenshot({ path: `${shots}/dang-nhap.png`, fullPage: true });
+  }
+  await page.getByLabel("Số CCCD hoặc số điện thoại").fill(env("OFFICER_LOGIN"));
+  await page.getByLabel("Mật khẩu").fill(env("OFFICER_PASSWORD"));
+  await page.getByLabel("Mật khẩu").press("Enter");
+  await page.waitForURL(`${base}/console/queue`);
+  const row = page.getByRole("link", { name: code });
+  await row.waitFor();
+  if (phase === "receive") {
+    await audit(page, "queue");
+    await page.screenshot({ path: `${shots}/hang-doi.png`, fullPage: true });
+  }
+  await row.click();
+  await page.getByRole("heading", { name: `Hồ sơ ${code}` }).waitFor();
+
+  if (phase === "receive") {
+    assert.equal(await page.getByRole("button", { name: "Phê duyệt" }).count(), 0, "no approval before reception");
+    await page.getByRole("button", { name: "Tiếp nhận" }).click();
+    await page.locator("#status", { hasText: "Đã tiếp nhận" }).waitFor();
+    await page.getByLabel("Giấy tờ cần bổ sung").fill("Bản sao giấy khai sinh rõ nét hơn");
+    await page.getByRole("button", { name: "Yêu cầu bổ sung" }).click();
+    await page.locator("#status", { hasText: "Yêu cầu bổ sung" }).waitFor();
+    await audit(page, "dossier");
+    await page.screenshot({ path: `${shots}/ho-so.png`, fullPage: true });
+  } else if (phase === "approve") {
+    await page.getByRole("cell", { name: "Đã bổ sung qua ứng dụng" }).waitFor();
+    await page.getByRole("button", { name: "Phê duyệt" }).click();
+    await page.locator("#status", { hasText: "Đã phê duyệt" }).waitFor();
+    assert.equal(await page.getByRole("button", { name: "Trả kết quả" }).count(), 1);
+  } else {
+    throw new Error(`unknown phase ${phase}`);
+  }
+  // Sign out; the queue then sends back to the sign-in page.
+  await page.getByRole("button", { name: "Đăng xuất" }).click();
+  await page.waitForURL(`${base}/console/login`);
+  await page.goto(`${base}/console/queue`);
+  assert.equal(new URL(page.url()).pathname, "/console/login");
+  assert.deepEqual(problems, [], "the browser reported errors (a CSP violation is one)");
+  console.log(`phase ${phase}: ok`);
+} finally {
+  await browser.close();
+}
