@@ -3,3 +3,4 @@
 //! PostgreSQL (`MOTCUA_TEST_DATABASE_URL`, which `cargo xtask test` sets).
 
 mod push;
+mod reports;

@@ -46,7 +46,7 @@ async fn two_processes_over_one_postgresql_deliver_each_job_once() {
 const PROCEDURE: &str = "1.004189";
 
 /// A citizen signed up through the client library, and the client's token store.
-async fn citizen_client(
+pub(crate) async fn citizen_client(
     server: &Server,
     scratch: &Scratch,
     cid: &str,
@@ -97,11 +97,12 @@ async fn file_dossier(client: &Client, scratch: &Scratch) -> String {
     items.iter().find_map(|i| i.dossier_id.clone()).expect("the dossier's id")
 }
 
-fn access_token(tokens: &MemoryTokenStore) -> String {
+pub(crate) fn access_token(tokens: &MemoryTokenStore) -> String {
     tokens.load().expect("signed in").access_token
 }
 
-/// Registers a phone for the signed-in citizen (direct HTTP until the client has the call).
+/// Registers one more phone for the signed-in citizen over HTTP (a client holds one; these
+/// scenarios give an account several).
 async fn register_phone(server: &Server, access: &str, token: &str, locale: &str) {
     let body = json!({"token": token, "platform": "android", "app_version": "1.0.0", "locale": locale});
     let (status, answer) = server.call("POST", "/api/v1/devices", Some(access), Some(&body)).await;
