@@ -76,6 +76,16 @@ pub fn parse_value<T: DeserializeOwned>(value: serde_json::Value) -> Result<T, A
 
 /// Whether `text` holds a character nobody types into a form: C0/C1 controls and DEL,
 /// except line breaks and tabs.
+/// The request's `Idempotency-Key` (trimmed, 1 to 200 characters), or the 422 naming it:
+/// one rule for every endpoint that files something once.
+pub fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<String, ApiError> {
+    let key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default();
+    if key.is_empty() || key.len() > 200 {
+        return Err(ApiError::field("Idempotency-Key", motcua_domain::form::FieldErrorCode::Required));
+    }
+    Ok(key.to_owned())
+}
+
 pub fn has_control_character(text: &str) -> bool {
     text.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
 }

@@ -188,11 +188,7 @@ async fn submit(
     ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
     user.require(&[Role::Citizen])?;
-    let key =
-        headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default().to_owned();
-    if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::field("Idempotency-Key", FieldErrorCode::Required));
-    }
+    let key = crate::extract::idempotency_key(&headers)?;
     let hash = store::request_hash(&raw);
     let req: SubmitDossier = crate::extract::parse_value(raw)?;
     let now = app.clock.now();

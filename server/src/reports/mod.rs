@@ -224,11 +224,7 @@ async fn file_report(
     ApiJson(raw): ApiJson<serde_json::Value>,
 ) -> ApiResult<Response> {
     user.require(&[Role::Citizen])?;
-    let key =
-        headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::trim).unwrap_or_default().to_owned();
-    if key.is_empty() || key.len() > 200 {
-        return Err(ApiError::field("Idempotency-Key", FieldErrorCode::Required));
-    }
+    let key = crate::extract::idempotency_key(&headers)?;
     let hash = crate::dossiers::store::request_hash(&raw);
     if let Some(response) = replay(&app, &user, &key, &hash).await? {
         return Ok(response);
