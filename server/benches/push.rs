@@ -295,6 +295,12 @@ async fn seed(db: &Db) -> anyhow::Result<Vec<String>> {
         }
         tx.commit().await
     }.await)?;
+    // PostgreSQL plans the campaign's pages from the tables' statistics, which autovacuum
+    // gathers within a minute of a bulk load; gathered here at once, as on a running city
+    // (without them the first pages are planned as scans of the whole devices table).
+    if let Db::Postgres(pool) = db {
+        sqlx::query("ANALYZE").execute(pool).await?;
+    }
     Ok(tokens)
 }
 

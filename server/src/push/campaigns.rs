@@ -252,67 +252,87 @@ pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duratio
         }
     };
     let Some(due) = due else { return Ok(false) };
-    let select = "SELECT d.token, d.locale FROM devices d JOIN users u ON u.id = d.user_id \
-                  LEFT JOIN notification_preferences p ON p.user_id = d.user_id \
-                  WHERE d.token > $1 AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE)";
     let cursor = due.cursor.clone().unwrap_or_default();
     let id_text = due.id.to_string();
+    let postgres = matches!(db, Db::Postgres(_));
     let done = on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
-        let page: Vec<DeviceTarget> = match due.audience.as_str() {
-            "ward" => {
-                let sql = format!("{select} AND p.ward_code = $2 ORDER BY d.token LIMIT $3");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(&due.ward_code).bind(PAGE).fetch_all(&mut *tx).await?
-            }
-            "accounts" => {
-                let sql = format!(
-                    "{select} AND d.user_id IN (SELECT user_id FROM push_campaign_accounts WHERE campaign_id = $2) \
-                     ORDER BY d.token LIMIT $3"
-                );
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(due.id).bind(PAGE).fetch_all(&mut *tx).await?
-            }
-            _ => {
-                let sql = format!("{select} AND u.role = 'citizen' ORDER BY d.token LIMIT $2");
-                sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(&cursor).bind(PAGE).fetch_all(&mut *tx).await?
-            }
-        };
-        // One small row per phone: the message is made from the campaign's texts in the
-        // phone's language when it is sent.
-        let mut inserted = 0u64;
-        for chunk in page.chunks(500) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO push_jobs (id, source_id, campaign_id, token, locale, notification_id, state, attempts, \
-                 available_at, created_at) ",
-            );
-            q.push_values(chunk, |mut row, t| {
-                row.push_bind(Uuid::now_v7())
-                    .push_bind(due.id)
-                    .push_bind(due.id)
-                    .push_bind(t.token.as_str())
-                    .push_bind(t.locale.as_str())
-                    .push_bind(id_text.as_str())
-                    .push_bind("queued")
-                    .push_bind(0i64)
-                    .push_bind(now)
-                    .push_bind(now);
-            });
-            q.push(" ON CONFLICT DO NOTHING");
-            inserted += q.build().execute(&mut *tx).await?.rows_affected();
-        }
-        let last = page.last().map(|t| t.token.clone()).unwrap_or(cursor.clone());
-        let finished = (page.len() as i64) < PAGE;
-        let state = if finished { "queued" } else { "fanning_out" };
-        let kept = sqlx::query(
-            "UPDATE push_campaigns SET cursor = $1, state = $2, lease_until = NULL \
-             WHERE id = $3 AND lease_until = $4 AND state = 'fanning_out'",
+        // The lease is checked (and the campaign's row locked) before the page is written:
+        // a worker whose lease passed to another meanwhile, or a cancelled campaign, writes
+        // nothing; two workers cannot both write one page.
+        let held = sqlx::query(
+            "UPDATE push_campaigns SET lease_until = lease_until WHERE id = $1 AND lease_until = $2 AND state = 'fanning_out'",
         )
-        .bind(&last).bind(state).bind(due.id).bind(due.lease_until)
+        .bind(due.id).bind(due.lease_until)
         .execute(&mut *tx).await?.rows_affected();
-        if kept == 0 {
-            // Cancelled, or the lease passed to another worker meanwhile: leave it to them.
+        if held == 0 {
             tx.rollback().await?;
             return Ok::<_, sqlx::Error>(0);
         }
+        // The page: the audience's next phones after the cursor, in token order. On
+        // PostgreSQL the database reads and writes the page itself in one statement (no
+        // thousand rows to the server and back, no statement of thousands of binds).
+        let mut q = sqlx::QueryBuilder::new(if postgres { "WITH page AS (" } else { "" });
+        q.push(
+            "SELECT d.token, d.locale FROM devices d JOIN users u ON u.id = d.user_id \
+             LEFT JOIN notification_preferences p ON p.user_id = d.user_id WHERE d.token > ",
+        )
+        .push_bind(&cursor)
+        .push(" AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE) AND ");
+        match due.audience.as_str() {
+            "ward" => q.push("p.ward_code = ").push_bind(due.ward_code.as_deref()),
+            "accounts" => q
+                .push("d.user_id IN (SELECT user_id FROM push_campaign_accounts WHERE campaign_id = ")
+                .push_bind(due.id)
+                .push(")"),
+            _ => q.push("u.role = 'citizen'"),
+        };
+        q.push(" ORDER BY d.token LIMIT ").push_bind(PAGE);
+        // One small row per phone: the message is made from the campaign's texts in the
+        // phone's language when it is sent.
+        let (queued, last): (i64, Option<String>) = if postgres {
+            q.push(
+                "), queued AS (INSERT INTO push_jobs (id, campaign_id, token, locale, notification_id, state, attempts, \
+                 available_at, created_at) SELECT motcua_uuid_v7(), ",
+            )
+            .push_bind(due.id)
+            .push(", token, locale, ")
+            .push_bind(id_text.as_str())
+            .push(", 'queued', 0, ")
+            .push_bind(now)
+            .push(", ")
+            .push_bind(now)
+            .push(" FROM page) SELECT COUNT(*), MAX(token) FROM page");
+            q.build_query_as().fetch_one(&mut *tx).await?
+        } else {
+            let page: Vec<DeviceTarget> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for chunk in page.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO push_jobs (id, campaign_id, token, locale, notification_id, state, attempts, available_at, \
+                     created_at) ",
+                );
+                q.push_values(chunk, |mut row, t| {
+                    row.push_bind(Uuid::now_v7())
+                        .push_bind(due.id)
+                        .push_bind(t.token.as_str())
+                        .push_bind(t.locale.as_str())
+                        .push_bind(id_text.as_str())
+                        .push_bind("queued")
+                        .push_bind(0i64)
+                        .push_bind(now)
+                        .push_bind(now);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            (page.len() as i64, page.last().map(|t| t.token.clone()))
+        };
+        let inserted = queued.unsigned_abs();
+        let last = last.unwrap_or(cursor.clone());
+        let finished = queued < PAGE;
+        let state = if finished { "queued" } else { "fanning_out" };
+        sqlx::query("UPDATE push_campaigns SET cursor = $1, state = $2, lease_until = NULL WHERE id = $3")
+            .bind(&last).bind(state).bind(due.id)
+            .execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(inserted)
     }.await)?;

@@ -547,8 +547,9 @@ impl NewJob {
     }
 }
 
-/// Inserts jobs of one source (an outbox row or a campaign) in the caller's transaction;
-/// a job already there for the same source and token is kept (fan-out is idempotent).
+/// Inserts jobs of one source (an outbox row or a campaign) in the caller's transaction.
+/// The caller has claimed the source's progress mark in that transaction first (the
+/// outbox row set done, the campaign's lease held), so no second copy can commit.
 #[macro_export]
 macro_rules! insert_push_jobs {
     ($tx:expr, $outbox:expr, $campaign:expr, $jobs:expr, $now:expr) => {{
@@ -556,17 +557,15 @@ macro_rules! insert_push_jobs {
         let mut inserted = 0u64;
         for chunk in jobs.chunks(500) {
             let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO push_jobs (id, source_id, outbox_id, campaign_id, token, notification_id, message, state, \
-                 attempts, available_at, error_code, created_at, finished_at) ",
+                "INSERT INTO push_jobs (id, outbox_id, campaign_id, token, notification_id, message, state, attempts, \
+                 available_at, error_code, created_at, finished_at) ",
             );
             q.push_values(chunk, |mut row, job| {
                 let (message, state, code, finished) = match &job.message {
                     Ok(json) => (json.as_str(), "queued", None, None),
                     Err(_) => ("{}", "failed", Some("MESSAGE_TOO_BIG"), Some($now)),
                 };
-                let source: uuid::Uuid = $outbox.or($campaign).unwrap_or_default();
                 row.push_bind(uuid::Uuid::now_v7())
-                    .push_bind(source)
                     .push_bind($outbox)
                     .push_bind($campaign)
                     .push_bind(job.token.as_str())
@@ -579,7 +578,6 @@ macro_rules! insert_push_jobs {
                     .push_bind($now)
                     .push_bind(finished);
             });
-            q.push(" ON CONFLICT DO NOTHING");
             inserted += q.build().execute(&mut *$tx).await?.rows_affected();
         }
         inserted
@@ -638,7 +636,9 @@ pub async fn fan_out_outbox(db: &Db, now: DateTime<Utc>, lease: Duration) -> any
 }
 
 /// One event's jobs (one per active phone of the account whose preference allows it) and
-/// the outbox row marked done, in one transaction.
+/// the outbox row marked done, in one transaction. The row is marked first: a second
+/// worker holding the same row (its lease ran out under a slow first one) finds it done
+/// and writes nothing.
 async fn fan_out_event(db: &Db, outbox_id: Uuid, event: &PushEvent, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     let sql = format!(
         "SELECT d.token, d.locale FROM devices d LEFT JOIN notification_preferences p ON p.user_id = d.user_id \
@@ -649,6 +649,11 @@ async fn fan_out_event(db: &Db, outbox_id: Uuid, event: &PushEvent, now: DateTim
     );
     on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
+        let claimed = sqlx::query("UPDATE outbox SET done_at = $1 WHERE id = $2 AND done_at IS NULL")
+            .bind(now).bind(outbox_id).execute(&mut *tx).await?.rows_affected();
+        if claimed == 0 {
+            return tx.rollback().await;
+        }
         let targets: Vec<DeviceTarget> = sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(event.user_id).fetch_all(&mut *tx).await?;
         let jobs: Vec<NewJob> = targets
             .iter()
@@ -658,7 +663,6 @@ async fn fan_out_event(db: &Db, outbox_id: Uuid, event: &PushEvent, now: DateTim
             })
             .collect();
         let inserted = crate::insert_push_jobs!(tx, Some(outbox_id), None::<Uuid>, &jobs, now);
-        sqlx::query("UPDATE outbox SET done_at = $1 WHERE id = $2").bind(now).bind(outbox_id).execute(&mut *tx).await?;
         tx.commit().await?;
         metrics::counter!("motcua_push_queued_total", "source" => "outbox").increment(inserted);
         Ok(())

@@ -29,6 +29,7 @@ both!(
     storms_are_ridden_out_without_loss_or_duplicates,
     a_401_renews_the_access_token_once,
     a_dead_workers_jobs_return_after_the_lease,
+    an_outbox_row_held_by_two_workers_is_fanned_out_once,
     the_fleet_rate_limit_holds,
     campaigns_reach_their_audience_and_can_be_cancelled,
     the_janitor_forgets_finished_jobs_after_the_retention
@@ -344,6 +345,25 @@ async fn a_dead_workers_jobs_return_after_the_lease(backend: Backend) {
         assert_eq!((fcm.emulator.received(token).count, fcm.emulator.received(token).duplicates), (1, 0));
     }
     workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// Two workers holding one outbox row (the first one's lease ran out while it worked):
+/// the row is fanned out once, whichever commits first.
+async fn an_outbox_row_held_by_two_workers_is_fanned_out_once(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let user = account_with_phones(&app, 1, &[("a", "vi"), ("b", "en"), ("c", "vi")]).await;
+    push_event(&app, user, "dossier", "d-1", "dossier_updates").await;
+    // A lease of zero: each of four concurrent workers may claim the row while another
+    // is fanning it out.
+    let db = &app.state.db;
+    let rounds = futures_util::future::join_all(
+        (0..4).map(|_| motcua_server::push::delivery::fan_out_outbox(db, Utc::now(), Duration::ZERO)),
+    )
+    .await;
+    let claims: usize = rounds.into_iter().map(|r| r.expect("fan out")).sum();
+    assert!(claims >= 1);
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_jobs").await, 3, "one job per phone, whoever held the row");
     app.stop().await;
 }
 
