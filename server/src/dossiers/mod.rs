@@ -203,7 +203,7 @@ async fn submit(
     // transaction that no other version landed meanwhile (from any process), and if one
     // did, the submission is validated again against the current catalogue, once.
     let mut fresh = false;
-    let (row, actor) = loop {
+    let (row, actor, legs) = loop {
         // A retry is recognised by its key when its insert collides (below), or here when
         // it would not pass validation any more (a form changed since the first attempt):
         // either way it gets its dossier back, and a first attempt pays no look-up for it.
@@ -268,7 +268,6 @@ async fn submit(
     };
     metrics::counter!("motcua_dossiers_submitted_total").increment(1);
     let timeline = vec![store::submitted_entry(&actor, now)];
-    let legs = store::legs(&app.db, &row).await?;
     Ok((StatusCode::CREATED, axum::Json(row.full(timeline, &legs, local_date(now)))).into_response())
 }
 

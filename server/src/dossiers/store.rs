@@ -637,7 +637,8 @@ impl From<sqlx::Error> for InsertError {
 }
 
 /// Stores a submission in one transaction: the applicant's quotas (taken only if the
-/// dossier is stored), its code, the dossier, the idempotency key, the attachment links,
+/// dossier is stored), its code, the dossier and its route's legs (returned as stored),
+/// the idempotency key, the attachment links,
 /// and (through `record_change!`) the timeline entry, the notification and the push
 /// outbox row. A unique violation means the key was taken concurrently. The applicant's
 /// name and phone are read inside the transaction (no round trip before it).
@@ -646,7 +647,7 @@ pub async fn insert_submission(
     s: &Submission,
     claims: &[crate::quotas::Claim],
     now: DateTime<Utc>,
-) -> Result<(DossierRow, Actor), InsertError> {
+) -> Result<(DossierRow, Actor, Vec<LegRow>), InsertError> {
     use crate::db::BeginWrite;
     // On PostgreSQL the day's counter row is claimed in a statement of its own: the row
     // lock it takes is then held for one statement, not for the whole transaction, so
@@ -724,11 +725,20 @@ pub async fn insert_submission(
         .bind(&row.form_values).bind(&row.status).bind(&row.branch_code).bind(now).bind(&s.tracking_verifier)
         .bind(row.leg_count)
         .execute(&mut *tx).await?;
+        // Each leg comes back as [`legs`] would read it (its agency's names included), so
+        // the answer needs no read after the transaction.
+        let mut legs = Vec::with_capacity(s.legs.len());
         for (seq, leg) in s.legs.iter().enumerate() {
-            sqlx::query("INSERT INTO dossier_legs (dossier_id, seq, agency_code, days, state) VALUES ($1, $2, $3, $4, $5)")
-                .bind(row.id).bind(i64::try_from(seq).unwrap_or(i64::MAX)).bind(&leg.agency).bind(i64::from(leg.days))
-                .bind(leg.state.as_str())
-                .execute(&mut *tx).await?;
+            let stored: LegRow = sqlx::query_as(
+                "INSERT INTO dossier_legs (dossier_id, seq, agency_code, days, state) VALUES ($1, $2, $3, $4, $5) \
+                 RETURNING seq, agency_code, (SELECT a.name FROM agencies a WHERE a.code = agency_code) AS agency_name, \
+                 (SELECT a.name_en FROM agencies a WHERE a.code = agency_code) AS agency_name_en, days, state, started_on, \
+                 due_date, paused_days, pause_started_on, finished_on, working_days_taken, $6 AS revision",
+            )
+            .bind(row.id).bind(i64::try_from(seq).unwrap_or(i64::MAX)).bind(&leg.agency).bind(i64::from(leg.days))
+            .bind(leg.state.as_str()).bind(row.revision)
+            .fetch_one(&mut *tx).await?;
+            legs.push(stored);
         }
         sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(s.applicant_id).bind(&s.idempotency_key).bind(&s.request_hash).bind(s.id).bind(now)
@@ -750,7 +760,7 @@ pub async fn insert_submission(
         };
         crate::record_change!(tx, &change);
         tx.commit().await?;
-        Ok((row, actor))
+        Ok((row, actor, legs))
     }.await)
 }
 
