@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::both;
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app_with};
 
-both!(resumes_after_a_broken_connection, checks_content_and_size, same_bytes_are_stored_once);
+both!(resumes_after_a_broken_connection, checks_content_and_size, same_bytes_are_stored_once, reads_ranges);
 
 fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
@@ -153,9 +153,8 @@ async fn same_bytes_are_stored_once(backend: Backend) {
     let must_send = expect_json(announce(&app, &stranger, &file, "x.pdf").await, 201).await;
     assert!(must_send["attachment"].is_null());
 
-    let files: Vec<_> =
-        walk(&app.config.blob_dir).into_iter().filter(|p| !p.to_string_lossy().contains("staging")).collect();
-    assert_eq!(files.len(), 1, "one stored file for the same bytes: {files:?}");
+    let files = app.state.blobs.list_blobs().await.expect("list");
+    assert_eq!(files, vec![sha(&file)], "one stored file for the same bytes");
     let blobs = motcua_server::on_db!(&app.state.db, read, pool => {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM blobs").fetch_one(pool).await
     })
@@ -164,11 +163,55 @@ async fn same_bytes_are_stored_once(backend: Backend) {
     app.stop().await;
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+/// A large file is read in ranges (a phone showing page after page of a scan, or resuming
+/// a download), from the local folder and from object storage alike.
+async fn reads_ranges(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(300_000);
+    let stored = app
+        .request(Method::POST, "/api/v1/attachments?name=ban-ve.pdf")
+        .bearer_auth(&token)
+        .body(file.clone())
+        .send()
+        .await
+        .expect("request");
+    let id = expect_json(stored, 201).await["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/attachments/{id}/content");
+    let read = |range: &'static str| app.request(Method::GET, &path).bearer_auth(&token).header("range", range).send();
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
+    };
+
+    let middle = read("bytes=1000-1999").await.expect("request");
+    assert_eq!(middle.status(), 206);
+    assert_eq!(header(&middle, "content-range"), "bytes 1000-1999/300000");
+    assert_eq!(middle.bytes().await.expect("body").as_ref(), &file[1000..2000]);
+
+    let tail = read("bytes=-500").await.expect("request");
+    assert_eq!(tail.status(), 206);
+    assert_eq!(header(&tail, "content-range"), "bytes 299500-299999/300000");
+    assert_eq!(tail.bytes().await.expect("body").as_ref(), &file[299_500..]);
+
+    // An open end, and an end past the file, stop at its last byte.
+    let rest = read("bytes=299990-").await.expect("request");
+    assert_eq!(rest.status(), 206);
+    assert_eq!(rest.bytes().await.expect("body").as_ref(), &file[299_990..]);
+    let past = read("bytes=299000-999999").await.expect("request");
+    assert_eq!(header(&past, "content-range"), "bytes 299000-299999/300000");
+    assert_eq!(past.bytes().await.expect("body").len(), 1000);
+
+    // Starting past the end: 416, naming the header, with the size.
+    let beyond = read("bytes=300000-").await.expect("request");
+    assert_eq!(header(&beyond, "content-range"), "bytes */300000");
+    assert_eq!(expect_error(beyond, 416, "validation_failed").await, vec!["Range"]);
+
+    // Several ranges, or another unit: the whole file (RFC 9110 lets a server ignore them).
+    for ignored in ["bytes=0-10,20-30", "pages=1-2", "bytes=abc"] {
+        let whole = read(ignored).await.expect("request");
+        assert_eq!(whole.status(), 200, "{ignored}");
+        assert_eq!(header(&whole, "accept-ranges"), "bytes");
+        assert_eq!(whole.bytes().await.expect("body").len(), file.len(), "{ignored}");
     }
-    out
+    app.stop().await;
 }
