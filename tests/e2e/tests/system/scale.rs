@@ -171,8 +171,8 @@ async fn three_processes_over_one_postgresql_and_one_object_store() {
     assert!(views.iter().all(|v| v == &views[0]), "the same dossier from every process: {views:?}");
 
     // Public tracking: the same answer everywhere.
-    let (code, verifier) = (views[0]["code"].as_str().expect("code"), views[0]["verifier"].as_str());
-    let verifier = verifier.map(str::to_owned).unwrap_or_else(|| "5678".to_owned());
+    let (code, verifier) = (views[0]["code"].as_str().expect("code"), views[0]["tracking_verifier"].as_str());
+    let verifier = verifier.expect("the applicant sees the tracking verifier");
     let tracked: Vec<Value> = at_once(all.iter().map(|s| {
         let path = format!("/api/v1/public/dossiers/{code}?verifier={verifier}");
         async move { s.call("GET", &path, None, None).await }
