@@ -92,6 +92,12 @@ impl Cluster {
         output(&mut cmd).map(|_| ())
     }
 
+    /// The postmaster's process id (the cluster's processes are its children).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
