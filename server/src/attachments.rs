@@ -853,3 +853,28 @@ fn content_disposition(file_name: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or(HeaderValue::from_static("inline"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(header: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+        byte_range(Some(&HeaderValue::from_str(header).expect("header")), size)
+    }
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(byte_range(None, 10), Ok(None));
+        assert_eq!(range("bytes=0-3", 10), Ok(Some(0..4)));
+        assert_eq!(range("bytes=5-", 10), Ok(Some(5..10)));
+        assert_eq!(range("bytes=-3", 10), Ok(Some(7..10)));
+        assert_eq!(range("bytes=-30", 10), Ok(Some(0..10)));
+        assert_eq!(range("bytes=8-99", 10), Ok(Some(8..10)));
+        assert_eq!(range("bytes=10-", 10), Err(()));
+        assert_eq!(range("bytes=-0", 10), Err(()));
+        // Ignored: another unit, several ranges, malformed, reversed.
+        for ignored in ["items=0-3", "bytes=0-1,4-5", "bytes=a-b", "bytes=5-2", "bytes=-", "bytes=3"] {
+            assert_eq!(range(ignored, 10), Ok(None), "{ignored}");
+        }
+    }
+}
