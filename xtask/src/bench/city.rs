@@ -120,11 +120,41 @@ pub fn run(release: &Release) -> anyhow::Result<()> {
     server.wait_ready(Instant::now(), Duration::from_secs(120))?;
     let result = (|| {
         let world = setup(release, &server, &cluster.url(), &sms, &blobs)?;
-        climb(&server, &cluster, &world)
+        climb(&server, &cluster, &world)?;
+        sizes(&cluster, &blobs)
     })();
     let result = result.map_err(|e| anyhow::anyhow!("{e:#}\nserver log (tail):\n{}", tail(&server.log_text())));
     server.stop()?;
     result
+}
+
+/// What the run left behind, per dossier and per stored file: the figures a city's
+/// database and object storage are sized from.
+fn sizes(cluster: &pg::Cluster, blobs: &Path) -> anyhow::Result<()> {
+    let bytes: f64 = cluster.query("SELECT pg_database_size('postgres')")?.parse()?;
+    let dossiers: f64 = cluster.query("SELECT COUNT(*) FROM dossiers")?.parse()?;
+    let events: f64 = cluster.query("SELECT COUNT(*) FROM dossier_events")?.parse()?;
+    let stored: f64 = cluster.query("SELECT COUNT(*) FROM blobs")?.parse()?;
+    let tables: f64 = cluster
+        .query("SELECT pg_total_relation_size('dossiers') + pg_total_relation_size('dossier_attachments') + pg_total_relation_size('dossier_events')")?
+        .parse()?;
+    let mut blob_bytes = 0u64;
+    let mut stack = vec![blobs.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let meta = entry.metadata()?;
+            if meta.is_dir() { stack.push(entry.path()) } else { blob_bytes += meta.len() }
+        }
+    }
+    println!(
+        "after the run: {dossiers:.0} dossiers ({events:.0} timeline rows), database {:.1} MiB in all \
+         (dossier tables with their indexes {:.0} bytes per dossier); {stored:.0} stored files, {:.1} MiB ({:.0} KiB each)",
+        bytes / 1048576.0,
+        tables / dossiers.max(1.0),
+        blob_bytes as f64 / 1048576.0,
+        blob_bytes as f64 / 1024.0 / stored.max(1.0)
+    );
+    Ok(())
 }
 
 fn tail(log: &str) -> String {
