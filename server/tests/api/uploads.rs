@@ -8,7 +8,13 @@ use sha2::{Digest, Sha256};
 use crate::both;
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app_with};
 
-both!(resumes_after_a_broken_connection, checks_content_and_size, same_bytes_are_stored_once, reads_ranges);
+both!(
+    resumes_after_a_broken_connection,
+    checks_content_and_size,
+    same_bytes_are_stored_once,
+    reads_ranges,
+    the_store_moves_a_blob_aside_and_back
+);
 
 fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
@@ -213,5 +219,34 @@ async fn reads_ranges(backend: Backend) {
         assert_eq!(header(&whole, "accept-ranges"), "bytes");
         assert_eq!(whole.bytes().await.expect("body").len(), file.len(), "{ignored}");
     }
+    app.stop().await;
+}
+
+/// The janitor's deletion steps on the store in use (a folder, or a bucket under
+/// `MOTCUA_TEST_BLOB_URL`): a trashed blob is gone from reads and listings, a restored one
+/// is whole again, a purged one is gone for good.
+async fn the_store_moves_a_blob_aside_and_back(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(50_000);
+    let stored =
+        app.request(Method::POST, "/api/v1/attachments?name=a.pdf").bearer_auth(&token).body(file.clone()).send().await;
+    expect_json(stored.expect("request"), 201).await;
+    let blobs = &app.state.blobs;
+    let key = sha(&file);
+
+    let trashed = blobs.trash(&key).await.expect("trash").expect("the blob was there");
+    assert_eq!(blobs.get(&key).await.expect("get"), None);
+    assert!(blobs.list_blobs().await.expect("list").is_empty(), "a trashed blob is not listed");
+    blobs.restore(&key, &trashed).await.expect("restore");
+    assert_eq!(blobs.get(&key).await.expect("get").as_deref(), Some(&file[..]));
+    assert_eq!(blobs.get_range(&key, 10..20).await.expect("range").as_deref(), Some(&file[10..20]));
+    assert_eq!(blobs.list_blobs().await.expect("list"), vec![key.clone()]);
+
+    let again = blobs.trash(&key).await.expect("trash").expect("restored");
+    blobs.purge(&again).await.expect("purge");
+    assert_eq!(blobs.get(&key).await.expect("get"), None);
+    assert_eq!(blobs.trash(&key).await.expect("trash"), None, "nothing left to trash");
+    blobs.purge(&again).await.expect("purging twice is harmless");
     app.stop().await;
 }
