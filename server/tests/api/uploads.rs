@@ -13,7 +13,8 @@ both!(
     checks_content_and_size,
     same_bytes_are_stored_once,
     reads_ranges,
-    the_store_moves_a_blob_aside_and_back
+    the_store_moves_a_blob_aside_and_back,
+    stores_a_file_of_several_parts
 );
 
 fn pdf(len: usize) -> Vec<u8> {
@@ -248,5 +249,30 @@ async fn the_store_moves_a_blob_aside_and_back(backend: Backend) {
     assert_eq!(blobs.get(&key).await.expect("get"), None);
     assert_eq!(blobs.trash(&key).await.expect("trash"), None, "nothing left to trash");
     blobs.purge(&again).await.expect("purging twice is harmless");
+    app.stop().await;
+}
+
+/// A file larger than one part of an object store's multipart upload (8 MiB), sent in
+/// chunks, is stored and read back whole and by range.
+async fn stores_a_file_of_several_parts(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(9_500_000);
+    let started = expect_json(announce(&app, &token, &file, "ban-do.pdf").await, 201).await;
+    let id = started["upload_id"].as_str().expect("id").to_owned();
+    let mut done = Value::Null;
+    for offset in (0..file.len()).step_by(2_500_000) {
+        let end = (offset + 2_500_000).min(file.len());
+        done = expect_json(chunk(&app, &token, &id, offset, &file[offset..end]).await, 200).await;
+    }
+    let attachment = done["attachment"]["id"].as_str().expect("finished").to_owned();
+    let path = format!("/api/v1/attachments/{attachment}/content");
+    let whole = app.get_as(&token, &path).await;
+    assert_eq!(whole.status(), 200);
+    assert!(whole.bytes().await.expect("body").as_ref() == file.as_slice(), "every byte back");
+    let tail = app.request(Method::GET, &path).bearer_auth(&token).header("range", "bytes=9000000-").send().await;
+    let tail = tail.expect("request");
+    assert_eq!(tail.status(), 206);
+    assert!(tail.bytes().await.expect("body").as_ref() == &file[9_000_000..]);
     app.stop().await;
 }
