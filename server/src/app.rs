@@ -28,7 +28,7 @@ use crate::auth::keys::{KeyRing, ServerSecrets};
 use crate::auth::passwords::Hasher;
 use crate::auth::ratelimit::AddressLimiter;
 use crate::auth::revocation::Revocations;
-use crate::blobs::{BlobStore, LocalBlobStore};
+use crate::blobs::BlobStore;
 use crate::catalogue::Catalogue;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
@@ -83,11 +83,11 @@ impl AppState {
         }
         let keys = KeyRing::load_or_create(&db).await?;
         let secrets = ServerSecrets::load_or_create(&db).await?;
-        let blobs = LocalBlobStore::open(&config.blob_dir).await?;
+        let blobs = crate::blobs::open(config.blob_url.as_deref(), &config.blob_dir).await?;
         Ok(AppState {
             limiter: Arc::new(AddressLimiter::new(config.auth_rate_per_min)),
             public_limiter: Arc::new(AddressLimiter::new(config.public_rate_per_min)),
-            blobs: Arc::new(blobs),
+            blobs,
             clock: Arc::new(SystemClock),
             hasher: Arc::new(Hasher::new(config.hash_concurrency, config.hash_queue_wait)),
             sms: Arc::new(crate::sms::DevSms { dir: config.sms_dir.clone() }),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::blobs::{sniff, write_new};
+use crate::blobs::{BlobStore, sniff, write_new};
 use crate::db::{BeginWrite, Db};
 use crate::error::{ApiError, ApiResult, Conflict};
 use crate::extract::{ApiJson, ApiQuery};
@@ -268,9 +268,10 @@ async fn upload_status(
     Ok(axum::Json(status_of(&app.db, &row).await?))
 }
 
-/// The folder holding the chunks of upload `id`, one file per accepted chunk.
-fn chunk_dir(app: &AppState, id: Uuid) -> PathBuf {
-    app.blobs.staging_path(&id.to_string()).with_extension("chunks")
+/// The name of the chunk at `offset` written under the claim `token` (one per accepted
+/// chunk, in the blob store next to the blobs, so any process can finish the upload).
+fn chunk_name(offset: i64, token: &str) -> String {
+    format!("{offset:020}-{token}")
 }
 
 /// Send the next chunk: `Upload-Offset` must equal the bytes received so far. The answer
@@ -318,7 +319,7 @@ async fn upload_chunk(
     }
     if len > 0 {
         check_disk(&app, body.len() as u64)?;
-        if !write_chunk(&app, &row, offset, &body).await? {
+        if !write_chunk(&app, &row, offset, body).await? {
             let current = upload_row(&app.db, row.id, user.id).await?;
             if current.attachment_id.is_some() {
                 return Ok(axum::Json(status_of(&app.db, &current).await?).into_response());
@@ -335,7 +336,7 @@ async fn upload_chunk(
 
 /// Claims `[offset, offset + len)` of the upload, writes the chunk to its own file and
 /// moves the offset; `false` if another request holds or already moved this offset.
-async fn write_chunk(app: &AppState, row: &UploadRow, offset: i64, bytes: &[u8]) -> ApiResult<bool> {
+async fn write_chunk(app: &AppState, row: &UploadRow, offset: i64, bytes: Bytes) -> ApiResult<bool> {
     let token = Uuid::new_v4().simple().to_string();
     let now = Utc::now();
     let claim_until = now + app.config.request_timeout + std::time::Duration::from_secs(30);
@@ -350,12 +351,13 @@ async fn write_chunk(app: &AppState, row: &UploadRow, offset: i64, bytes: &[u8])
     if claimed == 0 {
         return Ok(false);
     }
-    let file = chunk_dir(app, row.id).join(format!("{offset:020}-{token}"));
-    if let Err(e) = write_new(&file, bytes).await {
+    let upload = row.id.to_string();
+    let name = chunk_name(offset, &token);
+    let len = bytes.len() as i64;
+    if let Err(e) = app.blobs.put_chunk(&upload, &name, bytes).await {
         release_claim(&app.db, row.id, &token).await?;
         return Err(e.into());
     }
-    let len = bytes.len() as i64;
     let moved: Result<u64, sqlx::Error> = on_db!(&app.db, write, pool => async {
         let mut tx = pool.begin_write().await?;
         let moved = sqlx::query(
@@ -377,7 +379,7 @@ async fn write_chunk(app: &AppState, row: &UploadRow, offset: i64, bytes: &[u8])
     }.await);
     if moved? == 0 {
         // The claim ran out and another request took the range: this chunk is not used.
-        tokio::fs::remove_file(&file).await.ok();
+        app.blobs.delete_chunk(&upload, &name).await.ok();
         return Ok(false);
     }
     Ok(true)
@@ -416,9 +418,8 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
         sqlx::query_as("SELECT start, len, file_token FROM upload_chunks WHERE upload_id = $1 ORDER BY start")
             .bind(id).fetch_all(pool).await
     })?;
-    let dir = chunk_dir(app, id);
     let staged = app.blobs.staging_path(&format!("{id}-{}", Uuid::new_v4().simple()));
-    let assembled = assemble(&dir, &chunks, row.size, &staged).await;
+    let assembled = assemble(app.blobs.as_ref(), &id.to_string(), &chunks, row.size, &staged).await;
     let (sha, head) = match assembled {
         Ok(Some(done)) => done,
         Ok(None) => {
@@ -482,7 +483,9 @@ async fn finish_upload(app: &AppState, id: Uuid, owner: Uuid) -> ApiResult<()> {
         sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1").bind(id).execute(&mut *tx).await?;
         tx.commit().await
     }.await)?;
-    tokio::fs::remove_dir_all(&dir).await.ok();
+    if let Err(e) = app.blobs.delete_chunks(&id.to_string()).await {
+        tracing::warn!(upload = %id, error = format!("{e:#}"), "the chunks of a finished upload were not deleted");
+    }
     metrics::counter!("motcua_attachments_stored_total").increment(1);
     Ok(())
 }
@@ -541,15 +544,16 @@ struct StoredFile<'a> {
     thumb: Option<(String, i64)>,
 }
 
-/// Concatenates the chunk files into `out`, hashing as it goes; `None` when the chunks do
-/// not cover exactly `[0, size)` or a chunk file is gone.
+/// Concatenates the chunks of `upload` into the scratch file `out`, hashing as it goes;
+/// `None` when the chunks do not cover exactly `[0, size)` or a chunk is gone.
 async fn assemble(
-    dir: &std::path::Path,
+    blobs: &dyn BlobStore,
+    upload: &str,
     chunks: &[ChunkRow],
     size: i64,
     out: &std::path::Path,
 ) -> anyhow::Result<Option<(String, Vec<u8>)>> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut expected = 0;
     for chunk in chunks {
         if chunk.start != expected {
@@ -563,25 +567,18 @@ async fn assemble(
     let mut file = tokio::fs::File::create(out).await?;
     let mut hasher = Sha256::new();
     let mut head = Vec::new();
-    let mut buf = vec![0u8; 64 * 1024];
     for chunk in chunks {
-        let path = dir.join(format!("{:020}-{}", chunk.start, chunk.file_token));
-        let mut part = match tokio::fs::File::open(&path).await {
-            Ok(part) => part,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(part) = blobs.get_chunk(upload, &chunk_name(chunk.start, &chunk.file_token)).await? else {
+            return Ok(None);
         };
-        loop {
-            let n = part.read(&mut buf).await?;
-            if n == 0 {
-                break;
-            }
-            if head.len() < 16 {
-                head.extend_from_slice(&buf[..n.min(16 - head.len())]);
-            }
-            hasher.update(&buf[..n]);
-            file.write_all(&buf[..n]).await?;
+        if part.len() as i64 != chunk.len {
+            return Ok(None);
         }
+        if head.len() < 16 {
+            head.extend_from_slice(&part[..part.len().min(16 - head.len())]);
+        }
+        hasher.update(&part);
+        file.write_all(&part).await?;
     }
     file.sync_data().await?;
     Ok(Some((hex(&hasher.finalize()), head)))
@@ -596,7 +593,7 @@ async fn restart_upload(app: &AppState, id: Uuid) -> ApiResult<()> {
             .bind(Utc::now()).bind(id).execute(&mut *tx).await?;
         tx.commit().await
     }.await)?;
-    tokio::fs::remove_dir_all(chunk_dir(app, id)).await.ok();
+    app.blobs.delete_chunks(&id.to_string()).await?;
     Ok(())
 }
 
@@ -684,7 +681,7 @@ async fn upload_whole(
     let id = Uuid::now_v7();
     insert_upload(&app.db, id, user.id, &sha, size, &file_name, 0, None, Utc::now()).await?;
     let row = upload_row(&app.db, id, user.id).await?;
-    if !write_chunk(&app, &row, 0, &body).await? {
+    if !write_chunk(&app, &row, 0, body).await? {
         return Err(ApiError::internal("a fresh one-shot upload lost its own claim"));
     }
     finish_upload(&app, id, user.id).await?;
@@ -728,19 +725,100 @@ async fn get_attachment(
     Ok(axum::Json(visible_attachment(&app, &user, parse_id(&id)?).await?.wire()))
 }
 
-/// An attachment's bytes.
+/// An attachment's bytes, or one range of them (`Range: bytes=start-end`, `bytes=start-`
+/// or `bytes=-suffix`; a header of another form, or of several ranges, is ignored and the
+/// whole file sent, as RFC 9110 allows).
 #[utoipa::path(get, path = "/api/v1/attachments/{id}/content", tag = "attachments", security(("bearer" = [])),
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ("Range" = Option<String>, Header, description = "One byte range, e.g. `bytes=0-65535`")),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 206, description = "The range asked (see `Content-Range`)", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 416, description = "The range starts past the end of the file", body = ErrorBody),
     ))]
 async fn attachment_content(
     State(app): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
 ) -> ApiResult<Response> {
-    content(&app, &user, &id).await
+    let row = visible_attachment(&app, &user, parse_id(&id)?).await?;
+    let size = u64::try_from(row.size).unwrap_or_default();
+    let Ok(range) = byte_range(headers.get(header::RANGE), size) else {
+        let mut refused = ApiError::Validation(vec![FieldError::new("Range", FieldErrorCode::Invalid)]).into_response();
+        *refused.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+        refused.headers_mut().insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes */{size}")).unwrap_or(HeaderValue::from_static("bytes */*")),
+        );
+        return Ok(refused);
+    };
+    let Some(range) = range else { return send_whole(&app, &row).await };
+    let bytes = app.blobs.get_range(&row.sha256, range.clone()).await?.ok_or_else(|| missing_file(&row))?;
+    let mut response = (StatusCode::PARTIAL_CONTENT, content_headers(&row), bytes).into_response();
+    let content_range = format!("bytes {}-{}/{size}", range.start, range.end - 1);
+    if let Ok(value) = HeaderValue::from_str(&content_range) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    Ok(response)
+}
+
+/// The one byte range a `Range` header asks of a file of `size` bytes: `Ok(None)` for no
+/// header, or one this server ignores (another unit, several ranges, malformed);
+/// `Err(())` for a range that starts past the end (416).
+fn byte_range(header: Option<&HeaderValue>, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+    let Some(spec) = header.and_then(|v| v.to_str().ok()).and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return Ok(None);
+    };
+    let Some((first, last)) = spec.trim().split_once('-') else { return Ok(None) };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    let range = match (first.trim().is_empty(), last.trim().is_empty()) {
+        // `bytes=-n`: the last n bytes.
+        (true, false) => {
+            let Some(n) = parse(last) else { return Ok(None) };
+            if n == 0 {
+                return Err(());
+            }
+            size.saturating_sub(n)..size
+        }
+        (false, true) => {
+            let Some(start) = parse(first) else { return Ok(None) };
+            start..size
+        }
+        (false, false) => {
+            let (Some(start), Some(end)) = (parse(first), parse(last)) else { return Ok(None) };
+            if end < start {
+                return Ok(None);
+            }
+            start..end.saturating_add(1).min(size)
+        }
+        (true, true) => return Ok(None),
+    };
+    if range.start >= size { Err(()) } else { Ok(Some(range)) }
+}
+
+fn missing_file(row: &AttachmentRow) -> ApiError {
+    tracing::error!(sha256 = %row.sha256, "attachment recorded but its file is missing");
+    ApiError::Internal
+}
+
+/// The type (as recorded), the name (shown inline) and that ranges may be asked.
+fn content_headers(row: &AttachmentRow) -> [(header::HeaderName, HeaderValue); 3] {
+    let content_type =
+        HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+    [
+        (header::CONTENT_TYPE, content_type),
+        (header::CONTENT_DISPOSITION, content_disposition(&row.file_name)),
+        (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
+    ]
+}
+
+async fn send_whole(app: &AppState, row: &AttachmentRow) -> ApiResult<Response> {
+    let bytes = app.blobs.get(&row.sha256).await?.ok_or_else(|| missing_file(row))?;
+    Ok((content_headers(row), bytes).into_response())
 }
 
 /// The details of attachment `raw_id` (type, name, size), if `user` may see it.
@@ -752,17 +830,7 @@ pub(crate) async fn details(app: &AppState, user: &AuthUser, raw_id: &str) -> Ap
 /// console's), shown inline with its recorded type.
 pub(crate) async fn content(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<Response> {
     let row = visible_attachment(app, user, parse_id(raw_id)?).await?;
-    let bytes = app.blobs.get(&row.sha256).await?.ok_or_else(|| {
-        tracing::error!(sha256 = %row.sha256, "attachment recorded but its file is missing");
-        ApiError::Internal
-    })?;
-    let content_type =
-        HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    Ok((
-        [(header::CONTENT_TYPE, content_type), (header::CONTENT_DISPOSITION, content_disposition(&row.file_name))],
-        bytes,
-    )
-        .into_response())
+    send_whole(app, &row).await
 }
 
 /// `inline` (images and PDFs are shown in the officer's page, never run), with the file
@@ -784,4 +852,29 @@ fn content_disposition(file_name: &str) -> HeaderValue {
         .collect();
     HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
         .unwrap_or(HeaderValue::from_static("inline"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn range(header: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, ()> {
+        byte_range(Some(&HeaderValue::from_str(header).expect("header")), size)
+    }
+
+    #[test]
+    fn byte_ranges() {
+        assert_eq!(byte_range(None, 10), Ok(None));
+        assert_eq!(range("bytes=0-3", 10), Ok(Some(0..4)));
+        assert_eq!(range("bytes=5-", 10), Ok(Some(5..10)));
+        assert_eq!(range("bytes=-3", 10), Ok(Some(7..10)));
+        assert_eq!(range("bytes=-30", 10), Ok(Some(0..10)));
+        assert_eq!(range("bytes=8-99", 10), Ok(Some(8..10)));
+        assert_eq!(range("bytes=10-", 10), Err(()));
+        assert_eq!(range("bytes=-0", 10), Err(()));
+        // Ignored: another unit, several ranges, malformed, reversed.
+        for ignored in ["items=0-3", "bytes=0-1,4-5", "bytes=a-b", "bytes=5-2", "bytes=-", "bytes=3"] {
+            assert_eq!(range(ignored, 10), Ok(None), "{ignored}");
+        }
+    }
 }

@@ -75,8 +75,13 @@ pub struct Config {
     pub request_timeout: Duration,
     /// `MOTCUA_LOG_FORMAT`: `json` (default) or `pretty`.
     pub log_json: bool,
-    /// `MOTCUA_BLOB_DIR`: where attachment files are stored (content-addressed).
+    /// `MOTCUA_BLOB_DIR`: where attachment files are stored (content-addressed); with
+    /// `blob_url` set, only this process's scratch files (`<dir>/staging`).
     pub blob_dir: std::path::PathBuf,
+    /// `MOTCUA_BLOB_URL`: `s3://bucket[/prefix]` stores attachments in S3-compatible object
+    /// storage shared by every process (endpoint, region and credentials from the usual
+    /// `AWS_*` variables); unset: the local directory `blob_dir`.
+    pub blob_url: Option<String>,
     /// `MOTCUA_MAX_UPLOAD_BYTES`: largest attachment (default 10 MB).
     pub max_upload_bytes: u64,
     /// `MOTCUA_PUBLIC_RATE_PER_MIN`: public dossier look-ups per client address per minute.
@@ -245,6 +250,7 @@ impl Default for Config {
             request_timeout: Duration::from_secs(30),
             log_json: true,
             blob_dir: std::path::PathBuf::from("data/blobs"),
+            blob_url: None,
             max_upload_bytes: 10 * 1024 * 1024,
             public_rate_per_min: 30,
             quotas: Quotas::default(),
@@ -289,6 +295,7 @@ impl Config {
             request_timeout: var("MOTCUA_REQUEST_TIMEOUT_SECS")?.map(Duration::from_secs).unwrap_or(d.request_timeout),
             log_json: std::env::var("MOTCUA_LOG_FORMAT").map(|v| v != "pretty").unwrap_or(d.log_json),
             blob_dir: std::env::var_os("MOTCUA_BLOB_DIR").map(Into::into).unwrap_or(d.blob_dir),
+            blob_url: std::env::var("MOTCUA_BLOB_URL").ok().filter(|u| !u.trim().is_empty()),
             max_upload_bytes: var("MOTCUA_MAX_UPLOAD_BYTES")?.unwrap_or(d.max_upload_bytes),
             public_rate_per_min: var("MOTCUA_PUBLIC_RATE_PER_MIN")?.unwrap_or(d.public_rate_per_min),
             quotas: Quotas::from_env(d.quotas)?,

@@ -75,8 +75,9 @@ async fn collect_stale_uploads(app: &AppState, before: DateTime<Utc>) -> anyhow:
         .fetch_all(pool).await
     })?;
     for (id,) in &ids {
-        let dir = app.blobs.staging_path(&id.to_string()).with_extension("chunks");
-        tokio::fs::remove_dir_all(dir).await.ok();
+        if let Err(e) = app.blobs.delete_chunks(&id.to_string()).await {
+            tracing::warn!(upload = %id, error = format!("{e:#}"), "the chunks of a stale upload were not deleted");
+        }
     }
     Ok(ids.len() as u64)
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask bench [catalogue | search | startup | dossiers | reports | push | client]...`: benchmarks that print ratios
+//! `cargo xtask bench [catalogue | search | startup | dossiers | reports | push | client | city]...`: benchmarks that print ratios
 //! against a baseline measured in the same run, so figures from different machines can be
 //! compared; and `cargo xtask schemathesis`, which fuzzes the API from its OpenAPI document.
 //!
@@ -20,10 +20,15 @@
 //!   FCM emulator (release builds), beside the emulator's own accept rate at the same
 //!   concurrency, and the server's peak memory, on SQLite and PostgreSQL
 //!   (`cargo bench -p motcua-server --bench push`).
+//! - `city`: a city's peak hour (searches, draft syncs, status reads, tracking, uploads,
+//!   submissions, officer moves) against one release server over PostgreSQL, open-loop,
+//!   the rate raised until p99 passes 200 ms; the CPU of server, database and load
+//!   generator at the last rate that held.
 //!
 //! With no argument every suite runs. A new suite is one more entry in [`SUITES`].
 
 mod catalogue;
+mod city;
 mod http;
 mod memory;
 mod schemathesis;
@@ -41,7 +46,7 @@ use crate::util::{cargo, run as run_cmd};
 type Suite = fn(&Release) -> anyhow::Result<()>;
 
 /// Every suite: its name, whether it needs the release server, and its body.
-const SUITES: [(&str, bool, Suite); 8] = [
+const SUITES: [(&str, bool, Suite); 9] = [
     ("catalogue", true, catalogue::run),
     ("search", false, search::run),
     ("memory", true, memory::run),
@@ -50,6 +55,7 @@ const SUITES: [(&str, bool, Suite); 8] = [
     ("reports", false, reports),
     ("client", false, client),
     ("push", false, push),
+    ("city", true, city::run),
 ];
 
 /// The release build of the server, made once per run.

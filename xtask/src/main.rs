@@ -3,7 +3,9 @@
 //! - `cargo xtask test`: the whole suite on a fresh machine: formatting, clippy, every
 //!   test on SQLite and on a throwaway PostgreSQL cluster this command starts and removes
 //!   (the end-to-end crate `tests/e2e` among them: the server and FCM emulator binaries,
-//!   built by the test itself, with the client library), the OpenAPI document checked by a
+//!   built by the test itself, with the client library), the upload, dossier and report
+//!   API tests once more over an S3-compatible server (moto, from PyPI) this command
+//!   starts, the OpenAPI document checked by a
 //!   validator, the Open311 face read by the PyPI client `georeport`, then the Kotlin (JVM)
 //!   and Python tests of the generated bindings against a live server, then the web
 //!   console's officer journey in headless Chromium.
@@ -26,6 +28,7 @@ mod browser;
 mod open311;
 mod openapi;
 mod pg;
+mod s3;
 mod util;
 
 use anyhow::Context;
@@ -116,6 +119,11 @@ fn selected_steps(mut asked: Vec<Step>, no_lint: bool) -> Vec<Step> {
     asked
 }
 
+/// The server's API tests that run a second time over S3-compatible object storage: every
+/// test that uploads, reads or collects attachments.
+const S3_SUBSET: &[&str] =
+    &["test", "-p", "motcua-server", "--test", "api", "--", "uploads::", "abuse::", "dossiers::", "reports::"];
+
 /// The suite, one step after another; the first failure stops it.
 fn test(steps: &[Step]) -> anyhow::Result<()> {
     for step in steps {
@@ -136,7 +144,21 @@ fn test(steps: &[Step]) -> anyhow::Result<()> {
             }
             Step::Test => {
                 let cluster = pg::Cluster::start()?;
-                let result = run(cargo().args(["test", "--workspace"]).env("MOTCUA_TEST_DATABASE_URL", cluster.url()));
+                let s3 = s3::S3Server::start()?;
+                // Everything, with the S3 server there for the scale-out scenario of the
+                // end-to-end tests; then the upload, dossier and report tests once more
+                // with attachments in the bucket instead of a local folder.
+                let result = run(s3
+                    .apply(cargo().args(["test", "--workspace"]))
+                    .env("MOTCUA_TEST_DATABASE_URL", cluster.url())
+                    .env("MOTCUA_TEST_S3_URL", s3.url()))
+                .and_then(|()| {
+                    run(s3
+                        .apply(cargo().args(S3_SUBSET))
+                        .env("MOTCUA_TEST_DATABASE_URL", cluster.url())
+                        .env("MOTCUA_TEST_BLOB_URL", s3.url()))
+                });
+                drop(s3);
                 drop(cluster);
                 result?;
             }

@@ -92,6 +92,20 @@ impl Cluster {
         output(&mut cmd).map(|_| ())
     }
 
+    /// One query's answer through `psql` (unaligned, tuples only).
+    pub fn query(&self, sql: &str) -> anyhow::Result<String> {
+        let exe = self.bin.join("psql");
+        let mut cmd = Command::new(&exe);
+        cmd.args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-At", "-c", sql]);
+        Ok(output(&mut cmd)?.trim().to_owned())
+    }
+
+    /// The postmaster's process id (the cluster's processes are its children).
+    pub fn postmaster_pid(&self) -> Option<u32> {
+        let text = std::fs::read_to_string(self.dir.join("data/postmaster.pid")).ok()?;
+        text.lines().next()?.trim().parse().ok()
+    }
+
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }

@@ -186,20 +186,33 @@ fn verifying_map(rows: &[KeyRow]) -> anyhow::Result<HashMap<String, (DecodingKey
 }
 
 impl KeyRing {
-    /// Loads the active keys, creating the first one on an empty database.
+    /// Loads the active keys, creating the first one on an empty database. Processes
+    /// starting together make one key between them: the check and the insert are one
+    /// write transaction (serialised by SQLite's write lock, on PostgreSQL by an advisory
+    /// lock), so no process signs with a key the others have not loaded.
     pub async fn load_or_create(db: &Db) -> anyhow::Result<KeyRing> {
         let mut rows = load(db).await?;
         if rows.is_empty() {
             let seed = random_32()?;
             let kid = new_kid(Utc::now());
-            on_db!(db, write, pool => {
-                sqlx::query("INSERT INTO signing_keys (kid, secret, created_at) VALUES ($1, $2, $3) ON CONFLICT (kid) DO NOTHING")
-                    .bind(&kid)
-                    .bind(seed.as_slice())
-                    .bind(Utc::now())
-                    .execute(pool)
-                    .await.map(|r| r.rows_affected())
-            })?;
+            let lock_sql = match db {
+                Db::Sqlite { .. } => "SELECT 1",
+                Db::Postgres(_) => "SELECT pg_advisory_xact_lock(72310002)",
+            };
+            on_db!(db, write, pool => async {
+                let mut tx = crate::db::BeginWrite::begin_write(pool).await?;
+                sqlx::query(lock_sql).execute(&mut *tx).await?;
+                let (keys,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM signing_keys").fetch_one(&mut *tx).await?;
+                if keys == 0 {
+                    sqlx::query("INSERT INTO signing_keys (kid, secret, created_at) VALUES ($1, $2, $3)")
+                        .bind(&kid)
+                        .bind(seed.as_slice())
+                        .bind(Utc::now())
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await
+            }.await)?;
             rows = load(db).await?;
         }
         Ok(KeyRing {

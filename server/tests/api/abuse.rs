@@ -96,8 +96,14 @@ async fn upload_quota_and_disk_reserve(backend: Backend) {
     app.stop().await;
 
     // A server whose disk reserve is larger than any disk refuses uploads cleanly, with
-    // the API's error shape, and keeps serving everything else.
-    let full = spawn_app_with(backend, |c| c.quotas.min_free_disk_bytes = u64::MAX / 2).await;
+    // the API's error shape, and keeps serving everything else. (The reserve guards the
+    // local folder: object storage tells no free space, so this server always has one.)
+    let full = spawn_app_with(backend, |c| {
+        c.quotas.min_free_disk_bytes = u64::MAX / 2;
+        c.blob_url = None;
+    })
+    .await;
+    assert!(full.state.blobs.free_bytes().is_some());
     let citizen = full.citizen("001203004567", "0912345678").await;
     expect_error(announce(&full, &citizen, &pdf(1_000, 1)).await, 507, "insufficient_storage").await;
     let whole = full
@@ -121,16 +127,9 @@ async fn count(app: &TestApp, sql: &'static str) -> i64 {
     }
 }
 
-fn blob_files(app: &TestApp) -> usize {
-    let root = &app.config.blob_dir;
-    std::fs::read_dir(root)
-        .map(|dirs| {
-            dirs.flatten()
-                .filter(|d| d.file_name() != "staging")
-                .flat_map(|d| std::fs::read_dir(d.path()).into_iter().flatten().flatten())
-                .count()
-        })
-        .unwrap_or(0)
+/// The files in the server's blob store (a folder or a bucket).
+async fn blob_files(app: &TestApp) -> usize {
+    app.state.blobs.list_blobs().await.expect("listing the blob store").len()
 }
 
 async fn janitor_collects_what_was_abandoned(backend: Backend) {
@@ -139,13 +138,14 @@ async fn janitor_collects_what_was_abandoned(backend: Backend) {
     // A dossier keeps its attachments; an attachment used by nothing, and an upload left
     // half-way, are abandoned.
     let dossier = file_one(&app, &citizen, "H26.00").await;
-    let kept_files = blob_files(&app);
+    let kept_files = blob_files(&app).await;
     let orphan = upload_whole(&app, &citizen, &pdf(5_000, 9), "bo-quen.pdf").await;
     let half = pdf(80_000, 7);
     let started = expect_json(announce(&app, &citizen, &half).await, 201).await;
     let upload_id = started["upload_id"].as_str().expect("id").to_owned();
     expect_json(chunk(&app, &citizen, &upload_id, 0, &half[..30_000]).await, 200).await;
-    assert_eq!(blob_files(&app), kept_files + 1);
+    assert_eq!(blob_files(&app).await, kept_files + 1);
+    assert_eq!(app.state.blobs.list_chunks(&upload_id).await.expect("list").len(), 1, "the chunk is in the store");
 
     // Nothing is old enough yet.
     let now = chrono::Utc::now();
@@ -157,11 +157,11 @@ async fn janitor_collects_what_was_abandoned(backend: Backend) {
     let later = now + chrono::TimeDelta::days(8);
     let done = motcua_server::janitor::run_once(&state, later).await.expect("janitor");
     assert_eq!((done.stale_uploads, done.orphan_attachments, done.blobs), (1, 1, 1), "{done:?}");
-    assert_eq!(blob_files(&app), kept_files, "the orphan's file is gone, the dossier's are kept");
+    assert_eq!(blob_files(&app).await, kept_files, "the orphan's file is gone, the dossier's are kept");
     expect_error(app.get_as(&citizen, &format!("/api/v1/attachments/{orphan}")).await, 404, "not_found").await;
     expect_error(app.get_as(&citizen, &format!("/api/v1/uploads/{upload_id}")).await, 404, "not_found").await;
-    let staged = app.config.blob_dir.join("staging").join(format!("{upload_id}.chunks"));
-    assert!(!staged.exists(), "the half upload's chunks are deleted");
+    let staged = app.state.blobs.list_chunks(&upload_id).await.expect("list");
+    assert!(staged.is_empty(), "the half upload's chunks are deleted: {staged:?}");
     assert_eq!(count(&app, "SELECT CAST(COUNT(*) AS BIGINT) FROM upload_chunks").await, 0);
     // The dossier's files still open.
     let full = expect_json(

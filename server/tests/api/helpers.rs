@@ -47,10 +47,21 @@ pub async fn fresh_database(backend: Backend) -> (String, PathBuf) {
     }
 }
 
+/// The blob store of a test server: the local folder `scratch/blobs`, or, when
+/// `MOTCUA_TEST_BLOB_URL` names an S3 bucket (`cargo xtask test` starts an S3-compatible
+/// server and runs the upload, dossier and report tests once more with it), a prefix of
+/// that bucket of the test's own.
+pub fn test_blob_url(scratch: &std::path::Path) -> Option<String> {
+    let base = std::env::var("MOTCUA_TEST_BLOB_URL").ok().filter(|u| !u.trim().is_empty())?;
+    let name = scratch.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    Some(format!("{}/{name}", base.trim_end_matches('/')))
+}
+
 pub fn test_config(url: &str, scratch: &std::path::Path) -> Config {
     Config {
         database_url: url.to_owned(),
         blob_dir: scratch.join("blobs"),
+        blob_url: test_blob_url(scratch),
         public_rate_per_min: 10_000,
         db_max_connections: 4,
         auth_rate_per_min: 10_000,

@@ -11,7 +11,8 @@ both!(
     metrics_count_requests,
     openapi_document_describes_every_route,
     swagger_ui_is_served_offline,
-    processes_share_keys_and_seed
+    processes_share_keys_and_seed,
+    processes_starting_together_make_one_key
 );
 
 async fn health_and_readiness(backend: Backend) {
@@ -81,6 +82,34 @@ async fn swagger_ui_is_served_offline(backend: Backend) {
     let initializer = app.get("/docs/swagger-initializer.js").await.text().await.expect("js");
     assert!(initializer.contains("/openapi.json"), "{initializer}");
     app.stop().await;
+}
+
+/// Processes started together on an empty database make one signing key between them
+/// (each making its own left each process publishing and signing with a different set).
+async fn processes_starting_together_make_one_key(backend: Backend) {
+    let (url, scratch) = crate::helpers::fresh_database(backend).await;
+    let first = crate::helpers::start_owned(backend, &url, scratch.clone()).await;
+    // The first start migrated the database; empty the key table again, then race.
+    motcua_server::on_db!(&first.state.db, write, pool => {
+        sqlx::query("DELETE FROM signing_keys").execute(pool).await.map(|r| r.rows_affected())
+    })
+    .expect("delete");
+    let config = first.config.clone();
+    let started = futures_util::future::join_all((0..4).map(|_| start_on(config.clone()))).await;
+    let keys = motcua_server::on_db!(&first.state.db, read, pool => {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM signing_keys").fetch_one(pool).await
+    })
+    .expect("count");
+    assert_eq!(keys, 1, "one key for processes starting together");
+    let jwks: Vec<Value> = futures_util::future::join_all(
+        started.iter().map(|s| async { expect_json(s.get("/.well-known/jwks.json").await, 200).await }),
+    )
+    .await;
+    assert!(jwks.iter().all(|k| k == &jwks[0] && k["keys"].as_array().map(Vec::len) == Some(1)), "{jwks:?}");
+    for s in started {
+        s.stop().await;
+    }
+    first.stop().await;
 }
 
 /// Two server processes over one database: the seed is loaded once, and a token signed

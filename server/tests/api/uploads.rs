@@ -8,7 +8,14 @@ use sha2::{Digest, Sha256};
 use crate::both;
 use crate::helpers::{Backend, TestApp, expect_error, expect_json, spawn_app_with};
 
-both!(resumes_after_a_broken_connection, checks_content_and_size, same_bytes_are_stored_once);
+both!(
+    resumes_after_a_broken_connection,
+    checks_content_and_size,
+    same_bytes_are_stored_once,
+    reads_ranges,
+    the_store_moves_a_blob_aside_and_back,
+    stores_a_file_of_several_parts
+);
 
 fn pdf(len: usize) -> Vec<u8> {
     let mut bytes = b"%PDF-1.7\n".to_vec();
@@ -153,9 +160,8 @@ async fn same_bytes_are_stored_once(backend: Backend) {
     let must_send = expect_json(announce(&app, &stranger, &file, "x.pdf").await, 201).await;
     assert!(must_send["attachment"].is_null());
 
-    let files: Vec<_> =
-        walk(&app.config.blob_dir).into_iter().filter(|p| !p.to_string_lossy().contains("staging")).collect();
-    assert_eq!(files.len(), 1, "one stored file for the same bytes: {files:?}");
+    let files = app.state.blobs.list_blobs().await.expect("list");
+    assert_eq!(files, vec![sha(&file)], "one stored file for the same bytes");
     let blobs = motcua_server::on_db!(&app.state.db, read, pool => {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM blobs").fetch_one(pool).await
     })
@@ -164,11 +170,109 @@ async fn same_bytes_are_stored_once(backend: Backend) {
     app.stop().await;
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() { out.extend(walk(&path)) } else { out.push(path) }
+/// A large file is read in ranges (a phone showing page after page of a scan, or resuming
+/// a download), from the local folder and from object storage alike.
+async fn reads_ranges(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(300_000);
+    let stored = app
+        .request(Method::POST, "/api/v1/attachments?name=ban-ve.pdf")
+        .bearer_auth(&token)
+        .body(file.clone())
+        .send()
+        .await
+        .expect("request");
+    let id = expect_json(stored, 201).await["id"].as_str().expect("id").to_owned();
+    let path = format!("/api/v1/attachments/{id}/content");
+    let read = |range: &'static str| app.request(Method::GET, &path).bearer_auth(&token).header("range", range).send();
+    let header = |r: &reqwest::Response, name: &str| {
+        r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned).unwrap_or_default()
+    };
+
+    let middle = read("bytes=1000-1999").await.expect("request");
+    assert_eq!(middle.status(), 206);
+    assert_eq!(header(&middle, "content-range"), "bytes 1000-1999/300000");
+    assert_eq!(middle.bytes().await.expect("body").as_ref(), &file[1000..2000]);
+
+    let tail = read("bytes=-500").await.expect("request");
+    assert_eq!(tail.status(), 206);
+    assert_eq!(header(&tail, "content-range"), "bytes 299500-299999/300000");
+    assert_eq!(tail.bytes().await.expect("body").as_ref(), &file[299_500..]);
+
+    // An open end, and an end past the file, stop at its last byte.
+    let rest = read("bytes=299990-").await.expect("request");
+    assert_eq!(rest.status(), 206);
+    assert_eq!(rest.bytes().await.expect("body").as_ref(), &file[299_990..]);
+    let past = read("bytes=299000-999999").await.expect("request");
+    assert_eq!(header(&past, "content-range"), "bytes 299000-299999/300000");
+    assert_eq!(past.bytes().await.expect("body").len(), 1000);
+
+    // Starting past the end: 416, naming the header, with the size.
+    let beyond = read("bytes=300000-").await.expect("request");
+    assert_eq!(header(&beyond, "content-range"), "bytes */300000");
+    assert_eq!(expect_error(beyond, 416, "validation_failed").await, vec!["Range"]);
+
+    // Several ranges, or another unit: the whole file (RFC 9110 lets a server ignore them).
+    for ignored in ["bytes=0-10,20-30", "pages=1-2", "bytes=abc"] {
+        let whole = read(ignored).await.expect("request");
+        assert_eq!(whole.status(), 200, "{ignored}");
+        assert_eq!(header(&whole, "accept-ranges"), "bytes");
+        assert_eq!(whole.bytes().await.expect("body").len(), file.len(), "{ignored}");
     }
-    out
+    app.stop().await;
+}
+
+/// The janitor's deletion steps on the store in use (a folder, or a bucket under
+/// `MOTCUA_TEST_BLOB_URL`): a trashed blob is gone from reads and listings, a restored one
+/// is whole again, a purged one is gone for good.
+async fn the_store_moves_a_blob_aside_and_back(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(50_000);
+    let stored =
+        app.request(Method::POST, "/api/v1/attachments?name=a.pdf").bearer_auth(&token).body(file.clone()).send().await;
+    expect_json(stored.expect("request"), 201).await;
+    let blobs = &app.state.blobs;
+    let key = sha(&file);
+
+    let trashed = blobs.trash(&key).await.expect("trash").expect("the blob was there");
+    assert_eq!(blobs.get(&key).await.expect("get"), None);
+    assert!(blobs.list_blobs().await.expect("list").is_empty(), "a trashed blob is not listed");
+    blobs.restore(&key, &trashed).await.expect("restore");
+    assert_eq!(blobs.get(&key).await.expect("get").as_deref(), Some(&file[..]));
+    assert_eq!(blobs.get_range(&key, 10..20).await.expect("range").as_deref(), Some(&file[10..20]));
+    assert_eq!(blobs.list_blobs().await.expect("list"), vec![key.clone()]);
+
+    let again = blobs.trash(&key).await.expect("trash").expect("restored");
+    blobs.purge(&again).await.expect("purge");
+    assert_eq!(blobs.get(&key).await.expect("get"), None);
+    assert_eq!(blobs.trash(&key).await.expect("trash"), None, "nothing left to trash");
+    blobs.purge(&again).await.expect("purging twice is harmless");
+    app.stop().await;
+}
+
+/// A file larger than one part of an object store's multipart upload (8 MiB), sent in
+/// chunks, is stored and read back whole and by range.
+async fn stores_a_file_of_several_parts(backend: Backend) {
+    let app = spawn_app_with(backend, |_| {}).await;
+    let token = app.citizen("001203004567", "0912345678").await;
+    let file = pdf(9_500_000);
+    let started = expect_json(announce(&app, &token, &file, "ban-do.pdf").await, 201).await;
+    let id = started["upload_id"].as_str().expect("id").to_owned();
+    let mut done = Value::Null;
+    for offset in (0..file.len()).step_by(2_500_000) {
+        let end = (offset + 2_500_000).min(file.len());
+        done = expect_json(chunk(&app, &token, &id, offset, &file[offset..end]).await, 200).await;
+    }
+    let attachment = done["attachment"]["id"].as_str().expect("finished").to_owned();
+    let path = format!("/api/v1/attachments/{attachment}/content");
+    let whole = app.get_as(&token, &path).await;
+    assert_eq!(whole.status(), 200);
+    assert!(whole.bytes().await.expect("body").as_ref() == file.as_slice(), "every byte back");
+    let tail = app.request(Method::GET, &path).bearer_auth(&token).header("range", "bytes=9000000-").send().await;
+    let tail = tail.expect("request");
+    assert_eq!(tail.status(), 206);
+    assert!(tail.bytes().await.expect("body").as_ref() == &file[9_000_000..]);
+    app.stop().await;
 }
