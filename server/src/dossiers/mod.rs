@@ -578,7 +578,8 @@ async fn answer_supplement(
         None => None,
         Some(_) => {
             let key = crate::extract::idempotency_key(&headers)?;
-            let body = serde_json::to_value(&req).map_err(|_| ApiError::internal("a parsed answer did not serialize"))?;
+            let body =
+                serde_json::to_value(&req).map_err(|_| ApiError::internal("a parsed answer did not serialize"))?;
             Some((key, store::request_hash(&serde_json::json!({"supplement": body}))))
         }
     };
