@@ -15,8 +15,8 @@ use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::MakeRequestUuid;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -239,7 +239,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             .on_request(())
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
             .propagate_x_request_id()
-            .layer(CompressionLayer::new().gzip(true).compress_when(JsonAnswers))
+            .layer(
+                CompressionLayer::new()
+                    .gzip(true)
+                    .br(true)
+                    .quality(CompressionLevel::Precise(5))
+                    .compress_when(JsonAnswers),
+            )
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))
@@ -249,7 +255,8 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     )
 }
 
-/// Which answers are gzip-compressed (for a client that accepts it): JSON of more than
+/// Which answers are compressed (brotli or gzip, as the client accepts; level 5, fast
+/// enough for the 13 MB of a first catalogue sync): JSON of more than
 /// 1 KiB (the first catalogue sync is 1.5 MB of it), never the bytes of an attachment or a
 /// photo (already compressed, and served as they were stored), HTML or XML.
 #[derive(Clone, Copy, Debug)]

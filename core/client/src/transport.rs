@@ -62,10 +62,11 @@ impl ReqwestTransport {
         // reqwest is built without a default crypto provider; `ring` keeps the library small.
         // An error only means a provider is installed already, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        // gzip: asked for and decoded here (the server compresses its JSON answers; the
-        // first catalogue sync shrinks about ten times).
+        // brotli and gzip: asked for and decoded here (the server compresses its JSON
+        // answers; the first catalogue sync shrinks more than ten times).
         let client = reqwest::Client::builder()
             .gzip(true)
+            .brotli(true)
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -151,6 +152,6 @@ mod tests {
         let response = transport.send(request).await.unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(response.body, body, "decoded");
         let seen = server.await.unwrap_or_else(|e| panic!("{e}"));
-        assert!(seen.contains("accept-encoding: gzip"), "{seen}");
+        assert!(seen.contains("accept-encoding: gzip, br") || (seen.contains("gzip") && seen.contains("br")), "{seen}");
     }
 }

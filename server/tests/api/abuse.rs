@@ -503,7 +503,7 @@ async fn attachment_bytes_carry_safe_headers(backend: Backend) {
     app.stop().await;
 }
 
-/// A client that accepts gzip gets the JSON answers compressed (the first catalogue sync
+/// A client that accepts gzip or brotli gets the JSON answers compressed (the first catalogue sync
 /// is most of a phone's first download); the bytes of an attachment are served as stored.
 async fn json_answers_are_compressed_and_file_bytes_never(backend: Backend) {
     use std::io::Read;
@@ -525,6 +525,14 @@ async fn json_answers_are_compressed_and_file_bytes_never(backend: Backend) {
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gzip");
     assert_eq!(unzipped, plain.to_vec(), "the same answer");
+    let brotli = app
+        .request(Method::GET, "/api/v1/catalogue/changes")
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(brotli.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    assert!(brotli.bytes().await.expect("body").len() < zipped.len(), "brotli is smaller still");
 
     let citizen = app.citizen("001203004567", "0912345678").await;
     let mut bytes = PNG.to_vec();
