@@ -3,7 +3,8 @@
 // search without diacritics, an offline draft with validation errors then fixed, submit
 // while the server is down, delivery once when it is back, the status change after an
 // officer acts), the app's own HTTP stack with a parked outbox item, and a field report
-// drafted offline with two photos carrying GPS EXIF, sent once, cached and followed. A plain main()
+// drafted offline with two photos carrying GPS EXIF, sent once, cached and followed. Forms are
+// filled and drawn generically from the core's form view (`typed`, `render`). A plain main()
 // runner: one line per test, then "N passed, N failed", and a non-zero exit on failure.
 package motcua.bindings.test
 
@@ -180,36 +181,61 @@ class JdkTransport : Transport {
 fun config(server: Server, dir: File) =
     ClientConfig(server.baseUrl, File(dir, "phone").absolutePath, "vi", 16UL * 1024UL, 5000UL)
 
-fun jsonString(s: String) = "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\""
+/** Every required value of the birth registration form, as plain values, valid today. */
+fun birthValues(): List<Pair<String, Any>> = listOf(
+    "ho_ten" to "Nguyễn Văn An",
+    "so_cccd" to "001099012345",
+    "dien_thoai" to "0912345678",
+    "noi_cu_tru" to mapOf("province" to "Hà Nội", "ward" to "Phường Hoàn Kiếm", "street" to "12 Hàng Bài"),
+    "nguoi_nop" to "ban_than",
+    "quan_he" to "cha",
+    "tre_ho_ten" to "Nguyễn Minh Khôi",
+    "tre_ngay_sinh" to LocalDate.now().minusDays(10).toString(),
+    "tre_gioi_tinh" to "nam",
+    "tre_dan_toc" to "kinh",
+    "noi_sinh_loai" to "co_so_y_te",
+    "ten_co_so_y_te" to "Bệnh viện Phụ sản Hà Nội",
+    "noi_sinh" to mapOf("province" to "Hà Nội", "ward" to "Phường Đống Đa"),
+    "me_ho_ten" to "Trần Thị Bình",
+    "me_so_cccd" to "001195012346",
+    "me_ngay_sinh" to "1995-05-20",
+    "hinh_thuc_nhan" to "truc_tiep",
+    "cam_doan" to true,
+)
 
-/** Every required value of the birth registration form, as JSON, valid today. */
-fun birthValues(): List<Pair<String, String>> {
-    val address = """{"province":"Hà Nội","ward":"Phường Hoàn Kiếm","street":"12 Hàng Bài"}"""
-    return listOf(
-        "ho_ten" to jsonString("Nguyễn Văn An"),
-        "so_cccd" to jsonString("001099012345"),
-        "dien_thoai" to jsonString("0912345678"),
-        "noi_cu_tru" to address,
-        "nguoi_nop" to jsonString("ban_than"),
-        "quan_he" to jsonString("cha"),
-        "tre_ho_ten" to jsonString("Nguyễn Minh Khôi"),
-        "tre_ngay_sinh" to jsonString(LocalDate.now().minusDays(10).toString()),
-        "tre_gioi_tinh" to jsonString("nam"),
-        "tre_dan_toc" to jsonString("kinh"),
-        "noi_sinh_loai" to jsonString("co_so_y_te"),
-        "ten_co_so_y_te" to jsonString("Bệnh viện Phụ sản Hà Nội"),
-        "noi_sinh" to """{"province":"Hà Nội","ward":"Phường Đống Đa"}""",
-        "me_ho_ten" to jsonString("Trần Thị Bình"),
-        "me_so_cccd" to jsonString("001195012346"),
-        "me_ngay_sinh" to jsonString("1995-05-20"),
-        "hinh_thuc_nhan" to jsonString("truc_tiep"),
-        "cam_doan" to "true",
-    )
+/** The typed value of a plain value for a field of the core's form view: the one place that
+ *  maps the view's kinds to `FieldValue`, as an app's generic form renderer does. */
+@Suppress("UNCHECKED_CAST")
+fun typed(field: FormField, value: Any): FieldValue = when (val k = field.kind) {
+    is FormFieldKind.Text, FormFieldKind.CitizenId, FormFieldKind.Phone, FormFieldKind.Email -> FieldValue.Text(value as String)
+    is FormFieldKind.Number -> FieldValue.Number((value as Number).toDouble())
+    is FormFieldKind.Date -> FieldValue.Date(value as String)
+    is FormFieldKind.Select -> if (k.multiple) FieldValue.Choices(value as List<String>) else FieldValue.Choice(value as String)
+    is FormFieldKind.Checkbox -> FieldValue.Bool(value as Boolean)
+    is FormFieldKind.Address -> (value as Map<String, String>).let {
+        FieldValue.Address(it.getValue("province"), it["ward"] ?: "", it["ward_code"], it["district"], it["street"])
+    }
+    is FormFieldKind.Group -> FieldValue.Group((value as List<Map<String, Any>>).map { item ->
+        item.mapValues { (key, v) -> typed(k.template.first { it.key == key }, v) }
+    })
+    is FormFieldKind.Attachment -> throw TestFailure("${field.key}: files go through attachFile")
+}
+
+/** A text rendering of the visible fields, from the view alone (what a screen draws). */
+fun render(fields: List<FormField>, depth: Int = 0): List<String> = fields.filter { it.visible }.flatMap { f ->
+    val k = f.kind
+    if (k is FormFieldKind.Date) {
+        expect(listOfNotNull(k.min, k.max).all { Regex("\\d{4}-\\d{2}-\\d{2}").matches(it) }) { "${f.key}: $k" }
+    }
+    if (k is FormFieldKind.Select) expect(k.options.isNotEmpty() && k.options.all { it.label.isNotEmpty() }) { f.key }
+    val line = "  ".repeat(depth) + f.label + (if (f.required) " *" else "") + ": ${f.value}" + f.issues.joinToString("") { " [${it.message}]" }
+    listOf(line) + if (k is FormFieldKind.Group) k.items.flatMap { render(it.fields, depth + 1) } else emptyList()
 }
 
 suspend fun fill(client: MotcuaClient, draftId: String): List<FieldIssue> {
+    val byKey = client.formView(draftId).fields.associateBy { it.key }
     var issues = emptyList<FieldIssue>()
-    for ((key, value) in birthValues()) issues = client.setField(draftId, key, value)
+    for ((key, value) in birthValues()) issues = client.setField(draftId, key, typed(byKey.getValue(key), value))
     return issues
 }
 
@@ -255,7 +281,7 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val wrong = expectThrows<MotcuaException.Validation> { client.verifyPhone(pending.verificationId, wrongCode) }
     expect(wrong.fields.any { it.path == "code" }) { "${wrong.fields}" }
     val profile = client.verifyPhone(pending.verificationId, code)
-    expectEqual(profile.role, "citizen", "role")
+    expectEqual(profile.role, Role.Citizen as Role, "role")
     expect(client.isSignedIn() && tokens.tokens != null) { "tokens were not saved" }
 
     val report = client.syncCatalogue()
@@ -269,6 +295,7 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(found.firstOrNull()?.name, "Đăng ký khai sinh", "first search hit")
     val birth = found.first()
     expect(!birth.nearest) { "a search that names a procedure is not answered with the nearest" }
+    expect(birth.onlineLevel == OnlineLevel.Full || birth.onlineLevel == OnlineLevel.Partial) { "${birth.onlineLevel}" }
     expect(client.searchProcedures("xyzzy", null, 3u).all { it.nearest }) { "no empty page: the nearest procedures" }
     expect(client.procedure(birth.code).formJson.contains("tre_ngay_sinh")) { "form without tre_ngay_sinh" }
     val residence = client.procedure("1.004222").item
@@ -284,8 +311,19 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val unknownPoint = expectThrows<MotcuaException.Validation> { client.setBranch(client.createDraft(birth.code).summary.id, "H99.99") }
     expectEqual(unknownPoint.fields.map { it.path }, listOf("branch_code"), "unknown service point")
     val draftId = client.createDraft(birth.code).summary.id
-    client.setField(draftId, "ho_ten", jsonString("A"))
-    val issues = client.setField(draftId, "so_cccd", jsonString("12345")).associate { it.path to it.code }
+    // The form, drawn from the core's view alone (offline): labels, what shows, issues.
+    val view = client.formView(draftId)
+    expect(view.editable && view.procedureCode == birth.code) { "$view" }
+    val lines = render(view.fields)
+    expectEqual(lines.count { !it.startsWith(" ") }, view.fields.count { it.visible }, "rendered fields")
+    expect(view.fields.any { !it.visible }) { "conditional fields are hidden until their condition holds" }
+    val address = view.fields.first { it.kind is FormFieldKind.Address }.kind as FormFieldKind.Address
+    expectEqual(address.provinces, client.provinces(), "provinces of an address field")
+    val slot = view.fields.first { it.kind is FormFieldKind.Attachment }.kind as FormFieldKind.Attachment
+    expect(slot.maxBytes == 10UL * 1024UL * 1024UL && "application/pdf" in slot.acceptedTypes) { "$slot" }
+    val byKey = view.fields.associateBy { it.key }
+    client.setField(draftId, "ho_ten", typed(byKey.getValue("ho_ten"), "A"))
+    val issues = client.setField(draftId, "so_cccd", typed(byKey.getValue("so_cccd"), "12345")).associate { it.path to it.code }
     expectEqual(issues["ho_ten"], "too_short", "ho_ten issue")
     expectEqual(issues["so_cccd"], "invalid_citizen_id", "so_cccd issue")
     val refused = expectThrows<MotcuaException.Validation> { client.submitDraft(draftId) }
@@ -312,7 +350,7 @@ suspend fun citizenJourney(server: Server, dir: File) {
     val dossierId = sent[0].dossierId
     expectEqual(client.syncOutbox().sent, 0u, "sent by a second pass")
     expectEqual(client.outbox().map { it.dossierId }, listOf<String?>(dossierId), "outbox")
-    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "submitted"), "my dossiers")
+    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to DossierStatus.Submitted), "my dossiers")
     val officer = server.officerToken()
     val (queueStatus, queue) = server.call("GET", "/api/v1/dossiers", officer)
     expect(queueStatus == 200 && Regex("\"id\"\\s*:\\s*\"$dossierId\"").findAll(queue).count() == 1) { queue }
@@ -320,22 +358,46 @@ suspend fun citizenJourney(server: Server, dir: File) {
     // The officer receives it; the citizen sees the new status.
     val (status, body) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"receive"}""")
     expectEqual(status, 200, "receive ($body)")
-    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to "received"), "after receive")
-    expectEqual(events.changes.map { it.dossierId to it.toStatus }, listOf(dossierId to "received"), "status events")
-    expectEqual(client.dossiers().single().status, "received", "cached dossier")
+    val received: DossierStatus = DossierStatus.Received
+    expectEqual(client.refreshDossiers().map { it.id to it.status }, listOf(dossierId to received), "after receive")
+    expectEqual(events.changes.map { it.dossierId to it.toStatus }, listOf(dossierId to received), "status events")
+    expectEqual(client.dossiers().single().status, received, "cached dossier")
     val full = client.dossier(dossierId)
-    expect(full.timeline.any { it.action == "receive" }) { "no receive in the timeline" }
+    expect(full.timeline.any { it.action == TimelineAction.Receive }) { "no receive in the timeline" }
+    expectEqual(full.supplementRequest, null, "no supplement asked yet")
     // Anyone with the receipt follows it, without an account.
     val anyone = MotcuaClient.open(config(server, File(dir, "anyone")), MemoryTokens(), null)
     val tracked = anyone.trackDossier(full.item.code, full.trackingVerifier ?: throw TestFailure("no verifier"))
-    expectEqual(tracked.code to tracked.status, full.item.code to "received", "tracked dossier")
-    expectEqual(tracked.steps.last().status, "received", "last public step")
+    expectEqual(tracked.code to tracked.status, full.item.code to received, "tracked dossier")
+    expectEqual(tracked.steps.last().status, received, "last public step")
     expectThrows<MotcuaException.NotFound> { anyone.trackDossier(full.item.code, if (full.trackingVerifier == "0000") "1111" else "0000") }
     anyone.shutdown()
 
+    // The officer asks for a supplement; the citizen answers it offline, sent once.
+    val (asked, askBody) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer,
+        """{"action":"request_supplement","note":"Bổ sung bản sao giấy chứng sinh"}""")
+    expectEqual(asked, 200, "request_supplement ($askBody)")
+    val request = client.dossier(dossierId).supplementRequest ?: throw TestFailure("the request is not on the dossier")
+    expectEqual(request.note, "Bổ sung bản sao giấy chứng sinh", "what is missing")
+    server.stop()
+    val answer = client.startSupplementAnswer(dossierId, "Đã bổ sung")
+    expect(answer.summary.supplementFor == dossierId && answer.issues.isEmpty() && answer.files.all { it.uploaded }) { "$answer" }
+    val answerFields = client.formView(answer.summary.id).fields.associateBy { it.key }
+    expectEqual(answerFields.getValue("tre_ho_ten").value, FieldValue.Text("Nguyễn Minh Khôi") as FieldValue?, "the dossier's value")
+    client.setField(answer.summary.id, "tre_ho_ten", typed(answerFields.getValue("tre_ho_ten"), "Nguyễn Minh Khang"))
+    val copy = File(dir, "ban-sao.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A) + Random.nextBytes(5_000)) }
+    client.attachFile(answer.summary.id, "tep_giay_chung_sinh", copy.absolutePath, "ban-sao.png")
+    client.submitDraft(answer.summary.id)
+    expectEqual(client.syncOutbox().pending, 1u, "the answer waits for the network")
+    server.start()
+    expectEqual(client.syncNow().sent, 1u, "the answer sent")
+    val answered = client.dossier(dossierId)
+    expect(answered.supplementRequest == null && answered.item.status == DossierStatus.InProcessing) { "${answered.item}" }
+    expectEqual(answered.timeline.count { it.action == TimelineAction.AnswerSupplement }, 1, "answers")
+
     // The officer finishes it; the citizen rates it, once.
     expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 5u, null) }.reason, "not_returned_yet", "early rating")
-    for (action in listOf("start_processing", "approve", "return_result")) {
+    for (action in listOf("approve", "return_result")) {
         val (s, b) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"$action"}""")
         expectEqual(s, 200, "$action ($b)")
     }
@@ -343,6 +405,7 @@ suspend fun citizenJourney(server: Server, dir: File) {
     expectEqual(rated.ratingScore to rated.ratingComment, 5u to "Nhanh gọn", "rating")
     expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 4u, null) }.reason, "already_rated", "second rating")
     val note = client.refreshNotifications().first { it.dossierId == dossierId }
+    expectEqual(note.kind, NotificationKind.DossierStatus as NotificationKind, "notification kind")
     client.markNotificationRead(note.id)
     expect(client.notifications().single { it.id == note.id }.read) { "notification not read" }
 
@@ -380,9 +443,15 @@ suspend fun appTransport(server: Server, dir: File) {
     val missing = File(dir, "none.png").absolutePath
     val noFile = expectThrows<MotcuaException.FileNotFound> { client.attachFile(draftId, "tep_to_khai", missing, "none.png") }
     expectEqual(noFile.path, missing, "the missing file's path")
-    val notJson = expectThrows<MotcuaException.Invalid> { client.setField(draftId, "ho_ten", "not json") }
-    expectEqual(notJson.reason, "value_json is not JSON", "invalid input's reason")
-    val stray = File(dir, "stray.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47) + ByteArray(100)) }
+    // Values of another kind, attachment fields and files of the wrong type: field errors.
+    val wrongKind = expectThrows<MotcuaException.Validation> { client.setField(draftId, "ho_ten", FieldValue.Bool(true)) }
+    expectEqual(wrongKind.fields.map { it.path to it.code }, listOf("ho_ten" to "wrong_type"), "a value of another kind")
+    val madeUp = expectThrows<MotcuaException.Validation> { client.setField(draftId, "tep_to_khai", FieldValue.Files(listOf("made-up"))) }
+    expectEqual(madeUp.fields.map { it.path }, listOf("tep_to_khai"), "a made-up file id")
+    val exe = File(dir, "scan.pdf").apply { writeBytes("MZ not a scan".toByteArray()) }
+    val wrongType = expectThrows<MotcuaException.Validation> { client.attachFile(draftId, "tep_to_khai", exe.absolutePath, "scan.pdf") }
+    expectEqual(wrongType.fields.map { it.code }, listOf("invalid_file_type"), "a file that is no scan")
+    val stray = File(dir, "stray.png").apply { writeBytes(byteArrayOf(0x89.toByte(), 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A) + ByteArray(100)) }
     client.removeFile(draftId, client.attachFile(draftId, "tep_to_khai", stray.absolutePath, "stray.png").id)
     fill(client, draftId)
     attachScans(client, draftId, dir)
@@ -402,7 +471,7 @@ suspend fun appTransport(server: Server, dir: File) {
     val mine = client.refreshDossiers()
     expectEqual(mine.size, 1, "dossiers on the server")
     val withdrawn = client.withdrawDossier(mine.single().id, "Nộp nhầm")
-    expectEqual(withdrawn.item.status, "withdrawn", "withdrawn dossier")
+    expectEqual(withdrawn.item.status, DossierStatus.Withdrawn as DossierStatus, "withdrawn dossier")
 
     val other = client.createDraft(birth.code).summary.id
     client.deleteDraft(other)
@@ -428,6 +497,11 @@ suspend fun appTransport(server: Server, dir: File) {
 
 suspend fun pushOnThePhone(server: Server, dir: File) {
     val tokens = MemoryTokens()
+    // The core's own token stores, for tools and tests.
+    expectEqual(memoryTokenStore().load(), null, "an empty memory store")
+    val fileTokens = fileTokenStore(File(dir, "tokens.json").absolutePath)
+    fileTokens.save(StoredTokens("a", "r", 1L, 2L))
+    expectEqual(fileTokenStore(File(dir, "tokens.json").absolutePath).load()?.refreshToken, "r", "tokens kept in the file")
     val client = MotcuaClient.open(config(server, dir), tokens, null)
     // FCM's token arrives before anyone signs in: kept, then sent at sign-in.
     val kept = client.registerDevice("fcm-kotlin-token-1", "android", "1.0.0")

@@ -3,7 +3,9 @@
 # validation errors then fixed, submit while the server is down, delivery once when it is
 # back, the status change after an officer acts), the app's own HTTP stack with a parked
 # outbox item, the draft and session operations with their errors, and a field report
-# drafted offline with two photos carrying GPS EXIF, sent once, cached and followed.
+# drafted offline with two photos carrying GPS EXIF, sent once, cached and followed. Forms
+# are filled generically from the core's form view (`typed`, `render`): no field key's
+# kind is known to the test beforehand.
 import asyncio
 import base64
 import datetime
@@ -53,10 +55,55 @@ def birth_values():
     }
 
 
+def typed(field, value):
+    """The typed value of a plain Python value for a field of the core's form view: the one
+    place that maps the view's kinds to `FieldValue`, as an app's generic renderer does."""
+    k = field.kind
+    if k.is_TEXT() or k.is_CITIZEN_ID() or k.is_PHONE() or k.is_EMAIL():
+        return m.FieldValue.TEXT(value=value)
+    if k.is_NUMBER():
+        return m.FieldValue.NUMBER(value=float(value))
+    if k.is_DATE():
+        return m.FieldValue.DATE(value=value)
+    if k.is_SELECT():
+        return m.FieldValue.CHOICES(values=value) if k.multiple else m.FieldValue.CHOICE(value=value)
+    if k.is_CHECKBOX():
+        return m.FieldValue.BOOL(value=value)
+    if k.is_ADDRESS():
+        return m.FieldValue.ADDRESS(province=value["province"], ward=value.get("ward", ""),
+                                    ward_code=value.get("ward_code"), district=value.get("district"),
+                                    street=value.get("street"))
+    if k.is_GROUP():
+        template = {f.key: f for f in k.template}
+        return m.FieldValue.GROUP(items=[{key: typed(template[key], v) for key, v in item.items()} for item in value])
+    raise AssertionError(f"{field.key}: files go through attach_file")
+
+
+def render(fields, depth=0):
+    """A text rendering of the visible fields, from the view alone (what a screen shows)."""
+    lines = []
+    for f in fields:
+        if not f.visible:
+            continue
+        k = f.kind
+        if k.is_DATE():
+            assert all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", b) for b in (k.min, k.max) if b), (f.key, k)
+        if k.is_SELECT():
+            assert k.options and all(o.label for o in k.options), f.key
+        lines.append("  " * depth + f"{f.label}{' *' if f.required else ''}: {f.value}"
+                     + "".join(f" [{i.message}]" for i in f.issues))
+        if k.is_GROUP():
+            for item in k.items:
+                lines.extend(render(item.fields, depth + 1))
+    return lines
+
+
 async def fill(client, draft_id, values):
+    view = await client.form_view(draft_id)
+    by_key = {f.key: f for f in view.fields}
     issues = []
     for key, value in values.items():
-        issues = await client.set_field(draft_id, key, json.dumps(value))
+        issues = await client.set_field(draft_id, key, typed(by_key[key], value))
     return issues
 
 
@@ -95,7 +142,7 @@ async def citizen_journey(server, tmp_path):
     assert pending.phone == "0912345678" and pending.expires_in_secs > 0
     assert not client.is_signed_in(), "no account before the phone is verified"
     profile = await client.verify_phone(pending.verification_id, server.code_for("0912345678"))
-    assert profile.role == "citizen" and profile.full_name == "Nguyễn Văn An"
+    assert profile.role == m.Role.CITIZEN() and profile.full_name == "Nguyễn Văn An"
     assert client.is_signed_in() and tokens.tokens is not None and tokens.saves == 1
     assert (await client.current_user()).id == profile.id
 
@@ -111,7 +158,7 @@ async def citizen_journey(server, tmp_path):
     found = await client.search_procedures("dang ky khai sinh", None, 5)
     assert found and found[0].name == BIRTH_REGISTRATION, [p.name for p in found]
     birth = found[0]
-    assert not birth.nearest
+    assert not birth.nearest and birth.online_level in (m.OnlineLevel.FULL(), m.OnlineLevel.PARTIAL())
     nearest = await client.search_procedures("xyzzy", None, 3)
     assert nearest and all(p.nearest for p in nearest), "no empty page: the nearest procedures"
     assert [p.code for p in await client.search_procedures("khai sinh", "ho_tich", 0)][0] == birth.code
@@ -133,8 +180,20 @@ async def citizen_journey(server, tmp_path):
     draft = await client.create_draft(birth.code)
     draft_id = draft.summary.id
     assert draft.summary.state == m.DraftState.EDITING
-    await client.set_field(draft_id, "ho_ten", json.dumps("A"))
-    issues = await client.set_field(draft_id, "so_cccd", json.dumps("12345"))
+    # The form, rendered from the core's view alone (offline): labels, what shows, issues.
+    view = await client.form_view(draft_id)
+    assert view.editable and view.procedure_code == birth.code
+    lines = render(view.fields)
+    assert lines and all(line.strip() for line in lines)
+    assert any(not f.visible for f in view.fields), "conditional fields are hidden until their condition holds"
+    assert len([line for line in lines if not line.startswith(" ")]) == len([f for f in view.fields if f.visible])
+    address = next(f for f in view.fields if f.kind.is_ADDRESS())
+    assert address.kind.provinces == client.provinces() and "Hà Nội" in client.provinces()
+    slot = next(f for f in view.fields if f.kind.is_ATTACHMENT())
+    assert slot.kind.max_bytes == 10 * 1024 * 1024 and "application/pdf" in slot.kind.accepted_types
+    by_key = {f.key: f for f in view.fields}
+    await client.set_field(draft_id, "ho_ten", typed(by_key["ho_ten"], "A"))
+    issues = await client.set_field(draft_id, "so_cccd", typed(by_key["so_cccd"], "12345"))
     paths = issue_paths(issues)
     assert paths["ho_ten"] == "too_short" and paths["so_cccd"] == "invalid_citizen_id", paths
     assert all(i.message for i in issues)
@@ -158,7 +217,7 @@ async def citizen_journey(server, tmp_path):
     assert item.state == m.OutboxState.PENDING and item.draft_id == draft_id
     assert (await client.draft(draft_id)).summary.state == m.DraftState.QUEUED
     with pytest.raises(m.MotcuaError.Conflict):
-        await client.set_field(draft_id, "ho_ten", json.dumps("Người khác"))
+        await client.set_field(draft_id, "ho_ten", m.FieldValue.TEXT(value="Người khác"))
     offline = await client.sync_outbox()
     assert offline.sent == 0 and offline.pending == 1 and offline.next_retry_in_ms is not None
     assert any(e.stage.is_RETRYING() for e in events.outbox_events)
@@ -180,7 +239,7 @@ async def citizen_journey(server, tmp_path):
     assert (await client.draft(draft_id)).summary.state == m.DraftState.SENT
 
     mine = await client.refresh_dossiers()
-    assert [(d.id, d.code, d.status) for d in mine] == [(dossier_id, dossier_code, "submitted")]
+    assert [(d.id, d.code, d.status) for d in mine] == [(dossier_id, dossier_code, m.DossierStatus.SUBMITTED())]
     officer = server.officer_token()
     status, queue = server.call("GET", "/api/v1/dossiers", token=officer)
     assert status == 200 and [d["id"] for d in queue["items"]] == [dossier_id], queue
@@ -190,40 +249,66 @@ async def citizen_journey(server, tmp_path):
                                body={"action": "receive"})
     assert status == 200, body
     mine = await client.refresh_dossiers()
-    assert [(d.id, d.status) for d in mine] == [(dossier_id, "received")]
-    assert mine[0].due_date is not None and mine[0].status_label
-    assert [(c.dossier_id, c.to_status) for c in events.changes] == [(dossier_id, "received")]
-    assert [(d.id, d.status) for d in await client.dossiers()] == [(dossier_id, "received")]
+    received = m.DossierStatus.RECEIVED()
+    assert [(d.id, d.status) for d in mine] == [(dossier_id, received)]
+    assert mine[0].due_date is not None and mine[0].status_label and mine[0].deadline != m.DeadlineState.NOT_STARTED()
+    assert [(c.dossier_id, c.to_status) for c in events.changes] == [(dossier_id, received)]
+    assert [(d.id, d.status) for d in await client.dossiers()] == [(dossier_id, received)]
     full = await client.dossier(dossier_id)
-    assert full.item.code == dossier_code and "receive" in [t.action for t in full.timeline]
+    assert full.item.code == dossier_code and m.TimelineAction.RECEIVE() in [t.action for t in full.timeline]
+    assert full.supplement_request is None
     assert json.loads(full.values_json)["tre_ho_ten"] == "Nguyễn Minh Khôi"
     # Anyone with the receipt follows it, without an account.
     anyone = await m.MotcuaClient.open(config(server.base_url, tmp_path / "anyone"), MemoryTokens(), None)
     tracked = await anyone.track_dossier(dossier_code, full.tracking_verifier)
-    assert (tracked.code, tracked.status, tracked.status_label) == (dossier_code, "received", "Đã tiếp nhận")
-    assert tracked.steps[-1].status == "received" and tracked.due_date is not None
+    assert (tracked.code, tracked.status, tracked.status_label) == (dossier_code, received, "Đã tiếp nhận")
+    assert tracked.steps[-1].status == received and tracked.due_date is not None
     with pytest.raises(m.MotcuaError.NotFound):
         await anyone.track_dossier(dossier_code, "0000" if full.tracking_verifier != "0000" else "1111")
     await anyone.shutdown()
+
+    # The officer asks for a supplement; the citizen answers it offline, sent once.
+    status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
+                               body={"action": "request_supplement", "note": "Bổ sung bản sao giấy chứng sinh"})
+    assert status == 200, body
+    request = (await client.dossier(dossier_id)).supplement_request
+    assert request.note == "Bổ sung bản sao giấy chứng sinh" and not request.by_agency
+    server.stop()
+    answer = await client.start_supplement_answer(dossier_id, "Đã bổ sung")
+    assert answer.summary.supplement_for == dossier_id and answer.issues == []
+    assert all(f.uploaded for f in answer.files), "the dossier's files are on the server already"
+    answer_view = await client.form_view(answer.summary.id)
+    by_key = {f.key: f for f in answer_view.fields}
+    assert by_key["tre_ho_ten"].value == m.FieldValue.TEXT(value="Nguyễn Minh Khôi")
+    await client.set_field(answer.summary.id, "tre_ho_ten", typed(by_key["tre_ho_ten"], "Nguyễn Minh Khang"))
+    await client.attach_file(answer.summary.id, "tep_giay_chung_sinh", scan(tmp_path / "ban-sao.png", 9), "ban-sao.png")
+    await client.submit_draft(answer.summary.id)
+    assert (await client.sync_outbox()).pending == 1
+    server.start()
+    assert (await client.sync_now()).sent == 1
+    answered = await client.dossier(dossier_id)
+    assert answered.supplement_request is None and answered.item.status == m.DossierStatus.IN_PROCESSING()
+    assert json.loads(answered.values_json)["tre_ho_ten"] == "Nguyễn Minh Khang"
+    assert [t.action for t in answered.timeline].count(m.TimelineAction.ANSWER_SUPPLEMENT()) == 1
 
     # The officer finishes it; the citizen rates it, once.
     with pytest.raises(m.MotcuaError.Conflict) as early:
         await client.rate_dossier(dossier_id, 5, None)
     assert early.value.reason == "not_returned_yet"
-    for action in ["start_processing", "approve", "return_result"]:
+    for action in ["approve", "return_result"]:
         status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
                                    body={"action": action})
         assert status == 200, body
     rated = await client.rate_dossier(dossier_id, 5, "Nhanh gọn")
     assert rated is not None, "queued while online"
-    assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", "result_returned")
+    assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", m.DossierStatus.RESULT_RETURNED())
     with pytest.raises(m.MotcuaError.Conflict) as twice:
         await client.rate_dossier(dossier_id, 4, None)
     assert twice.value.reason == "already_rated"
 
     notes = await client.refresh_notifications()
     about = [n for n in notes if n.dossier_id == dossier_id]
-    assert about and not about[0].read, notes
+    assert about and not about[0].read and about[0].kind == m.NotificationKind.DOSSIER_STATUS(), notes
     await client.mark_notification_read(about[0].id)
     assert [n.read for n in await client.notifications() if n.id == about[0].id] == [True]
 
@@ -267,7 +352,7 @@ async def app_transport_and_parked_item(server, tmp_path):
     mine = await client.refresh_dossiers()
     assert len(mine) == 1
     withdrawn = await client.withdraw_dossier(mine[0].id, "Nộp nhầm")
-    assert withdrawn.item.status == "withdrawn" and withdrawn.timeline[-1].note == "Nộp nhầm"
+    assert withdrawn.item.status == m.DossierStatus.WITHDRAWN() and withdrawn.timeline[-1].note == "Nộp nhầm"
 
     # A transport that cannot reach anything surfaces as Network.
     server.stop()
@@ -281,7 +366,10 @@ def test_app_transport_carries_requests_and_a_parked_item_is_retried(server, tmp
 
 
 async def drafts_and_errors(server, tmp_path):
-    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), MemoryTokens(), None)
+    # The core's own token stores: in memory, and in a file that outlives the client.
+    assert m.memory_token_store().load() is None
+    file_tokens = m.file_token_store(str(tmp_path / "tokens.json"))
+    client = await m.MotcuaClient.open(config(server.base_url, tmp_path / "phone"), file_tokens, None)
     with pytest.raises(m.MotcuaError.SignedOut):
         await client.refresh_dossiers()
     with pytest.raises(m.MotcuaError.Validation) as weak:
@@ -293,6 +381,7 @@ async def drafts_and_errors(server, tmp_path):
         await client.verify_phone(pending.verification_id, "111111" if code != "111111" else "222222")
     assert {i.path for i in wrong.value.fields} == {"code"}
     await client.verify_phone(pending.verification_id, code)
+    assert m.file_token_store(str(tmp_path / "tokens.json")).load().refresh_token
     # The number has an account now: registering it again answers alike (no Conflict that
     # would tell), and the owner gets a notice without a code.
     again = await client.register("001099012398", "0912000002", "Kẻ Mạo Danh", "matkhau12345")
@@ -327,9 +416,18 @@ async def drafts_and_errors(server, tmp_path):
     with pytest.raises(m.MotcuaError.FileNotFound) as no_file:
         await client.attach_file(draft_id, "tep_to_khai", str(tmp_path / "none.png"), "none.png")
     assert no_file.value.path == str(tmp_path / "none.png") and no_file.value.user_message
-    with pytest.raises(m.MotcuaError.Invalid) as not_json:
-        await client.set_field(draft_id, "ho_ten", "not json")
-    assert not_json.value.reason == "value_json is not JSON"
+    # Values of another kind, attachment fields and files of the wrong type: field errors.
+    with pytest.raises(m.MotcuaError.Validation) as wrong_kind:
+        await client.set_field(draft_id, "ho_ten", m.FieldValue.BOOL(value=True))
+    assert [(i.path, i.code) for i in wrong_kind.value.fields] == [("ho_ten", "wrong_type")]
+    with pytest.raises(m.MotcuaError.Validation) as made_up:
+        await client.set_field(draft_id, "tep_to_khai", m.FieldValue.FILES(file_ids=["made-up"]))
+    assert [i.path for i in made_up.value.fields] == ["tep_to_khai"]
+    exe = tmp_path / "scan.pdf"
+    exe.write_bytes(b"MZ\x90\x00 not a scan")
+    with pytest.raises(m.MotcuaError.Validation) as wrong_type:
+        await client.attach_file(draft_id, "tep_to_khai", str(exe), "scan.pdf")
+    assert [(i.path, i.code) for i in wrong_type.value.fields] == [("tep_to_khai", "invalid_file_type")]
     f = await client.attach_file(draft_id, "tep_to_khai", scan(tmp_path / "a.png", 3), "a.png")
     assert [x.id for x in (await client.draft(draft_id)).files] == [f.id]
     await client.remove_file(draft_id, f.id)

@@ -433,13 +433,9 @@ pub async fn write_new(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 /// The type of a file judged by its first bytes (never by its name): PDF, JPEG, PNG or
-/// WebP.
+/// WebP. The shared rule: the phone checks a file with it when it is attached.
 pub fn sniff(head: &[u8]) -> Option<&'static str> {
-    if head.starts_with(b"%PDF-") {
-        Some("application/pdf")
-    } else {
-        crate::images::Kind::of(head).map(crate::images::Kind::content_type)
-    }
+    motcua_domain::files::sniff(head)
 }
 
 #[cfg(test)]

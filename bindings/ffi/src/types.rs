@@ -3,13 +3,16 @@
 //! checks every field), so there is no copy and no conversion code; the documentation of
 //! each type lives in `motcua-client` (`API.md`).
 
+use std::collections::HashMap;
+
 use motcua_client::{
-    CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
-    DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
-    NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
+    CatalogueSyncReport, ClientConfig, DeadlineState, DossierDetail, DossierItem, DossierStatus, DossierStatusChange,
+    Draft, DraftFile, DraftState, DraftSummary, DroppedField, FieldIssue, FieldValue, FormField, FormFieldKind,
+    FormGroupItem, FormOption, FormView, HttpHeader, HttpRequest, HttpResponse, NotificationItem, NotificationKind,
+    NotificationSettings, OnlineLevel, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
     PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
-    PushTarget, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, TimelineItem,
-    TrackingStep, UserProfile, WardItem,
+    PushTarget, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, Role, ServicePoint, StoredTokens,
+    SupplementRequest, TimelineAction, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
@@ -79,7 +82,7 @@ pub struct PhoneVerification {
 pub struct UserProfile {
     pub id: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub phone: String,
     pub citizen_id: Option<String>,
     pub email: Option<String>,
@@ -118,7 +121,7 @@ pub struct ProcedureItem {
     pub processing_days: u32,
     pub fee_vnd: i64,
     pub fee_online_vnd: i64,
-    pub online_full: bool,
+    pub online_level: OnlineLevel,
     pub boundary_free: bool,
     pub version: i64,
     pub nearest: bool,
@@ -153,6 +156,7 @@ pub struct DraftSummary {
     pub dropped_count: u32,
     pub procedure_retired: bool,
     pub dossier_id: Option<String>,
+    pub supplement_for: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -244,22 +248,22 @@ pub struct DossierItem {
     pub code: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub branch_code: String,
     pub submitted_at_ms: i64,
     pub updated_at_ms: i64,
     pub due_date: Option<String>,
-    pub deadline: String,
+    pub deadline: DeadlineState,
 }
 
 #[uniffi::remote(Record)]
 pub struct TimelineItem {
     pub at_ms: i64,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub actor_role: String,
+    pub action: TimelineAction,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_role: Role,
     pub actor_name: Option<String>,
     pub note: Option<String>,
 }
@@ -273,6 +277,16 @@ pub struct DossierDetail {
     pub tracking_verifier: Option<String>,
     pub rating_score: Option<u32>,
     pub rating_comment: Option<String>,
+    pub supplement_request: Option<SupplementRequest>,
+}
+
+/// What the officer asked for, while a dossier waits for a supplement.
+#[uniffi::remote(Record)]
+pub struct SupplementRequest {
+    pub note: String,
+    pub requested_at_ms: i64,
+    pub by_agency: bool,
+    pub requested_by: Option<String>,
 }
 
 /// A service point, cached for offline use; `distance_km` when a position was given.
@@ -294,7 +308,7 @@ pub struct ServicePoint {
 #[uniffi::remote(Record)]
 pub struct TrackingStep {
     pub at_ms: i64,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub description: Option<String>,
 }
@@ -304,12 +318,12 @@ pub struct TrackingStep {
 pub struct PublicTracking {
     pub code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub submitted_at_ms: i64,
     pub received_at_ms: Option<i64>,
     pub due_date: Option<String>,
-    pub deadline: String,
+    pub deadline: DeadlineState,
     pub steps: Vec<TrackingStep>,
 }
 
@@ -317,17 +331,17 @@ pub struct PublicTracking {
 pub struct DossierStatusChange {
     pub dossier_id: String,
     pub dossier_code: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
 }
 
 #[uniffi::remote(Record)]
 pub struct NotificationItem {
     pub id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub dossier_id: Option<String>,
     pub dossier_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DossierStatus>,
     pub title: String,
     pub body: String,
     pub created_at_ms: i64,
@@ -416,4 +430,198 @@ pub struct ReportItem {
     pub updated_at_ms: i64,
     pub mine: bool,
     pub followed: bool,
+}
+
+/// A field's value, typed by the field's kind; `set_field` takes one (none clears).
+#[uniffi::remote(Enum)]
+pub enum FieldValue {
+    Text {
+        value: String,
+    },
+    Number {
+        value: f64,
+    },
+    Bool {
+        value: bool,
+    },
+    Date {
+        value: String,
+    },
+    Choice {
+        value: String,
+    },
+    Choices {
+        values: Vec<String>,
+    },
+    Address {
+        province: String,
+        ward: String,
+        ward_code: Option<String>,
+        district: Option<String>,
+        street: Option<String>,
+    },
+    Group {
+        items: Vec<HashMap<String, FieldValue>>,
+    },
+    Files {
+        file_ids: Vec<String>,
+    },
+}
+
+#[uniffi::remote(Record)]
+pub struct FormOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// What input a field wants, with its rules (date bounds resolved to `YYYY-MM-DD`).
+#[uniffi::remote(Enum)]
+pub enum FormFieldKind {
+    Text {
+        multiline: bool,
+        min_length: Option<u32>,
+        max_length: Option<u32>,
+        pattern: Option<String>,
+    },
+    CitizenId,
+    Phone,
+    Email,
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+        integer: bool,
+    },
+    Date {
+        min: Option<String>,
+        max: Option<String>,
+    },
+    Select {
+        options: Vec<FormOption>,
+        multiple: bool,
+    },
+    Checkbox {
+        must_be_true: bool,
+    },
+    Address {
+        provinces: Vec<String>,
+    },
+    Group {
+        min_items: Option<u32>,
+        max_items: Option<u32>,
+        template: Vec<FormField>,
+        items: Vec<FormGroupItem>,
+    },
+    Attachment {
+        document: String,
+        max_files: Option<u32>,
+        max_bytes: u64,
+        accepted_types: Vec<String>,
+        files: Vec<DraftFile>,
+    },
+}
+
+#[uniffi::remote(Record)]
+pub struct FormGroupItem {
+    pub index: u32,
+    pub fields: Vec<FormField>,
+}
+
+/// One field ready to render: draw it when `visible`.
+#[uniffi::remote(Record)]
+pub struct FormField {
+    pub key: String,
+    pub path: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    pub visible: bool,
+    pub kind: FormFieldKind,
+    pub value: Option<FieldValue>,
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A draft as a form to render.
+#[uniffi::remote(Record)]
+pub struct FormView {
+    pub draft_id: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub form_version: u32,
+    pub state: DraftState,
+    pub editable: bool,
+    pub branch_code: Option<String>,
+    pub fields: Vec<FormField>,
+    pub issues: Vec<FieldIssue>,
+}
+
+/// Where a dossier stands; `Unknown` keeps a code newer than the app.
+#[uniffi::remote(Enum)]
+pub enum DossierStatus {
+    Submitted,
+    Received,
+    InProcessing,
+    AtAgency,
+    SupplementRequested,
+    Approved,
+    Rejected,
+    ResultReturned,
+    Withdrawn,
+    Unknown { code: String },
+}
+
+/// How a dossier stands against its deadline.
+#[uniffi::remote(Enum)]
+pub enum DeadlineState {
+    NotStarted,
+    OnTime,
+    AtRisk,
+    Overdue,
+    Paused,
+    Unknown { code: String },
+}
+
+#[uniffi::remote(Enum)]
+pub enum Role {
+    Citizen,
+    Officer,
+    Admin,
+    AgencyOfficer,
+    Unknown { code: String },
+}
+
+/// What happened at a step of a dossier's timeline.
+#[uniffi::remote(Enum)]
+pub enum TimelineAction {
+    Submit,
+    Receive,
+    StartProcessing,
+    RequestSupplement,
+    AnswerSupplement,
+    Approve,
+    Reject,
+    ReturnResult,
+    Withdraw,
+    Forward,
+    AgencyApprove,
+    AgencyRefuse,
+    AgencyRequestSupplement,
+    Assign,
+    Rate,
+    Unknown { code: String },
+}
+
+#[uniffi::remote(Enum)]
+pub enum NotificationKind {
+    DossierStatus,
+    ReportStatus,
+    Announcement,
+    Unknown { code: String },
+}
+
+/// Toàn trình (`Full`) or một phần (`Partial`).
+#[uniffi::remote(Enum)]
+pub enum OnlineLevel {
+    Full,
+    Partial,
+    Unknown { code: String },
 }

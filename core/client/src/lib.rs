@@ -14,6 +14,7 @@ mod dossiers;
 mod drafts;
 mod error;
 mod events;
+mod forms;
 mod http;
 mod lock;
 mod model;
@@ -22,6 +23,7 @@ mod push;
 mod reports;
 mod session;
 mod store;
+mod supplements;
 mod transport;
 
 pub use client::Client;

@@ -36,8 +36,7 @@ impl ClientConfig {
 pub struct UserProfile {
     pub id: String,
     pub full_name: String,
-    /// `citizen`, `officer` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub phone: String,
     pub citizen_id: Option<String>,
     pub email: Option<String>,
@@ -96,8 +95,8 @@ pub struct ProcedureItem {
     /// The fee when filed online, as through this app (lower than at the counter for some
     /// procedures, e.g. residence registration): the fee the app shows.
     pub fee_online_vnd: i64,
-    /// Toàn trình (fully online) rather than partially online.
-    pub online_full: bool,
+    /// Toàn trình (fully online) or partially online.
+    pub online_level: OnlineLevel,
     pub boundary_free: bool,
     pub version: i64,
     /// From a search that found nothing covering the query: this is one of the nearest
@@ -153,6 +152,9 @@ pub struct DraftSummary {
     /// The procedure left the catalogue: the draft can no longer be submitted.
     pub procedure_retired: bool,
     pub dossier_id: Option<String>,
+    /// An answer to a supplement request: the dossier it answers (submitted like a
+    /// dossier, posted to that dossier once).
+    pub supplement_for: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,8 +302,7 @@ pub struct DossierItem {
     pub code: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    /// Wire code: `submitted`, `received`, `in_processing`, ...
-    pub status: String,
+    pub status: DossierStatus,
     /// The status for people, in the client's language.
     pub status_label: String,
     pub branch_code: String,
@@ -309,17 +310,16 @@ pub struct DossierItem {
     pub updated_at_ms: i64,
     /// `YYYY-MM-DD`, once received.
     pub due_date: Option<String>,
-    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
-    pub deadline: String,
+    pub deadline: DeadlineState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineItem {
     pub at_ms: i64,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub actor_role: String,
+    pub action: TimelineAction,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_role: Role,
     pub actor_name: Option<String>,
     pub note: Option<String>,
 }
@@ -336,6 +336,21 @@ pub struct DossierDetail {
     /// The citizen's rating (1 to 5), once given.
     pub rating_score: Option<u32>,
     pub rating_comment: Option<String>,
+    /// While the dossier waits for a supplement: what the officer asked for (answer it
+    /// with `start_supplement_answer`).
+    pub supplement_request: Option<SupplementRequest>,
+}
+
+/// An officer's request for a supplement to a dossier: what is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplementRequest {
+    /// What to add or correct, as the officer wrote it.
+    pub note: String,
+    pub requested_at_ms: i64,
+    /// Asked by a competent agency down the route (not the centre's officer).
+    pub by_agency: bool,
+    /// The officer's or agency's name, when the server shows it.
+    pub requested_by: Option<String>,
 }
 
 /// A service point (head office, branch, receiving point or a ward's point), cached for
@@ -363,8 +378,8 @@ pub struct ServicePoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingStep {
     pub at_ms: i64,
-    /// Wire code of the status reached.
-    pub status: String,
+    /// The status reached.
+    pub status: DossierStatus,
     pub status_label: String,
     /// For an inter-agency step, a sentence naming the agency.
     pub description: Option<String>,
@@ -376,15 +391,14 @@ pub struct TrackingStep {
 pub struct PublicTracking {
     pub code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     /// In the client's language.
     pub status_label: String,
     pub submitted_at_ms: i64,
     pub received_at_ms: Option<i64>,
     /// `YYYY-MM-DD`, once received.
     pub due_date: Option<String>,
-    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
-    pub deadline: String,
+    pub deadline: DeadlineState,
     pub steps: Vec<TrackingStep>,
 }
 
@@ -392,17 +406,17 @@ pub struct PublicTracking {
 pub struct DossierStatusChange {
     pub dossier_id: String,
     pub dossier_code: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationItem {
     pub id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub dossier_id: Option<String>,
     pub dossier_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DossierStatus>,
     pub title: String,
     pub body: String,
     pub created_at_ms: i64,
@@ -522,4 +536,303 @@ pub struct ReportItem {
     pub updated_at_ms: i64,
     pub mine: bool,
     pub followed: bool,
+}
+
+/// A form field's value, typed: what `set_field` takes and what the form view shows. The
+/// variant follows the field's kind (see [`FormFieldKind`]); `None` (no value) clears.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Text, citizen ID (CCCD), phone and e-mail fields.
+    Text { value: String },
+    /// Number fields (whole numbers travel as integers).
+    Number { value: f64 },
+    /// Checkbox fields.
+    Bool { value: bool },
+    /// Date fields: `YYYY-MM-DD`.
+    Date { value: String },
+    /// A single-choice select: one option's `value`.
+    Choice { value: String },
+    /// A multiple-choice select: distinct option values.
+    Choices { values: Vec<String> },
+    /// An address. `ward_code` is a ward picked from `wards(province)` (it wins over the
+    /// typed names); `district` only for an address copied from a paper issued before
+    /// 1 July 2025 (converted to today's ward).
+    Address {
+        province: String,
+        ward: String,
+        ward_code: Option<String>,
+        district: Option<String>,
+        street: Option<String>,
+    },
+    /// A repeated group: one map (field key to value) per item.
+    Group { items: Vec<std::collections::HashMap<String, FieldValue>> },
+    /// An attachment field: the local ids of its files ([`DraftFile::id`]). Shown only:
+    /// files change through `attach_file` and `remove_file`, never `set_field`.
+    Files { file_ids: Vec<String> },
+}
+
+/// One option of a select field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormOption {
+    /// What goes into the value (`FieldValue::Choice`).
+    pub value: String,
+    /// In the client's language.
+    pub label: String,
+}
+
+/// What input a field wants, with the kind's own rules (bounds already resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormFieldKind {
+    /// Lengths count characters after trimming; `pattern` must match the whole value.
+    Text {
+        multiline: bool,
+        min_length: Option<u32>,
+        max_length: Option<u32>,
+        pattern: Option<String>,
+    },
+    /// A 12-digit CCCD (spaces allowed).
+    CitizenId,
+    /// A Vietnamese phone number.
+    Phone,
+    Email,
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+        integer: bool,
+    },
+    /// Bounds as `YYYY-MM-DD`, resolved on today's date in Vietnam (`today-100y` is a date).
+    Date {
+        min: Option<String>,
+        max: Option<String>,
+    },
+    /// `multiple`: a `Choices` value, else a `Choice`.
+    Select {
+        options: Vec<FormOption>,
+        multiple: bool,
+    },
+    /// `must_be_true`: a declaration the citizen must tick.
+    Checkbox {
+        must_be_true: bool,
+    },
+    /// The current provinces (the ward list of one: `wards(province)`).
+    Address {
+        provinces: Vec<String>,
+    },
+    /// A repeated group: `items` as filled, `template` the fields of a new item.
+    Group {
+        min_items: Option<u32>,
+        max_items: Option<u32>,
+        template: Vec<FormField>,
+        items: Vec<FormGroupItem>,
+    },
+    /// Files for one of the procedure's documents (`attach_file`), checked when attached.
+    Attachment {
+        document: String,
+        max_files: Option<u32>,
+        /// The largest file accepted, in bytes.
+        max_bytes: u64,
+        /// Judged by the file's content: `application/pdf`, `image/jpeg`, `image/png`, `image/webp`.
+        accepted_types: Vec<String>,
+        files: Vec<DraftFile>,
+    },
+}
+
+/// One item of a repeated group, with its fields (visibility evaluated for this item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormGroupItem {
+    pub index: u32,
+    pub fields: Vec<FormField>,
+}
+
+/// One field, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    /// The key inside its object (what `set_field` takes at the top level).
+    pub key: String,
+    /// Where its issues point: `ho_ten`, `thanh_vien[1].ho_ten`.
+    pub path: String,
+    /// In the client's language.
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    /// Its `visible_when` holds now: draw it only then (a hidden field is neither
+    /// required nor checked).
+    pub visible: bool,
+    pub kind: FormFieldKind,
+    pub value: Option<FieldValue>,
+    /// The issues of this field (of an address: of its parts too).
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A draft as a form to render: every field with its kind, label, rules, value and issues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormView {
+    pub draft_id: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub form_version: u32,
+    pub state: DraftState,
+    /// Values may change now (the draft is `Editing`).
+    pub editable: bool,
+    pub branch_code: Option<String>,
+    pub fields: Vec<FormField>,
+    /// Every issue of the draft (as `Draft::issues`), those shown on fields included.
+    pub issues: Vec<FieldIssue>,
+}
+
+/// An enum of wire codes with a fallback for codes this app version does not know (a newer
+/// server): `from_code` never fails, `as_str` gives the wire code back.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A code this app version does not know (a newer server): show the label
+            /// next to it if there is one, and branch as for "other".
+            Unknown { code: String },
+        }
+
+        impl $name {
+            /// The value of a wire code; an unknown code is kept in `Unknown`.
+            pub fn from_code(code: &str) -> $name {
+                match code {
+                    $($code => $name::$variant,)*
+                    other => $name::Unknown { code: other.to_owned() },
+                }
+            }
+
+            /// The wire code.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $code,)*
+                    $name::Unknown { code } => code,
+                }
+            }
+        }
+
+        /// Compares the wire code (`status == "received"`).
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a dossier stands.
+    DossierStatus {
+        Submitted = "submitted",
+        Received = "received",
+        InProcessing = "in_processing",
+        /// At a competent agency down the route.
+        AtAgency = "at_agency",
+        /// Waiting for the citizen's supplement (`DossierDetail::supplement_request`).
+        SupplementRequested = "supplement_requested",
+        Approved = "approved",
+        Rejected = "rejected",
+        ResultReturned = "result_returned",
+        Withdrawn = "withdrawn",
+    }
+);
+
+wire_enum!(
+    /// How a dossier stands against its legal deadline.
+    DeadlineState {
+        /// Not received yet: the clock has not started.
+        NotStarted = "not_started",
+        OnTime = "on_time",
+        /// Close to the due date.
+        AtRisk = "at_risk",
+        Overdue = "overdue",
+        /// Stopped while waiting for a supplement.
+        Paused = "paused",
+    }
+);
+
+wire_enum!(
+    /// Who an account (or a timeline entry's actor) is.
+    Role {
+        Citizen = "citizen",
+        Officer = "officer",
+        Admin = "admin",
+        /// Staff of a competent agency.
+        AgencyOfficer = "agency_officer",
+    }
+);
+
+wire_enum!(
+    /// What happened at a step of a dossier's timeline.
+    TimelineAction {
+        Submit = "submit",
+        Receive = "receive",
+        StartProcessing = "start_processing",
+        RequestSupplement = "request_supplement",
+        AnswerSupplement = "answer_supplement",
+        Approve = "approve",
+        Reject = "reject",
+        ReturnResult = "return_result",
+        Withdraw = "withdraw",
+        Forward = "forward",
+        AgencyApprove = "agency_approve",
+        AgencyRefuse = "agency_refuse",
+        AgencyRequestSupplement = "agency_request_supplement",
+        Assign = "assign",
+        Rate = "rate",
+    }
+);
+
+wire_enum!(
+    /// What a notification is about.
+    NotificationKind {
+        /// A dossier's status changed (`dossier_id`, `status`).
+        DossierStatus = "dossier_status",
+        /// A field report's status changed.
+        ReportStatus = "report_status",
+        /// An announcement of the city or the ward.
+        Announcement = "announcement",
+    }
+);
+
+wire_enum!(
+    /// How much of a procedure can be done online.
+    OnlineLevel {
+        /// Toàn trình: from filing to result, online.
+        Full = "full",
+        /// Một phần: filed online, some step on paper or in person.
+        Partial = "partial",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_of_the_shared_rules_is_known_and_others_fall_back() {
+        for s in motcua_domain::workflow::DossierStatus::ALL {
+            let status = DossierStatus::from_code(s.as_str());
+            assert!(!matches!(status, DossierStatus::Unknown { .. }), "{s:?}");
+            assert_eq!(status.as_str(), s.as_str());
+        }
+        for a in motcua_domain::workflow::Action::ALL {
+            assert!(!matches!(TimelineAction::from_code(a.as_str()), TimelineAction::Unknown { .. }), "{a:?}");
+        }
+        for r in ["citizen", "officer", "admin", "agency_officer"] {
+            assert_eq!(Role::from_code(r), r);
+        }
+        let newer = DossierStatus::from_code("archived");
+        assert_eq!(newer, DossierStatus::Unknown { code: "archived".to_owned() });
+        assert_eq!(newer.as_str(), "archived");
+        assert_eq!(DeadlineState::from_code("paused"), DeadlineState::Paused);
+        assert_eq!(NotificationKind::from_code("survey"), NotificationKind::Unknown { code: "survey".to_owned() });
+        assert_eq!(OnlineLevel::from_code("full"), OnlineLevel::Full);
+    }
 }

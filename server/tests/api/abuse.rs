@@ -21,10 +21,12 @@ both!(
     concurrent_chunks_of_one_upload,
     tracking_guesses_are_counted_before_checking,
     supplements_are_answered_with_values_only,
+    a_supplement_answer_with_a_key_is_applied_once,
     control_characters_are_refused,
     stats_refuse_extreme_dates,
     the_queue_reaches_every_dossier,
     attachment_bytes_carry_safe_headers,
+    json_answers_are_compressed_and_file_bytes_never,
     foreign_attachments_are_refused_by_the_insert
 );
 
@@ -305,6 +307,41 @@ async fn supplements_are_answered_with_values_only(backend: Backend) {
     app.stop().await;
 }
 
+/// The offline client retries an answer whose reply was lost: with the same
+/// `Idempotency-Key` the retry gets the dossier (one timeline entry), not a conflict; the
+/// key with another body is a 409; a second request answered with a new key works.
+async fn a_supplement_answer_with_a_key_is_applied_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let officer = app.officer("0987000001", "H26.00").await;
+    let dossier = file_one(&app, &citizen, "H26.00").await;
+    let id = dossier["id"].as_str().expect("id");
+    act(&app, &officer, id, "receive", None).await;
+    act(&app, &officer, id, "request_supplement", Some("Thiếu bản sao")).await;
+    let answer = |key: &str, note: &str| {
+        app.request(Method::POST, &format!("/api/v1/dossiers/{id}/supplement"))
+            .bearer_auth(&citizen)
+            .header("idempotency-key", key)
+            .json(&json!({"values": dossier["values"], "note": note}))
+            .send()
+    };
+    let first = expect_json(answer("answer-1", "Đã bổ sung").await.expect("request"), 200).await;
+    assert_ne!(first["status"], "supplement_requested");
+    let again = expect_json(answer("answer-1", "Đã bổ sung").await.expect("request"), 200).await;
+    assert_eq!(again["status"], first["status"]);
+    let answers = |d: &Value| {
+        d["timeline"].as_array().expect("timeline").iter().filter(|e| e["action"] == "answer_supplement").count()
+    };
+    assert_eq!(answers(&again), 1, "the retry did not answer twice");
+    expect_error(answer("answer-1", "Khác").await.expect("request"), 409, "idempotency_conflict").await;
+    let fresh = answer("answer-2", "Đã bổ sung").await.expect("request");
+    expect_error(fresh, 409, "invalid_transition").await;
+    act(&app, &officer, id, "request_supplement", Some("Thiếu ảnh")).await;
+    let second = expect_json(answer("answer-2", "Lần hai").await.expect("request"), 200).await;
+    assert_eq!(answers(&second), 2);
+    app.stop().await;
+}
+
 async fn control_characters_are_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     let register = app
@@ -463,6 +500,54 @@ async fn attachment_bytes_carry_safe_headers(backend: Backend) {
     assert!(disposition.starts_with("inline;"), "{disposition}");
     assert!(disposition.contains("filename*=UTF-8''%E1%BA%A3nh%20CCCD.png"), "{disposition}");
     assert!(disposition.contains("filename=\"anh_CCCD.png\""), "{disposition}");
+    app.stop().await;
+}
+
+/// A client that accepts gzip or brotli gets the JSON answers compressed (the first catalogue sync
+/// is most of a phone's first download); the bytes of an attachment are served as stored.
+async fn json_answers_are_compressed_and_file_bytes_never(backend: Backend) {
+    use std::io::Read;
+    let app = spawn_app(backend).await;
+    let plain = app.get("/api/v1/catalogue/changes").await;
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none(), "no compression unless asked");
+    let plain = plain.bytes().await.expect("body");
+    let zipped = app
+        .request(Method::GET, "/api/v1/catalogue/changes")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let zipped = zipped.bytes().await.expect("body");
+    assert!(zipped.len() * 4 < plain.len(), "{} compressed vs {} plain", zipped.len(), plain.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gzip");
+    assert_eq!(unzipped, plain.to_vec(), "the same answer");
+    let brotli = app
+        .request(Method::GET, "/api/v1/catalogue/changes")
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(brotli.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    assert!(brotli.bytes().await.expect("body").len() < zipped.len(), "brotli is smaller still");
+
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let mut bytes = PNG.to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 4096));
+    let id = upload_whole(&app, &citizen, &bytes, "anh.png").await;
+    let content = app
+        .request(Method::GET, &format!("/api/v1/attachments/{id}/content"))
+        .bearer_auth(&citizen)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(content.status(), 200);
+    assert!(content.headers().get("content-encoding").is_none(), "file bytes are never re-encoded");
+    assert_eq!(content.bytes().await.expect("body").to_vec(), bytes);
     app.stop().await;
 }
 
