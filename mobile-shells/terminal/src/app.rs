@@ -809,9 +809,8 @@ impl App {
                 }
             }
             Msg::Submitted(_) => {
-                if matches!(self.screen, Screen::Form(_)) {
-                    self.back();
-                }
+                // The form is done with: Esc from the outbox goes to the menu.
+                self.home();
                 self.push(Screen::Outbox { items: Vec::new(), names: HashMap::new(), sel: 0 });
                 self.info(self.t("Đã đưa hồ sơ vào hộp thư đi.", "The dossier is in the outbox."));
                 return vec![Cmd::Outbox];
@@ -898,9 +897,7 @@ impl App {
                 _ => self.push(Screen::Report(ReportState::new(draft))),
             },
             Msg::ReportSubmitted(_) => {
-                if matches!(self.screen, Screen::Report(_)) {
-                    self.back();
-                }
+                self.home();
                 self.info(self.t(
                     "Đã đưa phản ánh vào hộp thư đi; sẽ gửi khi có mạng.",
                     "The report is in the outbox; it is sent when the network is there.",
@@ -1096,6 +1093,28 @@ mod tests {
         let mut app = App::new(Lang::Vi, Some(user()));
         app.on_msg(Msg::Draft(crate::form::tests::draft("{}", vec![])));
         app
+    }
+
+    #[test]
+    fn after_submitting_from_a_search_esc_on_the_outbox_goes_to_the_menu() {
+        let mut app = App::new(Lang::Vi, Some(user()));
+        app.on_key(Key::Char('1'));
+        app.on_msg(Msg::Draft(crate::form::tests::draft("{}", vec![])));
+        let item = OutboxItem {
+            id: "o1".into(),
+            draft_id: "d1".into(),
+            idempotency_key: "k".into(),
+            state: OutboxState::Pending,
+            attempts: 0,
+            next_attempt_at_ms: 0,
+            park_reason: None,
+            dossier_id: None,
+            report_id: None,
+        };
+        app.on_msg(Msg::Submitted(item));
+        assert!(matches!(app.screen, Screen::Outbox { .. }));
+        app.on_key(Key::Esc);
+        assert!(matches!(app.screen, Screen::Home { .. }));
     }
 
     #[test]
