@@ -384,5 +384,13 @@ mod tests {
             assert!(shapes.contains(shape), "{shape}");
         }
         assert!(schemas["AddressValue"]["properties"]["ward_code"].is_object());
+        // The form language itself, not `{"type": "object"}`.
+        assert_eq!(schemas["Procedure"]["properties"]["form"]["$ref"], "#/components/schemas/FormDefinition");
+        assert_eq!(
+            schemas["FormDefinition"]["properties"]["fields"]["items"]["$ref"],
+            "#/components/schemas/FormFieldDef"
+        );
+        assert!(schemas["FormFieldDef"]["properties"]["visible_when"].is_object());
+        assert!(schemas["FormText"]["anyOf"].is_array());
     }
 }

@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use motcua_client::{
     CatalogueSyncReport, Client, ClientConfig, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary, FieldIssue,
-    NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft, ReportDraftInput,
-    ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
+    FieldValue, FormView, NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification,
+    ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft,
+    ReportDraftInput, ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
 };
 
 use crate::MotcuaError;
@@ -142,9 +142,20 @@ impl MotcuaClient {
         Ok(self.inner.draft(draft_id).await?)
     }
 
-    /// Saves one value (`value_json`; `"null"` clears it) and returns the live validation.
-    pub async fn set_field(&self, draft_id: String, key: String, value_json: String) -> Result<Vec<FieldIssue>> {
-        Ok(self.inner.set_field(draft_id, key, value_json).await?)
+    /// Saves one typed value (none clears it) and returns the live validation; attachment
+    /// fields are refused (use `attach_file`).
+    pub async fn set_field(&self, draft_id: String, key: String, value: Option<FieldValue>) -> Result<Vec<FieldIssue>> {
+        Ok(self.inner.set_field(draft_id, key, value).await?)
+    }
+
+    /// The draft as a form to render (offline).
+    pub async fn form_view(&self, draft_id: String) -> Result<FormView> {
+        Ok(self.inner.form_view(draft_id).await?)
+    }
+
+    /// The current provinces, for an address field (offline).
+    pub fn provinces(&self) -> Vec<String> {
+        self.inner.provinces()
     }
 
     pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Result<()> {

@@ -3,13 +3,15 @@
 //! checks every field), so there is no copy and no conversion code; the documentation of
 //! each type lives in `motcua-client` (`API.md`).
 
+use std::collections::HashMap;
+
 use motcua_client::{
     CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
-    DraftSummary, DroppedField, FieldIssue, HttpHeader, HttpRequest, HttpResponse, NotificationItem,
-    NotificationSettings, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
-    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
-    PushTarget, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, TimelineItem,
-    TrackingStep, UserProfile, WardItem,
+    DraftSummary, DroppedField, FieldIssue, FieldValue, FormField, FormFieldKind, FormGroupItem, FormOption, FormView,
+    HttpHeader, HttpRequest, HttpResponse, NotificationItem, NotificationSettings, OutboxEvent, OutboxItem,
+    OutboxReport, OutboxStage, OutboxState, ParkReason, PhoneVerification, ProcedureDetail, ProcedureField,
+    ProcedureItem, PublicTracking, PushMessage, PushRegistration, PushTarget, ReportDraft, ReportDraftInput,
+    ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
@@ -416,4 +418,126 @@ pub struct ReportItem {
     pub updated_at_ms: i64,
     pub mine: bool,
     pub followed: bool,
+}
+
+/// A field's value, typed by the field's kind; `set_field` takes one (none clears).
+#[uniffi::remote(Enum)]
+pub enum FieldValue {
+    Text {
+        value: String,
+    },
+    Number {
+        value: f64,
+    },
+    Bool {
+        value: bool,
+    },
+    Date {
+        value: String,
+    },
+    Choice {
+        value: String,
+    },
+    Choices {
+        values: Vec<String>,
+    },
+    Address {
+        province: String,
+        ward: String,
+        ward_code: Option<String>,
+        district: Option<String>,
+        street: Option<String>,
+    },
+    Group {
+        items: Vec<HashMap<String, FieldValue>>,
+    },
+    Files {
+        file_ids: Vec<String>,
+    },
+}
+
+#[uniffi::remote(Record)]
+pub struct FormOption {
+    pub value: String,
+    pub label: String,
+}
+
+/// What input a field wants, with its rules (date bounds resolved to `YYYY-MM-DD`).
+#[uniffi::remote(Enum)]
+pub enum FormFieldKind {
+    Text {
+        multiline: bool,
+        min_length: Option<u32>,
+        max_length: Option<u32>,
+        pattern: Option<String>,
+    },
+    CitizenId,
+    Phone,
+    Email,
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+        integer: bool,
+    },
+    Date {
+        min: Option<String>,
+        max: Option<String>,
+    },
+    Select {
+        options: Vec<FormOption>,
+        multiple: bool,
+    },
+    Checkbox {
+        must_be_true: bool,
+    },
+    Address {
+        provinces: Vec<String>,
+    },
+    Group {
+        min_items: Option<u32>,
+        max_items: Option<u32>,
+        template: Vec<FormField>,
+        items: Vec<FormGroupItem>,
+    },
+    Attachment {
+        document: String,
+        max_files: Option<u32>,
+        max_bytes: u64,
+        accepted_types: Vec<String>,
+        files: Vec<DraftFile>,
+    },
+}
+
+#[uniffi::remote(Record)]
+pub struct FormGroupItem {
+    pub index: u32,
+    pub fields: Vec<FormField>,
+}
+
+/// One field ready to render: draw it when `visible`.
+#[uniffi::remote(Record)]
+pub struct FormField {
+    pub key: String,
+    pub path: String,
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    pub visible: bool,
+    pub kind: FormFieldKind,
+    pub value: Option<FieldValue>,
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A draft as a form to render.
+#[uniffi::remote(Record)]
+pub struct FormView {
+    pub draft_id: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub form_version: u32,
+    pub state: DraftState,
+    pub editable: bool,
+    pub branch_code: Option<String>,
+    pub fields: Vec<FormField>,
+    pub issues: Vec<FieldIssue>,
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use motcua_client::{Client, ClientConfig, HttpRequest, HttpResponse, MemoryTokenStore, Transport, TransportError};
+use motcua_client::{
+    Client, ClientConfig, FieldValue, HttpRequest, HttpResponse, MemoryTokenStore, Transport, TransportError,
+};
 use motcua_domain::search::SearchData;
 use motcua_domain::wire::Procedure;
 use serde_json::{Value, json};
@@ -86,13 +88,13 @@ async fn autosave() {
     let draft = c.create_draft("9.999999".into()).await.unwrap_or_else(|e| panic!("{e}"));
     let id = draft.summary.id;
     for i in 0..200 {
-        c.set_field(id.clone(), format!("f{i:03}"), json!(format!("giá trị {i}")).to_string())
+        c.set_field(id.clone(), format!("f{i:03}"), Some(FieldValue::Text { value: format!("giá trị {i}") }))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     }
     let mut samples = Vec::new();
     for n in 0..1_000 {
-        let value = json!(format!("Nguyễn Văn An {n}")).to_string();
+        let value = Some(FieldValue::Text { value: format!("Nguyễn Văn An {n}") });
         let t = Instant::now();
         c.set_field(id.clone(), format!("f{:03}", n % 200), value).await.unwrap_or_else(|e| panic!("{e}"));
         samples.push(t.elapsed());
@@ -238,7 +240,7 @@ async fn cold_open() {
     for _ in 0..1_000 {
         let d = c.create_draft("9.999999".into()).await.unwrap_or_else(|e| panic!("{e}"));
         for i in 0..5 {
-            c.set_field(d.summary.id.clone(), format!("f{i:03}"), json!("giá trị").to_string())
+            c.set_field(d.summary.id.clone(), format!("f{i:03}"), Some(FieldValue::Text { value: "giá trị".into() }))
                 .await
                 .unwrap_or_else(|e| panic!("{e}"));
         }

@@ -22,9 +22,9 @@ use crate::http::{Api, check, decode, header, stored_tokens};
 use crate::lock::StoreLock;
 use crate::model::{
     CatalogueSyncReport, ClientConfig, ClientListener, DossierDetail, DossierItem, Draft, DraftFile, DraftSummary,
-    NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification, ProcedureDetail,
-    ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft, ReportDraftInput,
-    ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
+    FieldValue, FormView, NotificationItem, NotificationSettings, OutboxItem, OutboxReport, PhoneVerification,
+    ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration, ReportDraft,
+    ReportDraftInput, ReportItem, ReportPhotoFile, ServicePoint, UserProfile, WardItem,
 };
 use crate::outbox;
 use crate::push;
@@ -375,8 +375,22 @@ impl Client {
         self.run(drafts::load(&self.store, &draft_id, self.lang)).await
     }
 
-    pub async fn set_field(&self, draft_id: String, key: String, value_json: String) -> Public<Vec<FieldIssue>> {
-        self.run(drafts::set_field(&self.store, &draft_id, &key, &value_json, self.lang, &self.forms)).await
+    /// Saves one top-level value (`None` clears it) and returns the live validation. The
+    /// value must fit the field's kind (`Validation` on the field otherwise); attachment
+    /// fields are refused: files go through `attach_file` / `remove_file`.
+    pub async fn set_field(&self, draft_id: String, key: String, value: Option<FieldValue>) -> Public<Vec<FieldIssue>> {
+        self.run(drafts::set_field(&self.store, &draft_id, &key, value.as_ref(), self.lang, &self.forms)).await
+    }
+
+    /// The draft as a form to render: every field's kind, label (in the client's language),
+    /// rules with resolved bounds, options, whether it shows now, value and issues (offline).
+    pub async fn form_view(&self, draft_id: String) -> Public<FormView> {
+        self.run(drafts::form_view(&self.store, &draft_id, self.lang)).await
+    }
+
+    /// The current provinces (34, since 1 July 2025), for an address field (offline).
+    pub fn provinces(&self) -> Vec<String> {
+        crate::forms::provinces()
     }
 
     pub async fn set_branch(&self, draft_id: String, branch_code: Option<String>) -> Public<()> {
@@ -390,7 +404,15 @@ impl Client {
         source_path: String,
         file_name: String,
     ) -> Public<DraftFile> {
-        self.run(drafts::attach_file(&self.store, &draft_id, &field_key, Path::new(&source_path), &file_name)).await
+        self.run(drafts::attach_file(
+            &self.store,
+            &draft_id,
+            &field_key,
+            Path::new(&source_path),
+            &file_name,
+            self.lang,
+        ))
+        .await
     }
 
     pub async fn remove_file(&self, draft_id: String, file_id: String) -> Public<()> {
@@ -564,7 +586,7 @@ impl Client {
         source_path: String,
         file_name: String,
     ) -> Public<ReportPhotoFile> {
-        self.run(reports::add_photo(&self.store, &draft_id, Path::new(&source_path), &file_name)).await
+        self.run(reports::add_photo(&self.store, &draft_id, Path::new(&source_path), &file_name, self.lang)).await
     }
 
     pub async fn remove_report_photo(&self, draft_id: String, photo_id: String) -> Public<()> {

@@ -5,7 +5,8 @@
 use std::path::Path;
 
 use chrono::NaiveDate;
-use motcua_domain::form::{FieldKind, FormDef, migrate_values, validate};
+use motcua_domain::files::{MAX_ATTACHMENT_BYTES, SNIFF_BYTES, is_heif, sniff};
+use motcua_domain::form::{FieldError, FieldErrorCode, FieldKind, FormDef, migrate_values, validate};
 use motcua_domain::i18n::Lang;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -14,7 +15,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::catalogue;
 use crate::error::{Error, FieldIssue, Result};
-use crate::model::{Draft, DraftFile, DraftState, DraftSummary, DroppedField};
+use crate::forms;
+use crate::model::{Draft, DraftFile, DraftState, DraftSummary, DroppedField, FieldValue, FormView};
 use crate::store::Store;
 
 /// Today in Vietnam (UTC+7), the day validation rules such as "not in the future" use.
@@ -258,20 +260,34 @@ fn without_errors_for(server_errors: &str, key: &str) -> Result<Option<String>> 
     Ok((list.len() != before).then(|| serde_json::to_string(&list)).transpose()?)
 }
 
-/// Autosave of one field: one small transaction. Returns the live validation.
+/// Autosave of one field: one small transaction. The typed value must fit the field's
+/// kind (`None` clears it); attachment fields are refused (files go through
+/// [`attach_file`] and [`remove_file`]). Returns the live validation.
 pub(crate) async fn set_field(
     store: &Store,
     draft_id: &str,
     key: &str,
-    value_json: &str,
+    value: Option<&FieldValue>,
     lang: Lang,
     forms: &FormCache,
 ) -> Result<Vec<FieldIssue>> {
-    let value: Value = serde_json::from_str(value_json).map_err(|_| Error::Invalid("value_json is not JSON"))?;
     let mut tx = store.begin().await?;
     let (code, version, mut server_errors) = touch_editable(&mut tx, draft_id).await?;
     let form = forms.get(&mut tx, draft_id, &code, version).await?;
-    put_value(&mut tx, draft_id, key, &value).await?;
+    let Some(def) = form.field(key) else {
+        return Err(Error::Validation(vec![FieldIssue::from_domain(
+            &motcua_domain::form::FieldError::new(key, motcua_domain::form::FieldErrorCode::UnknownField),
+            lang,
+        )]));
+    };
+    if matches!(def.kind, FieldKind::Attachment { .. }) {
+        return Err(Error::Validation(vec![forms::attachment_refusal(key, lang)]));
+    }
+    let json = match value {
+        None => Value::Null,
+        Some(v) => forms::to_json(def, v, key, lang).map_err(|i| Error::Validation(vec![i]))?,
+    };
+    put_value(&mut tx, draft_id, key, &json).await?;
     if let Some(remaining) = without_errors_for(&server_errors, key)? {
         sqlx::query("UPDATE drafts SET server_errors = $1 WHERE id = $2")
             .bind(&remaining)
@@ -283,6 +299,34 @@ pub(crate) async fn set_field(
     let values = values(&mut tx, draft_id).await?;
     tx.commit().await?;
     issues(&form, values, &server_errors, lang)
+}
+
+/// The draft as a form to render (see [`FormView`]).
+pub(crate) async fn form_view(store: &Store, draft_id: &str, lang: Lang) -> Result<FormView> {
+    let mut conn = store.read().acquire().await?;
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!("{SELECT} WHERE d.id = $1")))
+        .bind(draft_id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(Error::NotFound("draft"))?;
+    let values = values(&mut conn, draft_id).await?;
+    let files = files(&mut conn, draft_id).await?;
+    let form: FormDef = serde_json::from_str(&row.form)?;
+    let all = issues(&form, values.clone(), &row.server_errors, lang)?;
+    let fields =
+        forms::view_fields(&forms::ViewInput { form: &form, values: &values, issues: &all, files: &files, lang });
+    let state = DraftState::parse(&row.state);
+    Ok(FormView {
+        draft_id: row.id,
+        procedure_code: row.procedure_code,
+        procedure_name: row.procedure_name,
+        form_version: u32::try_from(row.form_version).unwrap_or(0),
+        state,
+        editable: state == DraftState::Editing,
+        branch_code: row.branch_code,
+        fields,
+        issues: all,
+    })
 }
 
 /// Picks the service point (`None`: the head office). Checked offline against the cached
@@ -307,8 +351,16 @@ pub(crate) async fn validate_draft(store: &Store, draft_id: &str, lang: Lang) ->
     Ok(load(store, draft_id, lang).await?.issues)
 }
 
-/// Copies `source` to `dest` while hashing it; returns (size, lower-case hex SHA-256).
-pub(crate) async fn copy_hashing(source: &Path, dest: &Path) -> Result<(u64, String)> {
+/// A copied file: its size, lower-case hex SHA-256 and first bytes (for its type).
+pub(crate) struct Copied {
+    pub size: u64,
+    pub sha256: String,
+    pub head: Vec<u8>,
+}
+
+/// Copies `source` to `dest` while hashing it; stops with `Ok(None)` as soon as more than
+/// `max_bytes` were read (the partial copy is left for the caller to remove).
+pub(crate) async fn copy_hashing(source: &Path, dest: &Path, max_bytes: u64) -> Result<Option<Copied>> {
     let mut input = tokio::fs::File::open(source).await.map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::IsADirectory => {
             Error::FileNotFound(source.display().to_string())
@@ -319,17 +371,24 @@ pub(crate) async fn copy_hashing(source: &Path, dest: &Path) -> Result<(u64, Str
     let mut hasher = Sha256::new();
     let mut buf = vec![0_u8; 64 * 1024];
     let mut size = 0_u64;
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
     loop {
         let n = input.read(&mut buf).await?;
         if n == 0 {
             break;
         }
+        size += n as u64;
+        if size > max_bytes {
+            return Ok(None);
+        }
+        if head.len() < SNIFF_BYTES {
+            head.extend_from_slice(&buf[..n.min(SNIFF_BYTES - head.len())]);
+        }
         hasher.update(&buf[..n]);
         output.write_all(&buf[..n]).await?;
-        size += n as u64;
     }
     output.sync_all().await?;
-    Ok((size, hex(&hasher.finalize())))
+    Ok(Some(Copied { size, sha256: hex(&hasher.finalize()), head }))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -340,42 +399,95 @@ fn attachment_ids(value: Option<&Value>) -> Vec<Value> {
     value.and_then(Value::as_array).cloned().unwrap_or_default()
 }
 
+/// A refusal of the file attached to `field_key`.
+pub(crate) fn file_refusal(field_key: &str, code: FieldErrorCode, lang: Lang) -> Error {
+    let mut e = FieldError::new(field_key, code);
+    let message = match (code, lang) {
+        (FieldErrorCode::TooLarge, Lang::Vi) => {
+            format!("Tệp quá lớn: tối đa {} MB.", MAX_ATTACHMENT_BYTES / (1024 * 1024))
+        }
+        (FieldErrorCode::TooLarge, Lang::En) => {
+            format!("The file is too large: at most {} MB.", MAX_ATTACHMENT_BYTES / (1024 * 1024))
+        }
+        _ => String::new(),
+    };
+    if code == FieldErrorCode::TooLarge {
+        e = e.with_limit(MAX_ATTACHMENT_BYTES);
+    }
+    let mut issue = FieldIssue::from_domain(&e, lang);
+    if !message.is_empty() {
+        issue.message = message;
+    }
+    Error::Validation(vec![issue])
+}
+
+/// Copies a file into the store and adds it to an attachment field. Checked now, with a
+/// field error on `field_key`: the field is an attachment slot, the file is a PDF, JPEG,
+/// PNG or WebP by its content (`invalid_file_type`, HEIC `unsupported_image`), at most
+/// 10 MB (`too_large`), and the field has room for it (`too_many_files`, counted in the
+/// transaction that adds it).
 pub(crate) async fn attach_file(
     store: &Store,
     draft_id: &str,
     field_key: &str,
     source: &Path,
     file_name: &str,
+    lang: Lang,
 ) -> Result<DraftFile> {
     if file_name.trim().is_empty() {
         return Err(Error::Invalid("file name is empty"));
     }
-    {
+    let max_files = {
         let mut conn = store.read().acquire().await?;
         let form: Option<String> = sqlx::query_scalar("SELECT form FROM draft_forms WHERE draft_id = $1")
             .bind(draft_id)
             .fetch_optional(&mut *conn)
             .await?;
         let form: FormDef = serde_json::from_str(&form.ok_or(Error::NotFound("draft"))?)?;
-        if !matches!(form.field(field_key).map(|f| &f.kind), Some(FieldKind::Attachment { .. })) {
-            return Err(Error::Invalid("not an attachment field"));
+        match form.field(field_key).map(|f| &f.kind) {
+            Some(FieldKind::Attachment { max_files, .. }) => *max_files,
+            Some(_) => return Err(Error::Invalid("not an attachment field")),
+            None => return Err(file_refusal(field_key, FieldErrorCode::UnknownField, lang)),
         }
-    }
+    };
     let id = uuid::Uuid::new_v4().to_string();
     let dest = store.file_path(&id);
     let partial = dest.with_extension("part");
-    let copied = copy_hashing(source, &partial).await;
-    let (size, sha256) = match copied {
-        Ok(c) => c,
+    let partial_path = partial.clone();
+    let refuse = |code| async move {
+        let _ = tokio::fs::remove_file(&partial_path).await;
+        file_refusal(field_key, code, lang)
+    };
+    let Copied { size, sha256, head } = match copy_hashing(source, &partial, MAX_ATTACHMENT_BYTES).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return Err(refuse(FieldErrorCode::TooLarge).await),
         Err(e) => {
             let _ = tokio::fs::remove_file(&partial).await;
             return Err(e);
         }
     };
+    if sniff(&head).is_none() {
+        let code = if is_heif(&head) { FieldErrorCode::UnsupportedImage } else { FieldErrorCode::InvalidFileType };
+        return Err(refuse(code).await);
+    }
     tokio::fs::rename(&partial, &dest).await?;
     let saved = async {
         let mut tx = store.begin().await?;
         touch_editable(&mut tx, draft_id).await?;
+        if let Some(max) = max_files {
+            let count: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM draft_files WHERE draft_id = $1 AND field_key = $2")
+                    .bind(draft_id)
+                    .bind(field_key)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if count >= i64::from(max) {
+                return Err(Error::Validation(vec![FieldIssue::from_domain(
+                    &FieldError::new(field_key, FieldErrorCode::TooManyFiles).with_limit(max),
+                    lang,
+                )]));
+            }
+        }
         sqlx::query(
             "INSERT INTO draft_files (id, draft_id, field_key, file_name, size, sha256, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",

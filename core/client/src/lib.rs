@@ -14,6 +14,7 @@ mod dossiers;
 mod drafts;
 mod error;
 mod events;
+mod forms;
 mod http;
 mod lock;
 mod model;

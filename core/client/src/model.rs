@@ -523,3 +523,145 @@ pub struct ReportItem {
     pub mine: bool,
     pub followed: bool,
 }
+
+/// A form field's value, typed: what `set_field` takes and what the form view shows. The
+/// variant follows the field's kind (see [`FormFieldKind`]); `None` (no value) clears.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    /// Text, citizen ID (CCCD), phone and e-mail fields.
+    Text { value: String },
+    /// Number fields (whole numbers travel as integers).
+    Number { value: f64 },
+    /// Checkbox fields.
+    Bool { value: bool },
+    /// Date fields: `YYYY-MM-DD`.
+    Date { value: String },
+    /// A single-choice select: one option's `value`.
+    Choice { value: String },
+    /// A multiple-choice select: distinct option values.
+    Choices { values: Vec<String> },
+    /// An address. `ward_code` is a ward picked from `wards(province)` (it wins over the
+    /// typed names); `district` only for an address copied from a paper issued before
+    /// 1 July 2025 (converted to today's ward).
+    Address {
+        province: String,
+        ward: String,
+        ward_code: Option<String>,
+        district: Option<String>,
+        street: Option<String>,
+    },
+    /// A repeated group: one map (field key to value) per item.
+    Group { items: Vec<std::collections::HashMap<String, FieldValue>> },
+    /// An attachment field: the local ids of its files ([`DraftFile::id`]). Shown only:
+    /// files change through `attach_file` and `remove_file`, never `set_field`.
+    Files { file_ids: Vec<String> },
+}
+
+/// One option of a select field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FormOption {
+    /// What goes into the value (`FieldValue::Choice`).
+    pub value: String,
+    /// In the client's language.
+    pub label: String,
+}
+
+/// What input a field wants, with the kind's own rules (bounds already resolved).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FormFieldKind {
+    /// Lengths count characters after trimming; `pattern` must match the whole value.
+    Text {
+        multiline: bool,
+        min_length: Option<u32>,
+        max_length: Option<u32>,
+        pattern: Option<String>,
+    },
+    /// A 12-digit CCCD (spaces allowed).
+    CitizenId,
+    /// A Vietnamese phone number.
+    Phone,
+    Email,
+    Number {
+        min: Option<f64>,
+        max: Option<f64>,
+        integer: bool,
+    },
+    /// Bounds as `YYYY-MM-DD`, resolved on today's date in Vietnam (`today-100y` is a date).
+    Date {
+        min: Option<String>,
+        max: Option<String>,
+    },
+    /// `multiple`: a `Choices` value, else a `Choice`.
+    Select {
+        options: Vec<FormOption>,
+        multiple: bool,
+    },
+    /// `must_be_true`: a declaration the citizen must tick.
+    Checkbox {
+        must_be_true: bool,
+    },
+    /// The current provinces (the ward list of one: `wards(province)`).
+    Address {
+        provinces: Vec<String>,
+    },
+    /// A repeated group: `items` as filled, `template` the fields of a new item.
+    Group {
+        min_items: Option<u32>,
+        max_items: Option<u32>,
+        template: Vec<FormField>,
+        items: Vec<FormGroupItem>,
+    },
+    /// Files for one of the procedure's documents (`attach_file`), checked when attached.
+    Attachment {
+        document: String,
+        max_files: Option<u32>,
+        /// The largest file accepted, in bytes.
+        max_bytes: u64,
+        /// Judged by the file's content: `application/pdf`, `image/jpeg`, `image/png`, `image/webp`.
+        accepted_types: Vec<String>,
+        files: Vec<DraftFile>,
+    },
+}
+
+/// One item of a repeated group, with its fields (visibility evaluated for this item).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormGroupItem {
+    pub index: u32,
+    pub fields: Vec<FormField>,
+}
+
+/// One field, ready to render.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormField {
+    /// The key inside its object (what `set_field` takes at the top level).
+    pub key: String,
+    /// Where its issues point: `ho_ten`, `thanh_vien[1].ho_ten`.
+    pub path: String,
+    /// In the client's language.
+    pub label: String,
+    pub help: Option<String>,
+    pub required: bool,
+    /// Its `visible_when` holds now: draw it only then (a hidden field is neither
+    /// required nor checked).
+    pub visible: bool,
+    pub kind: FormFieldKind,
+    pub value: Option<FieldValue>,
+    /// The issues of this field (of an address: of its parts too).
+    pub issues: Vec<FieldIssue>,
+}
+
+/// A draft as a form to render: every field with its kind, label, rules, value and issues.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormView {
+    pub draft_id: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub form_version: u32,
+    pub state: DraftState,
+    /// Values may change now (the draft is `Editing`).
+    pub editable: bool,
+    pub branch_code: Option<String>,
+    pub fields: Vec<FormField>,
+    /// Every issue of the draft (as `Draft::issues`), those shown on fields included.
+    pub issues: Vec<FieldIssue>,
+}

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use motcua_domain::files::MAX_ATTACHMENT_BYTES;
 use motcua_domain::form::{FieldError, FieldErrorCode};
 use motcua_domain::geo::LatLng;
 use motcua_domain::i18n::Lang;
@@ -14,7 +15,7 @@ use motcua_domain::reports::{HANOI, MAX_PHOTOS, MAX_TEXT, MIN_PHOTOS};
 use motcua_domain::wire::reports::{Report, ReportPage, ReportSummary, SubmitReport};
 use sqlx::SqliteConnection;
 
-use crate::drafts::{copy_hashing, ms, now};
+use crate::drafts::{copy_hashing, file_refusal, ms, now};
 use crate::error::{Error, FieldIssue, Result};
 use crate::http::{Api, check};
 use crate::model::{DraftState, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile};
@@ -206,6 +207,7 @@ pub(crate) async fn add_photo(
     draft_id: &str,
     source: &Path,
     file_name: &str,
+    lang: Lang,
 ) -> Result<ReportPhotoFile> {
     if file_name.trim().is_empty() {
         return Err(Error::Invalid("file name is empty"));
@@ -213,8 +215,13 @@ pub(crate) async fn add_photo(
     let id = uuid::Uuid::new_v4().to_string();
     let dest = store.file_path(&id);
     let partial = dest.with_extension("part");
-    let (size, sha256) = match copy_hashing(source, &partial).await {
-        Ok(c) => c,
+    // The server checks the photo's type when it is uploaded; its size is checked now.
+    let (size, sha256) = match copy_hashing(source, &partial, MAX_ATTACHMENT_BYTES).await {
+        Ok(Some(c)) => (c.size, c.sha256),
+        Ok(None) => {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(file_refusal("photos", FieldErrorCode::TooLarge, lang));
+        }
         Err(e) => {
             let _ = tokio::fs::remove_file(&partial).await;
             return Err(e);

@@ -8,6 +8,7 @@
 pub mod admin;
 pub mod calendar;
 pub mod device;
+pub mod files;
 pub mod form;
 pub mod geo;
 pub mod i18n;

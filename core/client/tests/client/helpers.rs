@@ -212,17 +212,33 @@ pub async fn register_as(server: &TestServer, c: &Client, citizen_id: &str, phon
 /// Fills every required field of [`PROCEDURE`] except its attachment slot.
 pub async fn fill(c: &Client, draft_id: &str) {
     let values = [
-        ("ho_ten", json!("Nguyễn Văn An")),
-        ("so_cccd", json!("001203004567")),
-        ("dien_thoai", json!("0912345678")),
-        ("noi_cu_tru", json!({"province": "Hà Nội", "ward": "Phường Hoàn Kiếm", "street": "12 Hàng Bài"})),
-        ("noi_dung", json!(["thuong_tru"])),
-        ("muc_dich", json!("hoc_tap")),
-        ("hinh_thuc_nhan", json!("truc_tiep")),
-        ("cam_doan", json!(true)),
+        ("ho_ten", text("Nguyễn Văn An")),
+        ("so_cccd", text("001203004567")),
+        ("dien_thoai", text("0912345678")),
+        ("noi_cu_tru", hoan_kiem()),
+        ("noi_dung", FieldValue::Choices { values: vec!["thuong_tru".into()] }),
+        ("muc_dich", FieldValue::Choice { value: "hoc_tap".into() }),
+        ("hinh_thuc_nhan", FieldValue::Choice { value: "truc_tiep".into() }),
+        ("cam_doan", FieldValue::Bool { value: true }),
     ];
     for (k, v) in values {
-        c.set_field(draft_id.into(), k.into(), v.to_string()).await.unwrap();
+        c.set_field(draft_id.into(), k.into(), Some(v)).await.unwrap();
+    }
+}
+
+/// A text value.
+pub fn text(s: &str) -> FieldValue {
+    FieldValue::Text { value: s.to_owned() }
+}
+
+/// An address in Hoàn Kiếm, typed as a citizen would.
+pub fn hoan_kiem() -> FieldValue {
+    FieldValue::Address {
+        province: "Hà Nội".into(),
+        ward: "Phường Hoàn Kiếm".into(),
+        ward_code: None,
+        district: None,
+        street: Some("12 Hàng Bài".into()),
     }
 }
 

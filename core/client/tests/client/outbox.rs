@@ -36,7 +36,7 @@ async fn submitted_offline_then_sent_once_online_with_files_first() {
     assert_eq!(item.state, OutboxState::Pending);
     assert_eq!(uuid::Uuid::parse_str(&item.idempotency_key).unwrap().get_version_num(), 4);
     // Frozen: no more changes.
-    let frozen = c.set_field(draft.summary.id.clone(), "ho_ten".into(), "\"Khác\"".into()).await;
+    let frozen = c.set_field(draft.summary.id.clone(), "ho_ten".into(), Some(text("Khác"))).await;
     assert!(
         matches!(&frozen, Err(ClientError::Conflict { reason, .. }) if reason == "draft_not_editable"),
         "{frozen:?}"
@@ -169,5 +169,5 @@ async fn a_cancelled_item_makes_the_draft_editable_again() {
     c.cancel_outbox_item(item.id.clone()).await.unwrap();
     assert!(c.outbox().await.unwrap().is_empty());
     assert_eq!(c.draft(id.clone()).await.unwrap().summary.state, DraftState::Editing);
-    c.set_field(id, "ho_ten".into(), "\"Trần Thị Bình\"".into()).await.unwrap();
+    c.set_field(id, "ho_ten".into(), Some(text("Trần Thị Bình"))).await.unwrap();
 }

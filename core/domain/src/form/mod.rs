@@ -24,4 +24,4 @@ pub use def::{Condition, DateBound, FieldDef, FieldKind, FormDef, Pattern, Selec
 pub use errors::{FieldError, FieldErrorCode};
 pub use migrate::{DropReason, DroppedValue, MigratedValues, migrate_values};
 pub use normalize::normalize_values;
-pub use validate::validate;
+pub use validate::{is_shown, validate};

@@ -102,6 +102,24 @@ fn is_visible(field: &FieldDef, ctx: Ctx<'_>, depth: usize) -> bool {
     is_visible(target, next_ctx, depth + 1) && condition_holds(cond, scope.values.get(&cond.field))
 }
 
+/// Whether `field` is shown now under `values` (the top-level values object); `item`: the
+/// group item the field belongs to, with its group's fields. The rule [`validate`] applies
+/// (a field whose `visible_when` does not hold is neither required nor checked), for the
+/// form view the phone renders.
+pub fn is_shown(
+    form: &FormDef,
+    values: &Map<String, Value>,
+    item: Option<(&[FieldDef], &Map<String, Value>)>,
+    field: &FieldDef,
+) -> bool {
+    let ctx = Ctx {
+        top: Scope { fields: &form.fields, values },
+        item: item.map(|(fields, values)| Scope { fields, values }),
+        today: NaiveDate::default(),
+    };
+    is_visible(field, ctx, 0)
+}
+
 pub(super) fn join_path(prefix: &str, key: &str) -> String {
     if prefix.is_empty() { key.to_owned() } else { format!("{prefix}.{key}") }
 }

@@ -102,6 +102,117 @@ impl ToSchema for AddressValue {
     }
 }
 
+/// A form definition (the form language), as the catalogue carries it.
+pub struct FormDefinition;
+/// One field of a form definition.
+pub struct FormFieldDef;
+/// A bilingual text of a form definition.
+pub struct FormText;
+
+impl PartialSchema for FormDefinition {
+    fn schema() -> RefOr<Schema> {
+        from_json(serde_json::json!({
+            "type": "object",
+            "description": "A form: its version (bumped whenever the fields change; drafts remember the version \
+                they were filled on) and its fields in display order. Unknown keys are refused when a definition \
+                is published. The offline client renders it (`form_view`): labels in the app's language, \
+                `visible_when` evaluated, relative date bounds resolved.",
+            "required": ["version", "fields"],
+            "additionalProperties": false,
+            "properties": {
+                "version": {"type": "integer", "minimum": 0},
+                "fields": {"type": "array", "items": {"$ref": "#/components/schemas/FormFieldDef"}}
+            }
+        }))
+    }
+}
+
+impl ToSchema for FormDefinition {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("FormDefinition")
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((FormFieldDef::name().into_owned(), FormFieldDef::schema()));
+        schemas.push((FormText::name().into_owned(), FormText::schema()));
+    }
+}
+
+impl PartialSchema for FormText {
+    fn schema() -> RefOr<Schema> {
+        from_json(serde_json::json!({
+            "description": "Text shown to the citizen: Vietnamese, with an optional English form \
+                (a plain string is Vietnamese only).",
+            "anyOf": [
+                {"type": "string"},
+                {"type": "object", "required": ["vi"], "additionalProperties": false,
+                 "properties": {"vi": {"type": "string"}, "en": {"type": "string"}}}
+            ]
+        }))
+    }
+}
+
+impl ToSchema for FormText {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("FormText")
+    }
+}
+
+impl PartialSchema for FormFieldDef {
+    fn schema() -> RefOr<Schema> {
+        let date_bound = serde_json::json!({"type": "string", "pattern": "^(today([+-][0-9]{1,6}[dmy])?|[0-9]{4}-[0-9]{2}-[0-9]{2})$",
+            "description": "A fixed date `YYYY-MM-DD`, or relative to today in Vietnam: `today`, `today-18y`, `today+30d`, `today-1m`"});
+        from_json(serde_json::json!({
+            "type": "object",
+            "description": "One field. `type` says which value it holds (see `FormValue`) and which other keys it \
+                may have: `text` (`min_length`, `max_length`, `pattern` matched against the whole trimmed value, \
+                `multiline`) holds a string; `number` (`min`, `max`, `integer`) a number; `date` (`min`, `max`: \
+                date bounds) a `YYYY-MM-DD` string; `select` (`options`, `multiple`) an option's value, or with \
+                `multiple` an array of distinct option values; `checkbox` (`must_be_true`) a boolean; \
+                `citizen_id`, `phone`, `email` a string; `address` an `AddressValue`; `group` (`fields`, \
+                `min_items`, `max_items`) an array of objects of values; `attachment` (`document`, `max_files`; \
+                top level only) an array of attachment ids (PDF, JPEG, PNG or WebP by content, at most 10 MB each).",
+            "required": ["key", "label", "type"],
+            "properties": {
+                "key": {"type": "string", "pattern": "^[a-z][a-z0-9_]*$", "description": "Key in the values object, unique among its siblings"},
+                "label": {"$ref": "#/components/schemas/FormText"},
+                "help": {"$ref": "#/components/schemas/FormText"},
+                "required": {"type": "boolean", "description": "A value must be given (at least one file for an attachment)"},
+                "visible_when": {"type": "object", "required": ["field"], "additionalProperties": false,
+                    "description": "Shown (and then checked) only when the sibling (or, in a group, top-level) field \
+                        `field` has a value that is not `false`, or, with `equals`, that value (or an array holding it)",
+                    "properties": {"field": {"type": "string"}, "equals": {"description": "The value to compare with", "anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}}},
+                "type": {"type": "string", "enum": ["text", "number", "date", "select", "checkbox", "citizen_id",
+                    "phone", "email", "address", "group", "attachment"]},
+                "min_length": {"type": "integer", "minimum": 0},
+                "max_length": {"type": "integer", "minimum": 0},
+                "pattern": {"type": "string", "description": "A regular expression matched against the whole value"},
+                "multiline": {"type": "boolean"},
+                "min": {"description": "`number`: a number; `date`: a date bound",
+                    "anyOf": [{"type": "number"}, date_bound.clone()]},
+                "max": {"description": "`number`: a number; `date`: a date bound",
+                    "anyOf": [{"type": "number"}, date_bound]},
+                "integer": {"type": "boolean"},
+                "options": {"type": "array", "items": {"type": "object", "required": ["value", "label"],
+                    "properties": {"value": {"type": "string"}, "label": {"$ref": "#/components/schemas/FormText"}}}},
+                "multiple": {"type": "boolean"},
+                "must_be_true": {"type": "boolean"},
+                "fields": {"type": "array", "items": {"$ref": "#/components/schemas/FormFieldDef"}},
+                "min_items": {"type": "integer", "minimum": 0},
+                "max_items": {"type": "integer", "minimum": 0},
+                "document": {"type": "string", "description": "The code of one of the procedure's required documents"},
+                "max_files": {"type": "integer", "minimum": 1}
+            }
+        }))
+    }
+}
+
+impl ToSchema for FormFieldDef {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("FormFieldDef")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +223,9 @@ mod tests {
             ("FormValues", FormValues::schema()),
             ("FormValue", FormValue::schema()),
             ("AddressValue", AddressValue::schema()),
+            ("FormDefinition", FormDefinition::schema()),
+            ("FormFieldDef", FormFieldDef::schema()),
+            ("FormText", FormText::schema()),
         ] {
             let json = serde_json::to_value(&schema).unwrap_or_default();
             assert_ne!(json, serde_json::json!({"type": "object"}), "{name} fell back to the empty schema");
@@ -121,5 +235,8 @@ mod tests {
         assert_eq!(address["properties"]["ward_code"]["pattern"], "^[0-9]{5}$");
         let value = serde_json::to_value(FormValue::schema()).unwrap_or_default();
         assert_eq!(value["anyOf"].as_array().map(Vec::len), Some(7));
+        let field = serde_json::to_value(FormFieldDef::schema()).unwrap_or_default();
+        assert_eq!(field["properties"]["type"]["enum"].as_array().map(Vec::len), Some(11));
+        assert_eq!(field["properties"]["min"]["anyOf"][1]["pattern"].as_str().map(|p| p.starts_with("^(today")), Some(true));
     }
 }

@@ -113,7 +113,7 @@ pub struct Procedure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis: Option<String>,
     pub required_documents: Vec<RequiredDocument>,
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    #[cfg_attr(feature = "openapi", schema(value_type = form_schema::FormDefinition))]
     pub form: FormDef,
     /// Other names citizens use for it ("sổ đỏ", "bằng lái", "LLTP"), searched like its
     /// name; kept as data beside the catalogue (`server/seed/search.json`).

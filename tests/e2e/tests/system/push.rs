@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use motcua_client::{Client, ClientConfig, MemoryTokenStore, TokenStore};
+use motcua_client::{Client, ClientConfig, FieldValue, MemoryTokenStore, TokenStore};
 use motcua_e2e::{Backend, Emulator, Scratch, Server, eventually};
 use serde_json::{Value, json};
 
@@ -69,18 +69,27 @@ async fn file_dossier(client: &Client, scratch: &Scratch) -> String {
     client.sync_catalogue().await.expect("catalogue");
     let draft = client.create_draft(PROCEDURE.into()).await.expect("draft");
     let id = draft.summary.id.clone();
+    let text = |s: &str| FieldValue::Text { value: s.to_owned() };
+    let choice = |s: &str| FieldValue::Choice { value: s.to_owned() };
+    let address = FieldValue::Address {
+        province: "Hà Nội".into(),
+        ward: "Phường Hoàn Kiếm".into(),
+        ward_code: None,
+        district: None,
+        street: Some("12 Hàng Bài".into()),
+    };
     let values = [
-        ("ho_ten", json!("Nguyễn Văn An")),
-        ("so_cccd", json!("001203004567")),
-        ("dien_thoai", json!("0912345678")),
-        ("noi_cu_tru", json!({"province": "Hà Nội", "ward": "Phường Hoàn Kiếm", "street": "12 Hàng Bài"})),
-        ("noi_dung", json!(["thuong_tru"])),
-        ("muc_dich", json!("hoc_tap")),
-        ("hinh_thuc_nhan", json!("truc_tiep")),
-        ("cam_doan", json!(true)),
+        ("ho_ten", text("Nguyễn Văn An")),
+        ("so_cccd", text("001203004567")),
+        ("dien_thoai", text("0912345678")),
+        ("noi_cu_tru", address),
+        ("noi_dung", FieldValue::Choices { values: vec!["thuong_tru".into()] }),
+        ("muc_dich", choice("hoc_tap")),
+        ("hinh_thuc_nhan", choice("truc_tiep")),
+        ("cam_doan", FieldValue::Bool { value: true }),
     ];
     for (k, v) in values {
-        client.set_field(id.clone(), k.into(), v.to_string()).await.expect("set field");
+        client.set_field(id.clone(), k.into(), Some(v)).await.expect("set field");
     }
     let scan = scratch.dir.join(format!("scan-{id}.png"));
     let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
