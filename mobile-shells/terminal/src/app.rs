@@ -5,15 +5,13 @@
 
 use std::collections::HashMap;
 
-use motcua_client::{
-    CatalogueSyncReport, ClientError, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftState, DraftSummary,
-    NotificationItem, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, PhoneVerification, ProcedureDetail,
-    ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint, UserProfile,
-};
-use serde_json::Value;
-
 use crate::form::{self, FormRow, RowKind};
 use crate::text::{self, Lang, tr};
+use motcua_client::{
+    CatalogueSyncReport, ClientError, DossierDetail, DossierItem, DossierStatusChange, DraftSummary, FieldValue,
+    FormView, NotificationItem, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, PhoneVerification, ProcedureDetail,
+    ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint, UserProfile,
+};
 
 /// A key the app reacts to (the terminal's keys, mapped in `main`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,7 +63,7 @@ pub enum Cmd {
     SetField {
         draft_id: String,
         key: String,
-        value: Value,
+        value: Option<FieldValue>,
     },
     Attach {
         draft_id: String,
@@ -122,7 +120,8 @@ pub enum Msg {
     CatalogueSynced(CatalogueSyncReport),
     Results(Vec<ProcedureItem>),
     Procedure(ProcedureDetail),
-    Draft(Draft),
+    /// A draft as the core renders it (opened, created, or after a change).
+    Form(FormView),
     Drafts(Vec<DraftSummary>),
     /// The catalogue could not be refreshed (offline): the saved one is searched.
     CatalogueUnavailable(ClientError),
@@ -212,7 +211,7 @@ impl Inputs {
 /// The form being filled.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FormState {
-    pub draft: Draft,
+    pub view: FormView,
     pub rows: Vec<FormRow>,
     pub sel: usize,
     /// The text being typed into the selected row (a file path for an attachment).
@@ -220,18 +219,24 @@ pub struct FormState {
 }
 
 impl FormState {
-    fn new(draft: Draft, lang: Lang) -> FormState {
-        let rows = form::rows(&draft, lang);
-        FormState { draft, rows, sel: 0, edit: None }
+    fn new(view: FormView, lang: Lang) -> FormState {
+        let rows = form::rows(&view, lang);
+        FormState { view, rows, sel: 0, edit: None }
     }
 
-    fn refresh(&mut self, lang: Lang) {
-        self.rows = form::rows(&self.draft, lang);
-        self.sel = self.sel.min(self.rows.len().saturating_sub(1));
+    /// A new view of the same draft: the selection stays on the same field.
+    fn update(&mut self, view: FormView, lang: Lang) {
+        let current = self.rows.get(self.sel).map(|r| r.label.clone());
+        self.view = view;
+        self.rows = form::rows(&self.view, lang);
+        self.sel = current
+            .and_then(|label| self.rows.iter().position(|r| r.label == label))
+            .unwrap_or(self.sel)
+            .min(self.rows.len().saturating_sub(1));
     }
 
     pub fn editable(&self) -> bool {
-        self.draft.summary.state == DraftState::Editing
+        self.view.editable
     }
 }
 
@@ -472,7 +477,11 @@ impl App {
                 }
                 _ => {}
             },
-            Screen::Form(state) => return Self::form_key(state, key, lang).unwrap_or_else(|| self.leave_form()),
+            Screen::Form(state) => match Self::form_key(state, key) {
+                Ok(Some(cmds)) => return cmds,
+                Ok(None) => return self.leave_form(),
+                Err(not_yet) => self.error(not_yet.message(lang)),
+            },
             Screen::Drafts { items, sel } => match key {
                 Key::Esc => self.back(),
                 Key::Up | Key::Down => move_sel(sel, items.len(), key),
@@ -623,29 +632,35 @@ impl App {
         }
     }
 
-    /// Keys on the form; `None`: leave it.
-    fn form_key(state: &mut FormState, key: Key, lang: Lang) -> Option<Vec<Cmd>> {
-        let draft_id = state.draft.summary.id.clone();
+    /// Keys on the form: the commands, `None` to leave it, or why the typed text is not
+    /// a value yet.
+    fn form_key(state: &mut FormState, key: Key) -> Result<Option<Vec<Cmd>>, form::NotYet> {
+        let draft_id = state.view.draft_id.clone();
         let Some(row) = state.rows.get(state.sel).cloned() else {
-            return (key != Key::Esc).then(Vec::new);
+            return Ok((key != Key::Esc).then(Vec::new));
         };
         if let Some(text) = &mut state.edit {
             match key {
                 Key::Esc | Key::Enter | Key::Up | Key::Down | Key::Tab => {
-                    let typed = state.edit.take().unwrap_or_default();
                     if row.kind == RowKind::Attachment {
-                        return Some(if key == Key::Enter && !typed.trim().is_empty() {
+                        let typed = state.edit.take().unwrap_or_default();
+                        return Ok(Some(if key == Key::Enter && !typed.trim().is_empty() {
                             vec![Cmd::Attach { draft_id, key: row.key, path: typed.trim().to_owned() }]
                         } else {
                             Vec::new()
-                        });
+                        }));
                     }
-                    if matches!(key, Key::Enter | Key::Down | Key::Tab) {
-                        state.sel = (state.sel + 1).min(state.rows.len().saturating_sub(1));
-                    } else if key == Key::Up {
-                        state.sel = state.sel.saturating_sub(1);
+                    if key != Key::Esc {
+                        // Leaving with a text that is no value yet says why (and stays).
+                        form::value_for(&row, text)?;
                     }
-                    return Some(Vec::new());
+                    state.edit = None;
+                    match key {
+                        Key::Enter | Key::Down | Key::Tab => move_sel(&mut state.sel, state.rows.len(), Key::Down),
+                        Key::Up => move_sel(&mut state.sel, state.rows.len(), Key::Up),
+                        _ => {}
+                    }
+                    return Ok(Some(Vec::new()));
                 }
                 Key::Char(c) => {
                     if text.chars().count() < 2000 {
@@ -655,20 +670,22 @@ impl App {
                 Key::Backspace => {
                     text.pop();
                 }
-                _ => return Some(Vec::new()),
+                _ => return Ok(Some(Vec::new())),
             }
             if row.kind == RowKind::Attachment {
-                return Some(Vec::new());
+                return Ok(Some(Vec::new()));
             }
-            // Live validation: every change is saved and checked by the core.
-            let value = form::value_for(&row, text, &state.draft.values_json);
-            return Some(vec![Cmd::SetField { draft_id, key: row.key, value }]);
+            // Live validation: every change that is a value is saved and checked by the core.
+            return Ok(Some(match form::value_for(&row, text) {
+                Ok(value) => vec![Cmd::SetField { draft_id, key: row.key, value }],
+                Err(_) => Vec::new(),
+            }));
         }
         match key {
-            Key::Esc => return None,
+            Key::Esc => return Ok(None),
             Key::Up | Key::Down => move_sel(&mut state.sel, state.rows.len(), key),
             Key::Tab => move_sel(&mut state.sel, state.rows.len(), Key::Down),
-            Key::Char('n') => return Some(vec![Cmd::Submit { draft_id }]),
+            Key::Char('n') => return Ok(Some(vec![Cmd::Submit { draft_id }])),
             _ if !state.editable() => {}
             Key::Enter | Key::Char(' ') | Key::Left | Key::Right => match &row.kind {
                 RowKind::Select { options } if !options.is_empty() => {
@@ -678,12 +695,12 @@ impl App {
                         (Some(i), Key::Left) => (i + options.len() - 1) % options.len(),
                         (Some(i), _) => (i + 1) % options.len(),
                     };
-                    let value = Value::String(options[next].0.clone());
-                    return Some(vec![Cmd::SetField { draft_id, key: row.key, value }]);
+                    let value = Some(FieldValue::Choice { value: options[next].0.clone() });
+                    return Ok(Some(vec![Cmd::SetField { draft_id, key: row.key, value }]));
                 }
                 RowKind::Checkbox => {
-                    let value = Value::Bool(row.display != "[x]");
-                    return Some(vec![Cmd::SetField { draft_id, key: row.key, value }]);
+                    let value = Some(FieldValue::Bool { value: row.display != "[x]" });
+                    return Ok(Some(vec![Cmd::SetField { draft_id, key: row.key, value }]));
                 }
                 RowKind::Group => {}
                 RowKind::Attachment if key == Key::Enter => state.edit = Some(String::new()),
@@ -692,8 +709,7 @@ impl App {
             },
             _ => {}
         }
-        let _ = lang;
-        Some(Vec::new())
+        Ok(Some(Vec::new()))
     }
 
     fn leave_form(&mut self) -> Vec<Cmd> {
@@ -781,16 +797,13 @@ impl App {
                 }
             }
             Msg::Procedure(detail) => self.push(Screen::Procedure { detail }),
-            Msg::Draft(draft) => match &mut self.screen {
-                Screen::Form(state) if state.draft.summary.id == draft.summary.id => {
-                    state.draft = draft;
-                    state.refresh(lang);
-                }
+            Msg::Form(view) => match &mut self.screen {
+                Screen::Form(state) if state.view.draft_id == view.draft_id => state.update(view, lang),
                 Screen::Procedure { .. } => {
                     // A new draft replaces the procedure's page: Esc goes back to the search.
-                    self.screen = Screen::Form(FormState::new(draft, lang));
+                    self.screen = Screen::Form(FormState::new(view, lang));
                 }
-                _ => self.push(Screen::Form(FormState::new(draft, lang))),
+                _ => self.push(Screen::Form(FormState::new(view, lang))),
             },
             Msg::Drafts(items) => match &mut self.screen {
                 Screen::Drafts { items: old, sel } => {
@@ -926,7 +939,17 @@ impl App {
                 );
                 self.info(text);
             }
-            Msg::Failed(error) => self.on_error(error),
+            Msg::Failed(error) => {
+                // A refusal of the form's values: the core's view shows each next to its field.
+                let reload = match (&error, &self.screen) {
+                    (ClientError::Validation { .. }, Screen::Form(state)) => {
+                        vec![Cmd::OpenDraft { draft_id: state.view.draft_id.clone() }]
+                    }
+                    _ => Vec::new(),
+                };
+                self.on_error(error);
+                return reload;
+            }
         }
         Vec::new()
     }
@@ -965,10 +988,6 @@ impl App {
 
     fn on_error(&mut self, error: ClientError) {
         match (&error, &mut self.screen) {
-            (ClientError::Validation { fields, .. }, Screen::Form(state)) => {
-                state.draft.issues = fields.clone();
-                state.refresh(self.lang);
-            }
             (ClientError::Validation { fields, .. }, Screen::Report(state)) => {
                 state.draft.issues = fields.clone();
             }
@@ -993,7 +1012,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use motcua_client::{FieldIssue, OutboxState, ReportDraft};
+    use motcua_client::{DraftState, FieldIssue, OutboxState, ReportDraft};
 
     fn typed(app: &mut App, s: &str) -> Vec<Cmd> {
         let mut cmds = Vec::new();
@@ -1091,7 +1110,7 @@ mod tests {
 
     fn form_app() -> App {
         let mut app = App::new(Lang::Vi, Some(user()));
-        app.on_msg(Msg::Draft(crate::form::tests::draft("{}", vec![])));
+        app.on_msg(Msg::Form(crate::form::tests::view(&[], vec![])));
         app
     }
 
@@ -1099,7 +1118,7 @@ mod tests {
     fn after_submitting_from_a_search_esc_on_the_outbox_goes_to_the_menu() {
         let mut app = App::new(Lang::Vi, Some(user()));
         app.on_key(Key::Char('1'));
-        app.on_msg(Msg::Draft(crate::form::tests::draft("{}", vec![])));
+        app.on_msg(Msg::Form(crate::form::tests::view(&[], vec![])));
         let item = OutboxItem {
             id: "o1".into(),
             draft_id: "d1".into(),
@@ -1117,45 +1136,50 @@ mod tests {
         assert!(matches!(app.screen, Screen::Home { .. }));
     }
 
+    fn set(key: &str, value: FieldValue) -> Cmd {
+        Cmd::SetField { draft_id: "d1".into(), key: key.into(), value: Some(value) }
+    }
+
     #[test]
     fn typing_in_a_field_saves_and_validates_every_change() {
         let mut app = form_app();
         assert_eq!(app.on_key(Key::Enter), []);
-        assert_eq!(
-            app.on_key(Key::Char('A')),
-            [Cmd::SetField { draft_id: "d1".into(), key: "ho_ten".into(), value: Value::from("A") }]
-        );
+        assert_eq!(app.on_key(Key::Char('A')), [set("ho_ten", FieldValue::Text { value: "A".into() })]);
         // The core's answer lands next to the field.
         let issue = FieldIssue { path: "ho_ten".into(), code: "too_short".into(), message: "Quá ngắn".into() };
-        app.on_msg(Msg::Draft(crate::form::tests::draft(r#"{"ho_ten":"A"}"#, vec![issue])));
+        let typed_a = [("ho_ten", FieldValue::Text { value: "A".into() })];
+        app.on_msg(Msg::Form(crate::form::tests::view(&typed_a, vec![issue])));
         let Screen::Form(state) = &app.screen else { panic!("the form") };
         assert_eq!(state.rows[0].issues, ["Quá ngắn"]);
         assert_eq!(state.edit.as_deref(), Some("A"));
-        // Enter leaves the field and goes to the next; a date typed day first is kept ISO.
+        // Enter leaves the field and goes to the next; a date is sent once it is one.
         app.on_key(Key::Enter);
         app.on_key(Key::Enter);
-        let cmds = typed(&mut app, "1/2/2024");
-        assert_eq!(
-            cmds,
-            [Cmd::SetField { draft_id: "d1".into(), key: "ngay".into(), value: Value::from("2024-02-01") }]
-        );
+        assert_eq!(typed(&mut app, "1/2/202"), []);
+        assert_eq!(app.on_key(Key::Char('4')), [set("ngay", FieldValue::Date { value: "2024-02-01".into() })]);
+        app.on_key(Key::Backspace);
+        // Leaving with a text that is no date says why and stays in the field.
+        assert_eq!(app.on_key(Key::Enter), []);
+        assert!(app.flash.as_ref().is_some_and(|f| f.error && f.text.contains("dd/mm/yyyy")));
+        assert!(matches!(&app.screen, Screen::Form(f) if f.edit.is_some() && f.sel == 1));
         app.on_key(Key::Esc);
         // A select cycles through its options; Esc without editing leaves the form.
         app.on_key(Key::Down);
         app.on_key(Key::Down);
-        assert_eq!(
-            app.on_key(Key::Right),
-            [Cmd::SetField { draft_id: "d1".into(), key: "gioi".into(), value: Value::from("nam") }]
-        );
+        assert_eq!(app.on_key(Key::Right), [set("gioi", FieldValue::Choice { value: "nam".into() })]);
+        app.on_key(Key::Down);
+        app.on_key(Key::Enter);
+        assert_eq!(typed(&mut app, "2,3"), [set("muc", FieldValue::Choices { values: vec!["b".into(), "c".into()] })]);
+        app.on_key(Key::Enter);
         assert_eq!(app.on_key(Key::Char('n')), [Cmd::Submit { draft_id: "d1".into() }]);
         app.on_key(Key::Esc);
         assert!(matches!(app.screen, Screen::Home { .. }));
     }
 
     #[test]
-    fn an_attachment_takes_a_path_and_a_refused_submit_shows_the_issues() {
+    fn an_attachment_takes_a_path_and_a_refused_submit_reloads_the_view() {
         let mut app = form_app();
-        for _ in 0..8 {
+        for _ in 0..9 {
             app.on_key(Key::Down);
         }
         app.on_key(Key::Enter);
@@ -1166,10 +1190,12 @@ mod tests {
         );
         let issue =
             FieldIssue { path: "cam_doan".into(), code: "must_be_true".into(), message: "Phải đánh dấu".into() };
-        app.on_msg(Msg::Failed(ClientError::Validation { fields: vec![issue], message: "Chưa hợp lệ".into() }));
-        let Screen::Form(state) = &app.screen else { panic!("the form") };
-        assert_eq!(state.rows[7].issues, ["Phải đánh dấu"]);
+        let refused = ClientError::Validation { fields: vec![issue], message: "Chưa hợp lệ".into() };
+        assert_eq!(app.on_msg(Msg::Failed(refused)), [Cmd::OpenDraft { draft_id: "d1".into() }]);
         assert!(app.flash.as_ref().is_some_and(|f| f.error && f.text == "Chưa hợp lệ"));
+        // The checkbox toggles with space.
+        app.on_key(Key::Up);
+        assert_eq!(app.on_key(Key::Char(' ')), [set("cam_doan", FieldValue::Bool { value: true })]);
     }
 
     #[test]

@@ -69,16 +69,19 @@ async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, Cl
         },
         Cmd::Search { query } => vec![Msg::Results(client.search_procedures(query, None, SEARCH_LIMIT).await?)],
         Cmd::OpenProcedure { code } => vec![Msg::Procedure(client.procedure(code).await?)],
-        Cmd::NewDraft { procedure_code } => vec![Msg::Draft(client.create_draft(procedure_code).await?)],
-        Cmd::OpenDraft { draft_id } => vec![Msg::Draft(client.draft(draft_id).await?)],
+        Cmd::NewDraft { procedure_code } => {
+            let draft = client.create_draft(procedure_code).await?;
+            vec![Msg::Form(client.form_view(draft.summary.id).await?)]
+        }
+        Cmd::OpenDraft { draft_id } => vec![Msg::Form(client.form_view(draft_id).await?)],
         Cmd::Drafts => vec![Msg::Drafts(client.list_drafts().await?)],
         Cmd::SetField { draft_id, key, value } => {
-            client.set_field(draft_id.clone(), key, value.to_string()).await?;
-            vec![Msg::Draft(client.draft(draft_id).await?)]
+            client.set_field(draft_id.clone(), key, value).await?;
+            vec![Msg::Form(client.form_view(draft_id).await?)]
         }
         Cmd::Attach { draft_id, key, path } => {
             let result = client.attach_file(draft_id.clone(), key, path.clone(), file_name(&path)).await;
-            let mut msgs = vec![Msg::Draft(client.draft(draft_id).await?)];
+            let mut msgs = vec![Msg::Form(client.form_view(draft_id).await?)];
             if let Err(e) = result {
                 msgs.push(Msg::Failed(e));
             }

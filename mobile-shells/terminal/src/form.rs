@@ -1,11 +1,9 @@
-//! A draft as rows to draw and edit: one row per field (an address as three rows: province,
-//! ward, street), with its label in the app's language, its value as the citizen reads
-//! it and the core's issues for it; and the value a typed text becomes for `set_field`.
-//! The rules (what is required, valid, shown) stay in the core: rows only carry its answers.
+//! The core's form view as rows to draw and edit: one row per field shown now (an address
+//! as three rows: province, ward, street), its label, value as the citizen reads it, a hint
+//! from the field's rules and the core's issues; and the typed value a row's text becomes
+//! for `set_field`. What is required, valid or shown is the core's answer, never decided here.
 
-use motcua_client::{Draft, FieldIssue};
-use motcua_domain::form::{FieldDef, FieldKind, FormDef};
-use serde_json::{Map, Value};
+use motcua_client::{FieldIssue, FieldValue, FormField, FormFieldKind, FormView};
 
 use crate::text::{self, Lang, tr};
 
@@ -24,14 +22,18 @@ pub enum RowKind {
     Select {
         options: Vec<(String, String)>,
     },
+    /// Several of the options, typed as their numbers (`1,3`).
+    MultiSelect {
+        options: Vec<(String, String)>,
+    },
     Checkbox,
-    /// One part (`province`, `ward`, `street`) of the address field `key`.
+    /// One part (`province`, `ward`, `street`) of an address field.
     AddressPart {
         part: &'static str,
     },
     /// Files attached by path.
     Attachment,
-    /// A repeated group: not editable in the terminal.
+    /// A repeated group: shown, not editable in the terminal.
     Group,
 }
 
@@ -39,15 +41,15 @@ pub enum RowKind {
 pub struct FormRow {
     /// The top-level field key (what `set_field` takes).
     pub key: String,
-    /// Where this row's issues point (`ho_ten`, `noi_cu_tru.ward`).
-    pub path: String,
     pub label: String,
     pub required: bool,
-    /// Shown only in some cases (the core checks it only then).
-    pub conditional: bool,
     pub kind: RowKind,
+    /// The field's value from the core (an address row: the whole address).
+    pub value: Option<FieldValue>,
     /// The value as the citizen reads it (empty: none).
     pub display: String,
+    /// From the field's rules: bounds, accepted files, option numbers.
+    pub hint: Option<String>,
     /// The core's messages for this row.
     pub issues: Vec<String>,
 }
@@ -55,7 +57,22 @@ pub struct FormRow {
 impl FormRow {
     /// The text an edit starts from.
     pub fn edit_text(&self) -> String {
-        self.display.clone()
+        match &self.kind {
+            RowKind::MultiSelect { options } => {
+                let chosen = match &self.value {
+                    Some(FieldValue::Choices { values }) => values.clone(),
+                    _ => Vec::new(),
+                };
+                let numbers: Vec<String> = options
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (v, _))| chosen.contains(v))
+                    .map(|(i, _)| (i + 1).to_string())
+                    .collect();
+                numbers.join(",")
+            }
+            _ => self.display.clone(),
+        }
     }
 }
 
@@ -67,174 +84,237 @@ fn part_label(lang: Lang, part: &str) -> &'static str {
     }
 }
 
-fn issues_at(issues: &[FieldIssue], path: &str, whole: bool) -> Vec<String> {
-    issues
-        .iter()
-        .filter(|i| {
-            i.path == path
-                || (whole && (i.path.starts_with(&format!("{path}.")) || i.path.starts_with(&format!("{path}["))))
-        })
-        .map(|i| i.message.clone())
-        .collect()
+fn messages<'a>(issues: impl IntoIterator<Item = &'a FieldIssue>) -> Vec<String> {
+    issues.into_iter().map(|i| i.message.clone()).collect()
 }
 
-fn scalar(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        Some(Value::Bool(b)) => b.to_string(),
-        _ => String::new(),
-    }
+fn number(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 { format!("{}", n as i64) } else { n.to_string() }
 }
 
-/// The rows of a draft, in the form's order.
-pub fn rows(draft: &Draft, lang: Lang) -> Vec<FormRow> {
-    let Ok(form) = FormDef::parse(&draft.form_json) else {
-        return Vec::new();
-    };
-    let values: Map<String, Value> = serde_json::from_str(&draft.values_json).unwrap_or_default();
+fn options(opts: &[motcua_client::FormOption]) -> Vec<(String, String)> {
+    opts.iter().map(|o| (o.value.clone(), o.label.clone())).collect()
+}
+
+/// The rows of the fields shown now, in the form's order.
+pub fn rows(view: &FormView, lang: Lang) -> Vec<FormRow> {
     let mut out = Vec::new();
-    for field in &form.fields {
-        push_rows(field, &values, draft, lang, &mut out);
+    for field in view.fields.iter().filter(|f| f.visible) {
+        push_rows(field, lang, &mut out);
     }
     out
 }
 
-fn push_rows(field: &FieldDef, values: &Map<String, Value>, draft: &Draft, lang: Lang, out: &mut Vec<FormRow>) {
-    let value = values.get(&field.key);
+fn push_rows(field: &FormField, lang: Lang, out: &mut Vec<FormRow>) {
+    let t = |vi, en| tr(lang, vi, en);
     let base = FormRow {
         key: field.key.clone(),
-        path: field.key.clone(),
-        label: field.label.get(lang).to_owned(),
+        label: field.label.clone(),
         required: field.required,
-        conditional: field.visible_when.is_some(),
         kind: RowKind::Text,
+        value: field.value.clone(),
         display: String::new(),
-        issues: issues_at(&draft.issues, &field.key, false),
+        hint: field.help.clone(),
+        issues: messages(&field.issues),
     };
-    let row = match &field.kind {
-        FieldKind::Text { .. } | FieldKind::CitizenId | FieldKind::Phone | FieldKind::Email => {
-            FormRow { display: scalar(value), ..base }
-        }
-        FieldKind::Number { .. } => FormRow { kind: RowKind::Number, display: scalar(value), ..base },
-        FieldKind::Date { .. } => FormRow { kind: RowKind::Date, display: text::date(&scalar(value)), ..base },
-        FieldKind::Select { options, .. } => {
-            let options: Vec<(String, String)> =
-                options.iter().map(|o| (o.value.clone(), o.label.get(lang).to_owned())).collect();
-            let chosen = scalar(value);
-            let display = options.iter().find(|(v, _)| *v == chosen).map(|(_, l)| l.clone()).unwrap_or(chosen);
-            FormRow { kind: RowKind::Select { options }, display, ..base }
-        }
-        FieldKind::Checkbox { .. } => {
-            let ticked = value.and_then(Value::as_bool).unwrap_or(false);
-            FormRow { kind: RowKind::Checkbox, display: if ticked { "[x]" } else { "[ ]" }.to_owned(), ..base }
-        }
-        FieldKind::Address => {
-            let issues = base.issues.clone();
+    let row = match (&field.kind, &field.value) {
+        (FormFieldKind::Address { .. }, value) => {
             for (i, part) in ADDRESS_PARTS.into_iter().enumerate() {
-                let path = format!("{}.{part}", field.key);
-                let mut part_issues = issues_at(&draft.issues, &path, false);
-                if i == 0 {
-                    part_issues.extend(issues.iter().cloned());
-                }
+                let path = format!("{}.{part}", field.path);
+                let shown = match value {
+                    Some(FieldValue::Address { province, ward, street, .. }) => match part {
+                        "province" => province.clone(),
+                        "ward" => ward.clone(),
+                        _ => street.clone().unwrap_or_default(),
+                    },
+                    _ => String::new(),
+                };
+                // The part's own issues; the others (the whole address) on its first row.
+                let issues = field.issues.iter().filter(|x| {
+                    x.path == path || (i == 0 && !ADDRESS_PARTS.iter().any(|p| x.path.ends_with(&format!(".{p}"))))
+                });
                 out.push(FormRow {
-                    path,
-                    label: format!("{} — {}", base.label, part_label(lang, part)),
+                    label: format!("{} — {}", field.label, part_label(lang, part)),
                     kind: RowKind::AddressPart { part },
-                    display: scalar(value.and_then(|v| v.get(part))),
-                    issues: part_issues,
+                    display: shown,
+                    hint: if i == 0 { base.hint.clone() } else { None },
+                    issues: messages(issues),
                     ..base.clone()
                 });
             }
             return;
         }
-        FieldKind::Group { .. } => {
-            let n = value.and_then(Value::as_array).map_or(0, Vec::len);
-            FormRow {
-                kind: RowKind::Group,
-                display: format!("{n} {}", tr(lang, "mục (sửa trên điện thoại)", "items (edit on the phone)")),
-                issues: issues_at(&draft.issues, &field.key, true),
-                ..base
-            }
+        (FormFieldKind::Text { .. } | FormFieldKind::CitizenId | FormFieldKind::Phone | FormFieldKind::Email, v) => {
+            let display = match v {
+                Some(FieldValue::Text { value }) => value.clone(),
+                _ => String::new(),
+            };
+            FormRow { display, ..base }
         }
-        FieldKind::Attachment { .. } => {
-            let names: Vec<&str> =
-                draft.files.iter().filter(|f| f.field_key == field.key).map(|f| f.file_name.as_str()).collect();
-            FormRow { kind: RowKind::Attachment, display: names.join(", "), ..base }
+        (FormFieldKind::Number { .. }, v) => {
+            let display = match v {
+                Some(FieldValue::Number { value }) => number(*value),
+                _ => String::new(),
+            };
+            FormRow { kind: RowKind::Number, display, ..base }
+        }
+        (FormFieldKind::Date { min, max }, v) => {
+            let display = match v {
+                Some(FieldValue::Date { value }) => text::date(value),
+                _ => String::new(),
+            };
+            let bounds = match (min, max) {
+                (Some(a), Some(b)) => {
+                    Some(format!("{} {} {} {}", t("từ", "from"), text::date(a), t("đến", "to"), text::date(b)))
+                }
+                (Some(a), None) => Some(format!("{} {}", t("từ", "from"), text::date(a))),
+                (None, Some(b)) => Some(format!("{} {}", t("đến", "until"), text::date(b))),
+                (None, None) => None,
+            };
+            let hint = Some(format!("dd/mm/yyyy{}", bounds.map(|b| format!(", {b}")).unwrap_or_default()));
+            FormRow { kind: RowKind::Date, display, hint, ..base }
+        }
+        (FormFieldKind::Select { options: opts, multiple: false }, v) => {
+            let options = options(opts);
+            let display = match v {
+                Some(FieldValue::Choice { value }) => {
+                    options.iter().find(|(o, _)| o == value).map(|(_, l)| l.clone()).unwrap_or_else(|| value.clone())
+                }
+                _ => String::new(),
+            };
+            FormRow { kind: RowKind::Select { options }, display, ..base }
+        }
+        (FormFieldKind::Select { options: opts, multiple: true }, v) => {
+            let options = options(opts);
+            let display = match v {
+                Some(FieldValue::Choices { values }) => {
+                    let labels: Vec<&str> =
+                        options.iter().filter(|(o, _)| values.contains(o)).map(|(_, l)| l.as_str()).collect();
+                    labels.join(", ")
+                }
+                _ => String::new(),
+            };
+            let numbered: Vec<String> =
+                options.iter().enumerate().map(|(i, (_, l))| format!("{}. {l}", i + 1)).collect();
+            let hint = Some(format!(
+                "{} {}",
+                t("Gõ số, cách nhau dấu phẩy:", "Type numbers, comma separated:"),
+                numbered.join("  ")
+            ));
+            FormRow { kind: RowKind::MultiSelect { options }, display, hint, ..base }
+        }
+        (FormFieldKind::Checkbox { .. }, v) => {
+            let ticked = matches!(v, Some(FieldValue::Bool { value: true }));
+            FormRow { kind: RowKind::Checkbox, display: if ticked { "[x]" } else { "[ ]" }.to_owned(), ..base }
+        }
+        (FormFieldKind::Group { items, .. }, _) => FormRow {
+            kind: RowKind::Group,
+            display: format!("{} {}", items.len(), t("mục (sửa trên điện thoại)", "items (edit on the phone)")),
+            ..base
+        },
+        (FormFieldKind::Attachment { files, max_bytes, accepted_types, max_files, .. }, _) => {
+            let names: Vec<&str> = files.iter().map(|f| f.file_name.as_str()).collect();
+            let kinds: Vec<&str> = accepted_types.iter().map(|m| m.rsplit('/').next().unwrap_or(m)).collect();
+            let mut hint = format!(
+                "{} {}; {} {} MB",
+                t("Nhận", "Accepts"),
+                kinds.join(", ").to_uppercase(),
+                t("tối đa", "at most"),
+                max_bytes / (1024 * 1024)
+            );
+            if let Some(n) = max_files {
+                hint.push_str(&format!(", {n} {}", t("tệp", "files")));
+            }
+            FormRow { kind: RowKind::Attachment, display: names.join(", "), hint: Some(hint), ..base }
         }
     };
     out.push(row);
 }
 
-/// What `set_field` gets for `typed` on `row` (an address part: the whole address with
-/// that part replaced, from the draft's values). An empty text clears the value.
-pub fn value_for(row: &FormRow, typed: &str, values_json: &str) -> Value {
+/// Why a typed text cannot be a value yet (said on Enter; while typing nothing is sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotYet {
+    Number,
+    Date,
+    Options,
+}
+
+impl NotYet {
+    pub fn message(self, lang: Lang) -> &'static str {
+        match self {
+            NotYet::Number => tr(lang, "Hãy nhập một số.", "Type a number."),
+            NotYet::Date => tr(lang, "Hãy nhập ngày dạng dd/mm/yyyy.", "Type the date as dd/mm/yyyy."),
+            NotYet::Options => {
+                tr(lang, "Hãy gõ số thứ tự các lựa chọn, ví dụ 1,3.", "Type the options' numbers, e.g. 1,3.")
+            }
+        }
+    }
+}
+
+/// The typed value `set_field` gets for `typed` on `row` (`None` clears the field). An
+/// address part is merged into the address the field holds.
+pub fn value_for(row: &FormRow, typed: &str) -> Result<Option<FieldValue>, NotYet> {
     let trimmed = typed.trim();
-    match &row.kind {
-        RowKind::Number if !trimmed.is_empty() => trimmed
-            .replace(',', ".")
-            .parse::<f64>()
-            .ok()
-            .and_then(|n| {
-                if n.fract() == 0.0 && n.abs() < 9e15 {
-                    Some(Value::from(n as i64))
-                } else {
-                    serde_json::Number::from_f64(n).map(Value::Number)
+    if trimmed.is_empty() && !matches!(row.kind, RowKind::AddressPart { .. }) {
+        return Ok(None);
+    }
+    Ok(Some(match &row.kind {
+        RowKind::Number => {
+            FieldValue::Number { value: trimmed.replace(',', ".").parse::<f64>().map_err(|_| NotYet::Number)? }
+        }
+        RowKind::Date => FieldValue::Date { value: text::typed_date(trimmed).ok_or(NotYet::Date)? },
+        RowKind::MultiSelect { options } => {
+            let mut values = Vec::new();
+            for part in trimmed.split([',', ' ', ';']).filter(|s| !s.is_empty()) {
+                let i: usize = part.parse().map_err(|_| NotYet::Options)?;
+                let (value, _) = options.get(i.wrapping_sub(1)).ok_or(NotYet::Options)?;
+                if !values.contains(value) {
+                    values.push(value.clone());
                 }
-            })
-            .unwrap_or_else(|| Value::String(typed.to_owned())),
-        RowKind::Date if !trimmed.is_empty() => {
-            Value::String(text::typed_date(trimmed).unwrap_or_else(|| typed.to_owned()))
+            }
+            FieldValue::Choices { values }
         }
         RowKind::AddressPart { part } => {
-            let values: Map<String, Value> = serde_json::from_str(values_json).unwrap_or_default();
-            let mut address = values.get(&row.key).and_then(Value::as_object).cloned().unwrap_or_default();
-            if trimmed.is_empty() {
-                address.remove(*part);
-            } else {
-                address.insert((*part).to_owned(), Value::String(typed.to_owned()));
+            let (mut province, mut ward, mut ward_code, district, mut street) = match &row.value {
+                Some(FieldValue::Address { province, ward, ward_code, district, street }) => {
+                    (province.clone(), ward.clone(), ward_code.clone(), district.clone(), street.clone())
+                }
+                _ => Default::default(),
+            };
+            match *part {
+                "province" => province = typed.to_owned(),
+                "ward" => ward = typed.to_owned(),
+                _ => street = Some(typed.to_owned()).filter(|s| !s.trim().is_empty()),
             }
-            if address.is_empty() { Value::Null } else { Value::Object(address) }
+            if province.trim().is_empty() && ward.trim().is_empty() && street.is_none() {
+                return Ok(None);
+            }
+            if *part != "street" {
+                // A typed name replaces a ward picked from the list.
+                ward_code = None;
+            }
+            FieldValue::Address { province, ward, ward_code, district, street }
         }
-        _ if trimmed.is_empty() => Value::Null,
-        _ => Value::String(typed.to_owned()),
-    }
+        _ => FieldValue::Text { value: typed.to_owned() },
+    }))
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use motcua_client::{DraftState, DraftSummary};
+    use motcua_client::{DraftFile, DraftState, FormOption};
 
-    pub(crate) fn draft(values: &str, issues: Vec<FieldIssue>) -> Draft {
-        let form = r#"{"version":1,"fields":[
-            {"key":"ho_ten","label":{"vi":"Họ tên","en":"Name"},"required":true,"type":"text"},
-            {"key":"ngay","label":"Ngày sinh","type":"date"},
-            {"key":"so_ban","label":"Số bản","type":"number","integer":true},
-            {"key":"gioi","label":"Giới tính","type":"select","options":[{"value":"nam","label":"Nam"},{"value":"nu","label":"Nữ"}]},
-            {"key":"noi_o","label":"Nơi cư trú","type":"address"},
-            {"key":"cam_doan","label":"Cam đoan","type":"checkbox","must_be_true":true},
-            {"key":"tep","label":"Tờ khai","type":"attachment","document":"tk"}]}"#;
-        Draft {
-            summary: DraftSummary {
-                id: "d1".into(),
-                procedure_code: "1.1".into(),
-                procedure_name: "Thủ tục".into(),
-                form_version: 1,
-                state: DraftState::Editing,
-                created_at_ms: 0,
-                updated_at_ms: 0,
-                file_count: 0,
-                dropped_count: 0,
-                procedure_retired: false,
-                dossier_id: None,
-            },
-            branch_code: None,
-            form_json: form.into(),
-            values_json: values.into(),
-            files: vec![],
-            dropped: vec![],
-            issues,
+    fn field(key: &str, label: &str, kind: FormFieldKind, value: Option<FieldValue>) -> FormField {
+        FormField {
+            key: key.into(),
+            path: key.into(),
+            label: label.into(),
+            help: None,
+            required: true,
+            visible: true,
+            kind,
+            value,
+            issues: vec![],
         }
     }
 
@@ -242,39 +322,186 @@ pub(crate) mod tests {
         FieldIssue { path: path.into(), code: "x".into(), message: message.into() }
     }
 
-    #[test]
-    fn rows_show_values_as_read_and_issues_where_they_point() {
-        let d = draft(
-            r#"{"ho_ten":"An","ngay":"2024-02-01","gioi":"nu","noi_o":{"province":"Hà Nội"},"cam_doan":true}"#,
-            vec![issue("noi_o.ward", "Thiếu phường"), issue("ho_ten", "Quá ngắn")],
-        );
-        let rows = rows(&d, Lang::Vi);
-        let labels: Vec<&str> = rows.iter().map(|r| r.path.as_str()).collect();
-        assert_eq!(
-            labels,
-            ["ho_ten", "ngay", "so_ban", "gioi", "noi_o.province", "noi_o.ward", "noi_o.street", "cam_doan", "tep"]
-        );
-        assert_eq!(rows[0].issues, ["Quá ngắn"]);
-        assert_eq!(rows[1].display, "01/02/2024");
-        assert_eq!(rows[3].display, "Nữ");
-        assert_eq!(rows[4].display, "Hà Nội");
-        assert_eq!(rows[5].issues, ["Thiếu phường"]);
-        assert_eq!(rows[7].display, "[x]");
-        assert_eq!(super::rows(&d, Lang::En)[0].label, "Name");
+    /// A form view like the core's: text, date, number, select, multi-select, address,
+    /// a hidden field, checkbox, attachment.
+    pub(crate) fn view(values: &[(&str, FieldValue)], issues: Vec<FieldIssue>) -> FormView {
+        let value = |k: &str| values.iter().find(|(key, _)| *key == k).map(|(_, v)| v.clone());
+        let opts = |pairs: &[(&str, &str)]| {
+            pairs.iter().map(|(v, l)| FormOption { value: (*v).into(), label: (*l).into() }).collect::<Vec<_>>()
+        };
+        let mut fields = vec![
+            field(
+                "ho_ten",
+                "Họ tên",
+                FormFieldKind::Text { multiline: false, min_length: None, max_length: None, pattern: None },
+                value("ho_ten"),
+            ),
+            field(
+                "ngay",
+                "Ngày sinh",
+                FormFieldKind::Date { min: Some("1926-01-01".into()), max: Some("2026-01-01".into()) },
+                value("ngay"),
+            ),
+            field("so_ban", "Số bản", FormFieldKind::Number { min: None, max: None, integer: true }, value("so_ban")),
+            field(
+                "gioi",
+                "Giới tính",
+                FormFieldKind::Select { options: opts(&[("nam", "Nam"), ("nu", "Nữ")]), multiple: false },
+                value("gioi"),
+            ),
+            field(
+                "muc",
+                "Nội dung",
+                FormFieldKind::Select { options: opts(&[("a", "A"), ("b", "B"), ("c", "C")]), multiple: true },
+                value("muc"),
+            ),
+            field("noi_o", "Nơi cư trú", FormFieldKind::Address { provinces: vec!["Hà Nội".into()] }, value("noi_o")),
+            field(
+                "an",
+                "Ẩn",
+                FormFieldKind::Text { multiline: false, min_length: None, max_length: None, pattern: None },
+                None,
+            ),
+            field("cam_doan", "Cam đoan", FormFieldKind::Checkbox { must_be_true: true }, value("cam_doan")),
+            field(
+                "tep",
+                "Tờ khai",
+                FormFieldKind::Attachment {
+                    document: "tk".into(),
+                    max_files: Some(2),
+                    max_bytes: 10 * 1024 * 1024,
+                    accepted_types: vec!["application/pdf".into(), "image/jpeg".into()],
+                    files: vec![DraftFile {
+                        id: "f1".into(),
+                        field_key: "tep".into(),
+                        file_name: "to-khai.pdf".into(),
+                        size: 10,
+                        sha256: String::new(),
+                        uploaded: false,
+                    }],
+                },
+                None,
+            ),
+        ];
+        fields[6].visible = false;
+        for f in &mut fields {
+            f.issues = issues
+                .iter()
+                .filter(|i| i.path == f.key || i.path.starts_with(&format!("{}.", f.key)))
+                .cloned()
+                .collect();
+        }
+        FormView {
+            draft_id: "d1".into(),
+            procedure_code: "1.1".into(),
+            procedure_name: "Thủ tục".into(),
+            form_version: 1,
+            state: DraftState::Editing,
+            editable: true,
+            branch_code: None,
+            fields,
+            issues,
+        }
     }
 
     #[test]
-    fn typed_text_becomes_the_field_value() {
-        let d = draft(r#"{"noi_o":{"province":"Hà Nội"}}"#, vec![]);
-        let rows = rows(&d, Lang::Vi);
-        assert_eq!(value_for(&rows[1], "1/2/2024", &d.values_json), Value::from("2024-02-01"));
-        assert_eq!(value_for(&rows[1], "1/2", &d.values_json), Value::from("1/2"));
-        assert_eq!(value_for(&rows[2], "3", &d.values_json), Value::from(3));
-        assert_eq!(value_for(&rows[2], "2,5", &d.values_json), Value::from(2.5));
-        assert_eq!(value_for(&rows[0], "  ", &d.values_json), Value::Null);
+    fn rows_show_the_fields_shown_now_with_values_as_read_and_issues_where_they_point() {
+        let v = view(
+            &[
+                ("ho_ten", FieldValue::Text { value: "An".into() }),
+                ("ngay", FieldValue::Date { value: "2024-02-01".into() }),
+                ("so_ban", FieldValue::Number { value: 2.0 }),
+                ("gioi", FieldValue::Choice { value: "nu".into() }),
+                ("muc", FieldValue::Choices { values: vec!["c".into(), "a".into()] }),
+                (
+                    "noi_o",
+                    FieldValue::Address {
+                        province: "Hà Nội".into(),
+                        ward: String::new(),
+                        ward_code: None,
+                        district: None,
+                        street: None,
+                    },
+                ),
+                ("cam_doan", FieldValue::Bool { value: true }),
+            ],
+            vec![issue("noi_o.ward", "Thiếu phường"), issue("noi_o", "Địa chỉ sai"), issue("ho_ten", "Quá ngắn")],
+        );
+        let rows = rows(&v, Lang::Vi);
+        let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
         assert_eq!(
-            value_for(&rows[5], "Hoàn Kiếm", &d.values_json),
-            serde_json::json!({"province": "Hà Nội", "ward": "Hoàn Kiếm"})
+            labels,
+            [
+                "Họ tên",
+                "Ngày sinh",
+                "Số bản",
+                "Giới tính",
+                "Nội dung",
+                "Nơi cư trú — Tỉnh/thành phố",
+                "Nơi cư trú — Phường/xã",
+                "Nơi cư trú — Số nhà, đường",
+                "Cam đoan",
+                "Tờ khai"
+            ]
+        );
+        assert_eq!(rows[0].issues, ["Quá ngắn"]);
+        assert_eq!(rows[1].display, "01/02/2024");
+        assert_eq!(rows[1].hint.as_deref(), Some("dd/mm/yyyy, từ 01/01/1926 đến 01/01/2026"));
+        assert_eq!(rows[2].display, "2");
+        assert_eq!(rows[3].display, "Nữ");
+        assert_eq!(rows[4].display, "A, C");
+        assert_eq!(rows[4].edit_text(), "1,3");
+        assert_eq!(rows[5].display, "Hà Nội");
+        assert_eq!(rows[5].issues, ["Địa chỉ sai"]);
+        assert_eq!(rows[6].issues, ["Thiếu phường"]);
+        assert_eq!(rows[8].display, "[x]");
+        assert_eq!(rows[9].display, "to-khai.pdf");
+        assert_eq!(rows[9].hint.as_deref(), Some("Nhận PDF, JPEG; tối đa 10 MB, 2 tệp"));
+    }
+
+    #[test]
+    fn typed_text_becomes_a_typed_value() {
+        let v = view(
+            &[(
+                "noi_o",
+                FieldValue::Address {
+                    province: "Hà Nội".into(),
+                    ward: "X".into(),
+                    ward_code: Some("00001".into()),
+                    district: None,
+                    street: None,
+                },
+            )],
+            vec![],
+        );
+        let rows = rows(&v, Lang::Vi);
+        assert_eq!(value_for(&rows[1], "1/2/2024"), Ok(Some(FieldValue::Date { value: "2024-02-01".into() })));
+        assert_eq!(value_for(&rows[1], "1/2"), Err(NotYet::Date));
+        assert_eq!(value_for(&rows[2], "2,5"), Ok(Some(FieldValue::Number { value: 2.5 })));
+        assert_eq!(value_for(&rows[2], "hai"), Err(NotYet::Number));
+        assert_eq!(value_for(&rows[0], "  "), Ok(None));
+        assert_eq!(value_for(&rows[0], "An"), Ok(Some(FieldValue::Text { value: "An".into() })));
+        assert_eq!(value_for(&rows[4], "3, 1"), Ok(Some(FieldValue::Choices { values: vec!["c".into(), "a".into()] })));
+        assert_eq!(value_for(&rows[4], "4"), Err(NotYet::Options));
+        assert_eq!(
+            value_for(&rows[6], "Hoàn Kiếm"),
+            Ok(Some(FieldValue::Address {
+                province: "Hà Nội".into(),
+                ward: "Hoàn Kiếm".into(),
+                ward_code: None,
+                district: None,
+                street: None
+            }))
+        );
+        assert_eq!(
+            value_for(&rows[7], "12 Hàng Bài"),
+            Ok(Some(FieldValue::Address {
+                province: "Hà Nội".into(),
+                ward: "X".into(),
+                ward_code: Some("00001".into()),
+                district: None,
+                street: Some("12 Hàng Bài".into())
+            }))
         );
     }
 }

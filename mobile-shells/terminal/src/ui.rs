@@ -458,7 +458,7 @@ fn procedure_lines(lang: Lang, detail: &motcua_client::ProcedureDetail) -> Vec<L
 fn draw_form(frame: &mut Frame, lang: Lang, state: &FormState, area: Rect) {
     let t = |vi, en| tr(lang, vi, en);
     let [head, rest] = Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(area);
-    let count = state.draft.issues.len();
+    let count = state.view.issues.len();
     let status = if !state.editable() {
         t("Đã nộp, không sửa được.", "Submitted: not editable.").to_owned()
     } else if count == 0 {
@@ -466,14 +466,14 @@ fn draw_form(frame: &mut Frame, lang: Lang, state: &FormState, area: Rect) {
     } else {
         format!("{} {count} {}", t("Còn", "Still"), t("mục cần sửa.", "problems to fix."))
     };
-    paragraph(frame, head, vec![Line::from(bold(state.draft.summary.procedure_name.clone())), Line::from(status)]);
+    paragraph(frame, head, vec![Line::from(bold(state.view.procedure_name.clone())), Line::from(status)]);
     let items = state
         .rows
         .iter()
         .enumerate()
         .map(|(i, row)| {
             let star = if row.required { " *" } else { "" };
-            let cond = if row.conditional { t(" (tuỳ trường hợp)", " (in some cases)") } else { "" };
+            let selected = i == state.sel;
             let value = match (&state.edit, i == state.sel) {
                 (Some(text), true) if row.kind == RowKind::Attachment => {
                     format!("{} {text}{CURSOR}", t("đường dẫn tệp:", "file path:"))
@@ -484,11 +484,15 @@ fn draw_form(frame: &mut Frame, lang: Lang, state: &FormState, area: Rect) {
                         t("(chưa có tệp, Enter để đính kèm)", "(no file: Enter to attach)").to_owned()
                     }
                     RowKind::Select { .. } => t("(chưa chọn, ←→ để chọn)", "(none: ←→ to pick)").to_owned(),
+                    RowKind::MultiSelect { .. } => t("(chưa chọn, Enter để chọn)", "(none: Enter to pick)").to_owned(),
                     _ => "—".to_owned(),
                 },
                 _ => row.display.clone(),
             };
-            let mut lines = vec![Line::from(vec![bold(format!("{}{star}{cond}: ", row.label)), Span::raw(value)])];
+            let mut lines = vec![Line::from(vec![bold(format!("{}{star}: ", row.label)), Span::raw(value)])];
+            if selected && let Some(hint) = &row.hint {
+                lines.push(Line::from(Span::styled(format!("    {hint}"), Style::default().fg(Color::DarkGray))));
+            }
             lines.extend(row.issues.iter().map(|m| warn(m.clone())));
             ListItem::new(Text::from(lines))
         })

@@ -272,8 +272,15 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     term.fill("Nơi cư trú — Tỉnh/thành phố", "Hà Nội");
     term.fill("Nơi cư trú — Phường/xã", "Phường Hoàn Kiếm");
     term.fill("Nơi cư trú — Số nhà, đường", "12 Hàng Bài");
+    // A field shown only in some cases: the core says when (filed by a representative).
     term.select("Người nộp hồ sơ là");
+    assert!(!term.text().contains("Văn bản ủy quyền (có chứng thực)"));
     term.key("right");
+    term.wait_for("Chính người yêu cầu");
+    term.key("right");
+    term.wait_for("Đính kèm: Văn bản ủy quyền (có chứng thực)");
+    term.key("left");
+    term.wait_gone("Đính kèm: Văn bản ủy quyền (có chứng thực)");
     term.wait_for("Chính người yêu cầu");
     term.select("Loại trích lục");
     term.key("right");

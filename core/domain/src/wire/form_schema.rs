@@ -237,6 +237,9 @@ mod tests {
         assert_eq!(value["anyOf"].as_array().map(Vec::len), Some(7));
         let field = serde_json::to_value(FormFieldDef::schema()).unwrap_or_default();
         assert_eq!(field["properties"]["type"]["enum"].as_array().map(Vec::len), Some(11));
-        assert_eq!(field["properties"]["min"]["anyOf"][1]["pattern"].as_str().map(|p| p.starts_with("^(today")), Some(true));
+        assert_eq!(
+            field["properties"]["min"]["anyOf"][1]["pattern"].as_str().map(|p| p.starts_with("^(today")),
+            Some(true)
+        );
     }
 }
