@@ -75,6 +75,8 @@ pub enum Cmd {
     },
     /// "The network is back": one outbox pass now.
     Sync,
+    /// The outbox's own pass (at start-up and when its backoff ends): due items only.
+    SyncDue,
     Outbox,
     Dossiers,
     Dossier {
@@ -127,6 +129,8 @@ pub enum Msg {
     CatalogueUnavailable(ClientError),
     Submitted(OutboxItem),
     Synced(OutboxReport),
+    /// The result of a pass the app started by itself.
+    BackgroundSynced(OutboxReport),
     Outbox {
         items: Vec<OutboxItem>,
         names: HashMap<String, String>,
@@ -328,6 +332,8 @@ pub struct App {
     pub flash: Option<Flash>,
     pub user: Option<UserProfile>,
     pub quit: bool,
+    /// When the outbox wants its next pass (ms from the last report), for the loop.
+    retry_in_ms: Option<u64>,
 }
 
 fn move_sel(sel: &mut usize, len: usize, key: Key) {
@@ -342,7 +348,17 @@ impl App {
     /// The first screen: the menu when a session is kept, else sign in or register.
     pub fn new(lang: Lang, user: Option<UserProfile>) -> App {
         let screen = if user.is_some() { Screen::Home { sel: 0 } } else { Screen::Welcome { sel: 0 } };
-        App { lang, screen, stack: Vec::new(), flash: None, user, quit: false }
+        App { lang, screen, stack: Vec::new(), flash: None, user, quit: false, retry_in_ms: None }
+    }
+
+    /// What runs at start-up: a signed-in app sends what waits in its outbox.
+    pub fn start(&self) -> Vec<Cmd> {
+        if self.user.is_some() { vec![Cmd::SyncDue] } else { Vec::new() }
+    }
+
+    /// When the outbox wants its next pass, once (the loop then runs [`Cmd::SyncDue`]).
+    pub fn take_retry(&mut self) -> Option<u64> {
+        self.retry_in_ms.take()
     }
 
     fn t(&self, vi: &'static str, en: &'static str) -> &'static str {
@@ -828,7 +844,15 @@ impl App {
                 self.info(self.t("Đã đưa hồ sơ vào hộp thư đi.", "The dossier is in the outbox."));
                 return vec![Cmd::Outbox];
             }
+            Msg::BackgroundSynced(report) => {
+                self.retry_in_ms = report.next_retry_in_ms;
+                if report.sent + report.parked == 0 {
+                    return Vec::new();
+                }
+                return self.on_msg(Msg::Synced(report));
+            }
             Msg::Synced(report) => {
+                self.retry_in_ms = report.next_retry_in_ms;
                 let text = format!(
                     "{}: {} {}, {} {}, {} {}.",
                     self.t("Đồng bộ", "Sync"),
@@ -1227,6 +1251,21 @@ mod tests {
         // The form is gone from the way back: Esc from the outbox returns to the menu.
         app.on_key(Key::Esc);
         assert!(matches!(app.screen, Screen::Home { .. }));
+    }
+
+    #[test]
+    fn the_outbox_asks_for_its_next_pass_and_a_quiet_pass_says_nothing() {
+        let mut app = App::new(Lang::Vi, Some(user()));
+        assert_eq!(app.start(), [Cmd::SyncDue]);
+        assert_eq!(App::new(Lang::Vi, None).start(), []);
+        let report = |sent, pending, next| OutboxReport { sent, pending, parked: 0, next_retry_in_ms: next };
+        app.on_msg(Msg::BackgroundSynced(report(0, 1, Some(4000))));
+        assert_eq!(app.flash, None);
+        assert_eq!(app.take_retry(), Some(4000));
+        assert_eq!(app.take_retry(), None);
+        app.on_msg(Msg::BackgroundSynced(report(1, 0, None)));
+        assert!(app.flash.as_ref().is_some_and(|f| f.text.starts_with("Đồng bộ: 1 đã gửi")));
+        assert_eq!(app.take_retry(), None);
     }
 
     #[test]

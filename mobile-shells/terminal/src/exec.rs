@@ -97,6 +97,7 @@ async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, Cl
             msgs
         }
         Cmd::Sync => vec![Msg::Synced(client.sync_now().await?)],
+        Cmd::SyncDue => vec![Msg::BackgroundSynced(client.sync_outbox().await?)],
         Cmd::Outbox => {
             let items = client.outbox().await?;
             let mut names: HashMap<String, String> =

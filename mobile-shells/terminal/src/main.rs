@@ -4,12 +4,12 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, mpsc};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 use crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use motcua_client::{Client, ClientConfig, FileTokenStore};
-use motcua_terminal::app::{App, Key, Msg};
+use motcua_terminal::app::{App, Cmd, Key, Msg};
 use motcua_terminal::exec::{self, ChannelListener};
 use motcua_terminal::text::{Lang, parse_lang};
 use motcua_terminal::ui;
@@ -89,8 +89,17 @@ fn run(
     mut app: App,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let lang: Lang = app.lang;
-    let mut queue = VecDeque::new();
+    let mut queue: VecDeque<_> = app.start().into();
+    // The outbox's next pass, when it asked for one.
+    let mut next_pass: Option<Instant> = None;
     while !app.quit {
+        if let Some(ms) = app.take_retry() {
+            next_pass = Some(Instant::now() + Duration::from_millis(ms.saturating_add(100)));
+        }
+        if queue.is_empty() && next_pass.is_some_and(|at| at <= Instant::now()) {
+            next_pass = None;
+            queue.push_back(Cmd::SyncDue);
+        }
         while let Ok(msg) = events.try_recv() {
             queue.extend(app.on_msg(msg));
         }

@@ -215,6 +215,14 @@ impl Terminal {
     }
 }
 
+/// A small real JPEG (the server decodes photos to strip their metadata).
+fn jpeg() -> Vec<u8> {
+    let pixels = image::RgbImage::from_fn(32, 24, |x, y| image::Rgb([200, (x * 7) as u8, (y * 9) as u8]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new(&mut out).encode_image(&pixels).expect("encode");
+    out
+}
+
 fn pdf(dir: &Path) -> PathBuf {
     let path = dir.join("to-khai.pdf");
     std::fs::write(&path, b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
@@ -311,24 +319,23 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     let outbox = term.wait_for("Chờ mạng, thử lại lúc");
     assert!(outbox.contains("Hộp thư đi") && outbox.contains("Cấp bản sao trích lục hộ tịch"), "{outbox}");
 
-    // The server is back: one sync sends it once.
+    // The server is back: one sync sends it once (the app may also have retried by itself).
     let _server = start_server(&scratch, port).await;
     term.typed("s");
-    let sent = term.wait_for("Đã gửi hồ sơ, mã hồ sơ");
     term.wait_until("the item shown as sent", |t| t.lines().any(|l| l.contains("trích lục") && l.contains("Đã gửi")));
-    assert_eq!(scratch.count("SELECT COUNT(*) FROM dossiers").await, 1, "{sent}");
-    let code = sent
-        .lines()
-        .find_map(|l| l.split("Đã gửi hồ sơ, mã hồ sơ ").nth(1))
-        .map(|rest| rest.trim().trim_end_matches('.').to_owned())
-        .expect("the dossier's code");
+    assert_eq!(scratch.count("SELECT COUNT(*) FROM dossiers").await, 1);
 
     // My dossiers: filed; an officer receives it, starts it; the app says so in Vietnamese.
     term.key("esc");
     term.wait_for("Trang chính");
     term.typed("4");
-    let mine = term.wait_for(&code);
-    assert!(mine.contains("Trạng thái: Đã nộp"), "{mine}");
+    let mine = term.wait_for("Trạng thái: Đã nộp");
+    let code = mine
+        .lines()
+        .find(|l| l.contains("Cấp bản sao trích lục hộ tịch"))
+        .and_then(|l| l.split_whitespace().find(|w| w.contains('-')))
+        .expect("the dossier's code")
+        .to_owned();
     let officer = officer(&scratch, &base).await;
     let http = reqwest::Client::new();
     let queue: Value = http
@@ -366,7 +373,82 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     for step in ["Đã nộp", "Đã tiếp nhận", "Đang xử lý"] {
         assert!(detail.contains(step), "{step}: {detail}");
     }
+    assert!(detail.contains(&code), "{detail}");
+
+    // The result is returned: the citizen rates it, once.
+    for action in ["approve", "return_result"] {
+        let r = http
+            .post(format!("{base}/api/v1/dossiers/{id}/transitions"))
+            .bearer_auth(&officer)
+            .json(&json!({"action": action}))
+            .send()
+            .await
+            .expect("transition");
+        assert_eq!(r.status(), 200, "{action}");
+    }
+    term.typed("r");
+    term.wait_for("Trạng thái: Đã trả kết quả");
+    term.typed("d");
+    term.wait_for("Số sao (1-5)");
+    term.typed("5");
+    term.key("enter");
+    term.typed("Nhanh gọn");
+    term.key("enter");
+    term.wait_for("Đánh giá: 5/5 Nhanh gọn");
+
+    // Notifications: each move of the dossier; opening one opens the dossier.
     term.key("esc");
+    term.key("esc");
+    term.wait_for("Trang chính");
+    term.typed("5");
+    let inbox = term.wait_until("notifications", |t| t.contains("Thông báo") && t.contains("• "));
+    assert!(!inbox.contains("Chưa có thông báo."), "{inbox}");
+    term.key("enter");
+    term.wait_for("Quá trình xử lý");
+    term.key("esc");
+    term.key("esc");
+
+    // Service points nearest the typed position (the default: Hoàn Kiếm lake).
+    term.wait_for("Trang chính");
+    term.typed("6");
+    term.wait_for("Vị trí (vĩ độ, kinh độ)");
+    term.key("enter");
+    let points = term.wait_for("Trung tâm Phục vụ hành chính công Hà Nội");
+    assert!(points.contains(" km"), "{points}");
+    term.key("esc");
+
+    // A field report: typed, a photo by path, sent through the outbox.
+    term.wait_for("Trang chính");
+    term.typed("7");
+    term.wait_for("Loại sự việc (mã)");
+    term.typed("rac-thai");
+    term.key("enter");
+    term.typed("Rác thải đổ trộm ở đầu ngõ từ tối qua, bốc mùi.");
+    term.key("enter");
+    term.typed("12 Hàng Bài, Hoàn Kiếm");
+    term.key("enter");
+    term.typed("21.0245");
+    term.key("enter");
+    term.typed("105.8412");
+    term.key("enter");
+    let photo = scratch.dir.join("rac.jpg");
+    std::fs::write(&photo, jpeg()).expect("a photo");
+    term.typed(&photo.to_string_lossy());
+    term.key("enter");
+    term.wait_for("Ảnh đã thêm: rac.jpg");
+    term.key("down");
+    term.key("down");
+    term.wait_until("the send button selected", |t| t.lines().any(|l| l.contains('›') && l.contains("Gửi phản ánh")));
+    term.key("enter");
+    term.wait_for("Trang chính");
+    let until = Instant::now() + WAIT;
+    while scratch.count("SELECT COUNT(*) FROM reports").await == 0 {
+        assert!(Instant::now() < until, "the report did not reach the server");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    term.typed("8");
+    let reports = term.wait_for("rac-thai");
+    assert!(reports.contains("Đã tiếp nhận"), "{reports}");
     term.key("esc");
     term.wait_for("Trang chính");
     term.typed("q");
