@@ -526,3 +526,87 @@ fn report_lines(lang: Lang, state: &ReportState) -> Vec<Line<'static>> {
     lines.push(Line::from(vec![Span::raw(focus(REPORT_SEND_ROW)), bold(t("[ Gửi phản ánh ]", "[ Send the report ]"))]));
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::Msg;
+    use motcua_client::{DossierDetail, DossierItem, TimelineItem};
+    use ratatui::backend::TestBackend;
+
+    fn screen(app: &App) -> String {
+        let mut terminal = ratatui::Terminal::new(TestBackend::new(100, 30)).expect("a test terminal");
+        terminal.draw(|f| draw(f, app, false)).expect("drawn");
+        let buffer = terminal.backend().buffer().clone();
+        let mut out = String::new();
+        for y in 0..buffer.area.height {
+            for x in 0..buffer.area.width {
+                out.push_str(buffer[(x, y)].symbol());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    fn dossier(lang: Lang) -> App {
+        let mut app = App::new(lang, None);
+        // 9 March 2026, 01:30 UTC: 08:30 in Hanoi.
+        let at = 1_773_019_800_000;
+        let step = |to: &str| TimelineItem {
+            at_ms: at,
+            action: "receive".into(),
+            from_status: None,
+            to_status: to.into(),
+            actor_role: "officer".into(),
+            actor_name: None,
+            note: None,
+        };
+        app.on_msg(Msg::Dossier(DossierDetail {
+            item: DossierItem {
+                id: "x".into(),
+                code: "H26.00-260309-0001".into(),
+                procedure_code: "2.000635".into(),
+                procedure_name: "Cấp bản sao trích lục hộ tịch".into(),
+                status: "in_processing".into(),
+                status_label: if lang == Lang::En { "In processing" } else { "Đang xử lý" }.into(),
+                branch_code: "H26.00".into(),
+                submitted_at_ms: at,
+                updated_at_ms: at,
+                due_date: Some("2026-03-12".into()),
+                deadline: "at_risk".into(),
+            },
+            form_version: 1,
+            values_json: "{}".into(),
+            timeline: vec![step("submitted"), step("received"), step("in_processing")],
+            tracking_verifier: None,
+            rating_score: None,
+            rating_comment: None,
+        }));
+        app
+    }
+
+    #[test]
+    fn a_dossier_reads_in_words_and_day_first_dates() {
+        let vi = screen(&dossier(Lang::Vi));
+        for text in [
+            "Trạng thái: Đang xử lý",
+            "Ngày nộp: 09/03/2026 08:30",
+            "Hạn giải quyết: 12/03/2026 (Sắp đến hạn)",
+            "09/03/2026 08:30  Đã tiếp nhận",
+            "r tải lại · d đánh giá · Esc quay lại",
+        ] {
+            assert!(vi.contains(text), "{text}:\n{vi}");
+        }
+        for code in ["in_processing", "received", "at_risk", "2026-03-12"] {
+            assert!(!vi.contains(code), "{code}:\n{vi}");
+        }
+        let en = screen(&dossier(Lang::En));
+        assert!(en.contains("Status: In processing") && en.contains("Due: 12/03/2026 (Due soon)"), "{en}");
+    }
+
+    #[test]
+    fn the_welcome_screen_offers_sign_in_and_registration() {
+        let text = screen(&App::new(Lang::Vi, None));
+        assert!(text.contains("1. Đăng nhập") && text.contains("2. Đăng ký tài khoản"), "{text}");
+    }
+}

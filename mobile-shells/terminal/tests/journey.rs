@@ -450,6 +450,28 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     let reports = term.wait_for("rac-thai");
     assert!(reports.contains("Đã tiếp nhận"), "{reports}");
     term.key("esc");
+
+    // Sign out (the device forgets the citizen's data), a wrong password is said so,
+    // the right one brings the dossiers back from the server.
+    term.wait_for("Trang chính");
+    term.typed("0");
+    term.wait_for("Đã đăng xuất.");
+    term.typed("1");
+    term.wait_for("Số điện thoại hoặc số CCCD");
+    term.typed("0912345678");
+    term.key("enter");
+    term.typed("sai-mat-khau");
+    term.key("enter");
+    term.wait_until("a refusal in Vietnamese", |t| t.contains("Đăng nhập") && t.contains("mật khẩu"));
+    for _ in 0.."sai-mat-khau".len() {
+        term.key("backspace");
+    }
+    term.typed("matkhau123");
+    term.key("enter");
+    term.wait_for("Trang chính");
+    term.typed("4");
+    term.wait_for(&code);
+    term.key("esc");
     term.wait_for("Trang chính");
     term.typed("q");
     let until = Instant::now() + WAIT;
