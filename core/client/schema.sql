@@ -41,7 +41,10 @@ CREATE TABLE drafts (
     server_errors TEXT NOT NULL DEFAULT '[]',
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    dossier_id TEXT
+    dossier_id TEXT,
+    -- An answer to a supplement request: the dossier it answers, and the citizen's note.
+    supplement_for TEXT,
+    supplement_note TEXT
 );
 
 CREATE INDEX drafts_updated ON drafts (updated_at);

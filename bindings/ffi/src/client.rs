@@ -238,6 +238,12 @@ impl MotcuaClient {
         Ok(self.inner.rate_dossier(dossier_id, score, comment).await?)
     }
 
+    /// Starts (or resumes) the answer to a supplement request: a draft to edit offline,
+    /// then `submit_draft` (sent once through the outbox).
+    pub async fn start_supplement_answer(&self, dossier_id: String, note: Option<String>) -> Result<Draft> {
+        Ok(self.inner.start_supplement_answer(dossier_id, note).await?)
+    }
+
     /// Public tracking by receipt code and verifier, without an account (online).
     pub async fn track_dossier(&self, code: String, verifier: String) -> Result<PublicTracking> {
         Ok(self.inner.track_dossier(code, verifier).await?)

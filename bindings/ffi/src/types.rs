@@ -11,7 +11,8 @@ use motcua_client::{
     HttpHeader, HttpRequest, HttpResponse, NotificationItem, NotificationSettings, OutboxEvent, OutboxItem,
     OutboxReport, OutboxStage, OutboxState, ParkReason, PhoneVerification, ProcedureDetail, ProcedureField,
     ProcedureItem, PublicTracking, PushMessage, PushRegistration, PushTarget, ReportDraft, ReportDraftInput,
-    ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, TimelineItem, TrackingStep, UserProfile, WardItem,
+    ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, SupplementRequest, TimelineItem, TrackingStep,
+    UserProfile, WardItem,
 };
 
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
@@ -155,6 +156,7 @@ pub struct DraftSummary {
     pub dropped_count: u32,
     pub procedure_retired: bool,
     pub dossier_id: Option<String>,
+    pub supplement_for: Option<String>,
 }
 
 #[uniffi::remote(Record)]
@@ -275,6 +277,16 @@ pub struct DossierDetail {
     pub tracking_verifier: Option<String>,
     pub rating_score: Option<u32>,
     pub rating_comment: Option<String>,
+    pub supplement_request: Option<SupplementRequest>,
+}
+
+/// What the officer asked for, while a dossier waits for a supplement.
+#[uniffi::remote(Record)]
+pub struct SupplementRequest {
+    pub note: String,
+    pub requested_at_ms: i64,
+    pub by_agency: bool,
+    pub requested_by: Option<String>,
 }
 
 /// A service point, cached for offline use; `distance_km` when a position was given.

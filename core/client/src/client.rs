@@ -505,6 +505,22 @@ impl Client {
         self.run(dossiers::rate(&self.store, &self.api, &self.events, &dossier_id, score, comment.as_deref())).await
     }
 
+    /// Starts (or resumes) the answer to a dossier's supplement request
+    /// (`DossierDetail::supplement_request`): a draft of the dossier's values, edited and
+    /// given files offline like any draft, then `submit_draft` sends it through the outbox
+    /// exactly once. `note`: a word to the officer. Offline from the cached dossier.
+    pub async fn start_supplement_answer(&self, dossier_id: String, note: Option<String>) -> Public<Draft> {
+        self.run(crate::supplements::start(
+            &self.store,
+            &self.api,
+            &self.events,
+            &dossier_id,
+            note.as_deref(),
+            self.lang,
+        ))
+        .await
+    }
+
     /// Public tracking of any dossier by its receipt code and verifier, without an account
     /// (online). A wrong pair is `NotFound`; too many guesses are `Throttled`.
     pub async fn track_dossier(&self, code: String, verifier: String) -> Public<PublicTracking> {

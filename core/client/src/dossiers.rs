@@ -77,6 +77,7 @@ fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
         tracking_verifier: d.tracking_verifier.clone(),
         rating_score: d.rating.as_ref().map(|r| u32::from(r.score)),
         rating_comment: d.rating.as_ref().and_then(|r| r.comment.clone()),
+        supplement_request: crate::supplements::request_of(d),
     }
 }
 
@@ -217,7 +218,7 @@ pub(crate) async fn send_pending_ratings(store: &Store, api: &Api, events: &Even
 }
 
 /// Percent-encodes one URL path segment or query value (RFC 3986 unreserved kept).
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => char::from(b).to_string(),

@@ -48,13 +48,14 @@ struct Row {
     dossier_id: Option<String>,
     file_count: i64,
     retired: bool,
+    supplement_for: Option<String>,
 }
 
 const SELECT: &str = "SELECT d.id, d.procedure_code, d.procedure_name, d.form_version,
         (SELECT form FROM draft_forms WHERE draft_id = d.id) AS form, d.state, d.branch_code,
         d.dropped, d.server_errors, d.created_at, d.updated_at, d.dossier_id,
         (SELECT COUNT(*) FROM draft_files f WHERE f.draft_id = d.id) AS file_count,
-        NOT EXISTS (SELECT 1 FROM procedures p WHERE p.code = d.procedure_code) AS retired
+        NOT EXISTS (SELECT 1 FROM procedures p WHERE p.code = d.procedure_code) AS retired, d.supplement_for
     FROM drafts d";
 
 fn summary(r: &Row) -> Result<DraftSummary> {
@@ -71,6 +72,7 @@ fn summary(r: &Row) -> Result<DraftSummary> {
         dropped_count: u32::try_from(dropped.len()).unwrap_or(u32::MAX),
         procedure_retired: r.retired,
         dossier_id: r.dossier_id.clone(),
+        supplement_for: r.supplement_for.clone(),
     })
 }
 

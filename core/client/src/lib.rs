@@ -23,6 +23,7 @@ mod push;
 mod reports;
 mod session;
 mod store;
+mod supplements;
 mod transport;
 
 pub use client::Client;

@@ -153,6 +153,9 @@ pub struct DraftSummary {
     /// The procedure left the catalogue: the draft can no longer be submitted.
     pub procedure_retired: bool,
     pub dossier_id: Option<String>,
+    /// An answer to a supplement request: the dossier it answers (submitted like a
+    /// dossier, posted to that dossier once).
+    pub supplement_for: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -336,6 +339,21 @@ pub struct DossierDetail {
     /// The citizen's rating (1 to 5), once given.
     pub rating_score: Option<u32>,
     pub rating_comment: Option<String>,
+    /// While the dossier waits for a supplement: what the officer asked for (answer it
+    /// with `start_supplement_answer`).
+    pub supplement_request: Option<SupplementRequest>,
+}
+
+/// An officer's request for a supplement to a dossier: what is missing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupplementRequest {
+    /// What to add or correct, as the officer wrote it.
+    pub note: String,
+    pub requested_at_ms: i64,
+    /// Asked by a competent agency down the route (not the centre's officer).
+    pub by_agency: bool,
+    /// The officer's or agency's name, when the server shows it.
+    pub requested_by: Option<String>,
 }
 
 /// A service point (head office, branch, receiving point or a ward's point), cached for

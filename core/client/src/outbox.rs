@@ -9,7 +9,7 @@ use std::io::SeekFrom;
 use motcua_domain::form::{FieldKind, FormDef};
 use motcua_domain::i18n::Lang;
 use motcua_domain::wire::reports::Report;
-use motcua_domain::wire::{Dossier, SubmitDossier, UploadStart, UploadStatus};
+use motcua_domain::wire::{Dossier, SubmitDossier, SupplementAnswer, UploadStart, UploadStatus};
 use serde_json::{Map, Value};
 use sqlx::SqliteConnection;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
@@ -378,11 +378,21 @@ impl Engine<'_> {
         if row.is_report {
             return self.post_report(row, body).await;
         }
+        // A submission files a dossier; an answer to a supplement request goes to its dossier.
+        let answers: Option<String> = sqlx::query_scalar("SELECT supplement_for FROM drafts WHERE id = $1")
+            .bind(&row.draft_id)
+            .fetch_optional(self.store.read())
+            .await?
+            .flatten();
+        let path = match &answers {
+            Some(dossier) => format!("/api/v1/dossiers/{}/supplement", dossiers::encode(dossier)),
+            None => "/api/v1/dossiers".to_owned(),
+        };
         let response = self
             .api
             .send_authed(
                 "POST",
-                "/api/v1/dossiers",
+                &path,
                 vec![
                     header("Content-Type", "application/json"),
                     header("Idempotency-Key", row.idempotency_key.clone()),
@@ -465,9 +475,10 @@ impl Engine<'_> {
     /// attachment ids.
     async fn build_body(&self, draft_id: &str) -> Result<String> {
         let mut conn = self.store.write().acquire().await?;
-        let (procedure_code, form_version, form, branch_code): (String, i64, String, Option<String>) = sqlx::query_as(
-            "SELECT d.procedure_code, d.form_version, f.form, d.branch_code FROM drafts d
-                 JOIN draft_forms f ON f.draft_id = d.id WHERE d.id = $1",
+        type Head = (String, i64, String, Option<String>, Option<String>, Option<String>);
+        let (procedure_code, form_version, form, branch_code, answers, note): Head = sqlx::query_as(
+            "SELECT d.procedure_code, d.form_version, f.form, d.branch_code, d.supplement_for, d.supplement_note
+                 FROM drafts d JOIN draft_forms f ON f.draft_id = d.id WHERE d.id = $1",
         )
         .bind(draft_id)
         .fetch_one(&mut *conn)
@@ -491,6 +502,9 @@ impl Engine<'_> {
                     *id = Value::String(remote);
                 }
             }
+        }
+        if answers.is_some() {
+            return Ok(serde_json::to_string(&SupplementAnswer { values: Value::Object(values), note })?);
         }
         let submit = SubmitDossier {
             procedure_code,

@@ -437,6 +437,17 @@ pub(crate) struct Applied<'a> {
 /// on this route) and how the clocks move; the store writes it in one transaction with
 /// the moved leg, its timeline entry, notification and outbox row.
 pub(crate) async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>) -> ApiResult<Dossier> {
+    apply_action_once(app, user, a, None).await
+}
+
+/// [`apply_action`], recording `once` (idempotency key, request hash) in the same
+/// transaction when given.
+async fn apply_action_once(
+    app: &AppState,
+    user: &AuthUser,
+    a: Applied<'_>,
+    once: Option<(&str, &str)>,
+) -> ApiResult<Dossier> {
     let Applied { row, legs, action, note, agency, new_values } = a;
     // The row and its legs were read apart: a move in between changed both (one
     // transaction), and the revision check of the write would not see stale legs.
@@ -468,6 +479,7 @@ pub(crate) async fn apply_action(app: &AppState, user: &AuthUser, a: Applied<'_>
         closed_at: if action.closes() { Some(now) } else { row.closed_at },
         values: new_values,
         leg: moved_leg.map(|(i, leg, _)| (i, leg)),
+        once: once.map(|(key, hash)| (user.id, key, hash)),
     };
     // An inter-agency step names its agency in the timeline and the citizen's notification.
     let named = matches!(action, Action::Forward) || action.by_agency();
@@ -540,9 +552,13 @@ async fn take_action(
 }
 
 /// The applicant answers a supplement request with corrected values (validated again in
-/// full against the procedure's current form); the clock starts again.
+/// full against the procedure's current form); the clock starts again. With an
+/// `Idempotency-Key` (the offline client sends one per answer), a retry of the same answer
+/// gets the dossier again instead of a conflict; the same key with another body is a 409.
 #[utoipa::path(post, path = "/api/v1/dossiers/{id}/supplement", tag = "dossiers", request_body = SupplementAnswer,
-    params(("id" = String, Path)), security(("bearer" = [])),
+    params(("id" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Unique per answer, 1-200 characters: a retry is answered once")),
+    security(("bearer" = [])),
     responses(
         (status = 200, body = Dossier), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody),
@@ -551,11 +567,31 @@ async fn answer_supplement(
     State(app): State<AppState>,
     user: AuthUser,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiJson(req): ApiJson<SupplementAnswer>,
 ) -> ApiResult<axum::Json<Dossier>> {
     let (row, legs) = visible(&app, &user, &id).await?;
     if row.applicant_id != user.id {
         return Err(ApiError::Forbidden);
+    }
+    let once = match headers.get("idempotency-key") {
+        None => None,
+        Some(_) => {
+            let key = crate::extract::idempotency_key(&headers)?;
+            let body =
+                serde_json::to_value(&req).map_err(|_| ApiError::internal("a parsed answer did not serialize"))?;
+            Some((key, store::request_hash(&serde_json::json!({"supplement": body}))))
+        }
+    };
+    if let Some((key, hash)) = &once
+        && let Some((stored_hash, dossier_id)) = store::find_idempotent(&app.db, user.id, key).await?
+    {
+        if stored_hash != *hash || dossier_id != row.id {
+            return Err(ApiError::Conflict(Conflict::IdempotencyConflict));
+        }
+        let row =
+            store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("an answered dossier is gone"))?;
+        return Ok(axum::Json(shown(&user, store::load_full(&app.db, &row, app.clock.now()).await?)));
     }
     if row.status() != DossierStatus::SupplementRequested {
         return Err(ApiError::IllegalTransition { from: row.status(), action: Action::AnswerSupplement });
@@ -579,7 +615,8 @@ async fn answer_supplement(
         agency: None,
         new_values: Some((&values, version, &ids)),
     };
-    Ok(axum::Json(apply_action(&app, &user, applied).await?))
+    let once = once.as_ref().map(|(key, hash)| (key.as_str(), hash.as_str()));
+    Ok(axum::Json(apply_action_once(&app, &user, applied, once).await?))
 }
 
 /// `POST /api/v1/dossiers/{id}/assign`.

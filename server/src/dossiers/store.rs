@@ -824,6 +824,9 @@ pub struct Move<'a> {
     pub values: Option<(&'a serde_json::Value, u32, &'a [Uuid])>,
     /// The leg the move changed (its position on the route, and its new state and clock).
     pub leg: Option<(usize, &'a Leg)>,
+    /// The idempotency key (owner, key, request hash) recorded with the move, so that a
+    /// retry of the same request finds it done.
+    pub once: Option<(Uuid, &'a str, &'a str)>,
 }
 
 /// Stores `mv` over `row` if nobody changed the row since it was read (its revision), with
@@ -851,6 +854,11 @@ pub async fn apply_move(db: &Db, row: &DossierRow, mv: &Move<'_>, change: &Chang
         .execute(&mut *tx).await?.rows_affected();
         if updated == 0 {
             return Ok(false);
+        }
+        if let Some((owner, key, hash)) = mv.once {
+            sqlx::query("INSERT INTO idempotency_keys (owner_id, key, request_hash, dossier_id, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(owner).bind(key).bind(hash).bind(row.id).bind(change.at)
+                .execute(&mut *tx).await?;
         }
         for attachment in links {
             sqlx::query("INSERT INTO dossier_attachments (dossier_id, attachment_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")

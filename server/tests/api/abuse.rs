@@ -21,6 +21,7 @@ both!(
     concurrent_chunks_of_one_upload,
     tracking_guesses_are_counted_before_checking,
     supplements_are_answered_with_values_only,
+    a_supplement_answer_with_a_key_is_applied_once,
     control_characters_are_refused,
     stats_refuse_extreme_dates,
     the_queue_reaches_every_dossier,
@@ -302,6 +303,41 @@ async fn supplements_are_answered_with_values_only(backend: Backend) {
     let still = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
     assert_eq!(still["status"], "supplement_requested");
     assert_eq!(still["deadline"], "paused", "the clock did not restart");
+    app.stop().await;
+}
+
+/// The offline client retries an answer whose reply was lost: with the same
+/// `Idempotency-Key` the retry gets the dossier (one timeline entry), not a conflict; the
+/// key with another body is a 409; a second request answered with a new key works.
+async fn a_supplement_answer_with_a_key_is_applied_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let officer = app.officer("0987000001", "H26.00").await;
+    let dossier = file_one(&app, &citizen, "H26.00").await;
+    let id = dossier["id"].as_str().expect("id");
+    act(&app, &officer, id, "receive", None).await;
+    act(&app, &officer, id, "request_supplement", Some("Thiếu bản sao")).await;
+    let answer = |key: &str, note: &str| {
+        app.request(Method::POST, &format!("/api/v1/dossiers/{id}/supplement"))
+            .bearer_auth(&citizen)
+            .header("idempotency-key", key)
+            .json(&json!({"values": dossier["values"], "note": note}))
+            .send()
+    };
+    let first = expect_json(answer("answer-1", "Đã bổ sung").await.expect("request"), 200).await;
+    assert_ne!(first["status"], "supplement_requested");
+    let again = expect_json(answer("answer-1", "Đã bổ sung").await.expect("request"), 200).await;
+    assert_eq!(again["status"], first["status"]);
+    let answers = |d: &Value| {
+        d["timeline"].as_array().expect("timeline").iter().filter(|e| e["action"] == "answer_supplement").count()
+    };
+    assert_eq!(answers(&again), 1, "the retry did not answer twice");
+    expect_error(answer("answer-1", "Khác").await.expect("request"), 409, "idempotency_conflict").await;
+    let fresh = answer("answer-2", "Đã bổ sung").await.expect("request");
+    expect_error(fresh, 409, "invalid_transition").await;
+    act(&app, &officer, id, "request_supplement", Some("Thiếu ảnh")).await;
+    let second = expect_json(answer("answer-2", "Lần hai").await.expect("request"), 200).await;
+    assert_eq!(answers(&second), 2);
     app.stop().await;
 }
 

@@ -1,6 +1,7 @@
 //! Exactly once: the sync engine is SIGKILLed at random moments, many times, and every
 //! submission (dossiers, and field reports with their photos) still exists on the server
-//! exactly once, with all its attachments.
+//! exactly once, with all its attachments; then answers to supplement requests (with a new
+//! file each) go through the same kills and each dossier is answered exactly once.
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Command, Stdio};
@@ -19,6 +20,8 @@ const CHUNK: &str = "8192";
 const KILLS: usize = 25;
 /// Field reports queued beside the dossiers, each with two photos.
 const REPORTS: usize = 4;
+/// Dossiers whose supplement request is answered (each answer with one more file).
+const SUPPLEMENTS: usize = 4;
 
 fn random_below(n: u64) -> u64 {
     (uuid::Uuid::new_v4().as_u128() % u128::from(n)) as u64
@@ -54,33 +57,8 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
 
     let harness = env!("CARGO_BIN_EXE_motcua-sync-harness");
     let args = [store.to_string_lossy().into_owned(), server.base_url.clone(), tokens.to_string_lossy().into_owned()];
-    let mut kills = 0;
-    for _ in 0..KILLS {
-        let mut child = Command::new(harness)
-            .args(&args)
-            .arg(CHUNK)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(15 + random_below(120))).await;
-        match child.try_wait().unwrap() {
-            Some(status) => {
-                assert!(status.success(), "the harness failed on its own: {status}");
-                break;
-            }
-            None => {
-                // SIGKILL: no destructor, no flush, no goodbye.
-                child.kill().unwrap();
-                child.wait().unwrap();
-                kills += 1;
-            }
-        }
-    }
-    eprintln!("exactly once: {kills} SIGKILLs landed during a sync");
+    let kills = kill_while_syncing(harness, &args, KILLS);
     assert!(kills >= 15, "only {kills} kills landed during a sync; make the work larger");
-    let status = Command::new(harness).args(&args).arg(CHUNK).stdout(Stdio::null()).status().unwrap();
-    assert!(status.success());
 
     // The device: every item sent, every draft linked to its dossier.
     let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
@@ -142,4 +120,75 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
         assert!(report["description"].as_str().unwrap().contains(&draft.description.trim()[..20]));
     }
     assert_eq!(seen_reports.len(), REPORTS);
+
+    // Supplements: the officer asks for more on some dossiers; the citizen answers offline
+    // (a corrected value and one more file each), and the answers go through the kills.
+    let officer = server.officer("0987654399").await;
+    let answered: Vec<String> =
+        c.list_drafts().await.unwrap().iter().take(SUPPLEMENTS).map(|d| d.dossier_id.clone().unwrap()).collect();
+    for id in &answered {
+        for (action, note) in [("receive", "Đã nhận"), ("request_supplement", "Thiếu bản sao")] {
+            let body = json!({"action": action, "note": note});
+            let (status, answer) =
+                server.call("POST", &format!("/api/v1/dossiers/{id}/transitions"), Some(&officer), Some(body)).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+    }
+    c.refresh_dossiers().await.unwrap();
+    for (i, id) in answered.iter().enumerate() {
+        let answer = c.start_supplement_answer(id.clone(), Some("Đã bổ sung".into())).await.unwrap();
+        let answer_id = answer.summary.id;
+        c.set_field(answer_id.clone(), "ho_ten".into(), Some(FieldValue::Text { value: format!("Nguyễn Văn Bổ {i}") }))
+            .await
+            .unwrap();
+        let file = write_file(dir.path(), &format!("bo-sung-{i}.png"), FILE_SIZE, 9_000 + i as u64);
+        c.attach_file(answer_id.clone(), "tep_de_nghi".into(), file.to_string_lossy().into(), "bo-sung.png".into())
+            .await
+            .unwrap();
+        c.submit_draft(answer_id).await.unwrap();
+    }
+    c.close().await;
+    drop(c);
+    let kills = kill_while_syncing(harness, &args, KILLS / 2);
+    assert!(kills >= 3, "only {kills} kills landed during the answers' sync");
+    let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
+    let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
+    let outbox = c.outbox().await.unwrap();
+    assert_eq!(outbox.len(), DRAFTS + REPORTS + SUPPLEMENTS);
+    assert!(outbox.iter().all(|i| i.state == OutboxState::Sent), "{outbox:?}");
+    for (i, id) in answered.iter().enumerate() {
+        let (status, d) = server.call("GET", &format!("/api/v1/dossiers/{id}"), Some(&token), None).await;
+        assert_eq!(status, 200);
+        let answers = d["timeline"].as_array().unwrap().iter().filter(|e| e["action"] == "answer_supplement").count();
+        assert_eq!(answers, 1, "exactly one answer per request (after {kills} kills): {d}");
+        assert_eq!(d["values"]["ho_ten"], format!("Nguyễn Văn Bổ {i}"));
+        assert_eq!(d["values"]["tep_de_nghi"].as_array().unwrap().len(), FILES_PER_DRAFT + 1);
+    }
+}
+
+/// Runs the harness up to `rounds` times, SIGKILLing it after a random short while, then
+/// once to the end; returns how many kills landed during a sync.
+fn kill_while_syncing(harness: &str, args: &[String; 3], rounds: usize) -> usize {
+    let mut kills = 0;
+    for _ in 0..rounds {
+        let mut child =
+            Command::new(harness).args(args).arg(CHUNK).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(15 + random_below(120)));
+        match child.try_wait().unwrap() {
+            Some(status) => {
+                assert!(status.success(), "the harness failed on its own: {status}");
+                break;
+            }
+            None => {
+                // SIGKILL: no destructor, no flush, no goodbye.
+                child.kill().unwrap();
+                child.wait().unwrap();
+                kills += 1;
+            }
+        }
+    }
+    eprintln!("exactly once: {kills} SIGKILLs landed during a sync");
+    let status = Command::new(harness).args(args).arg(CHUNK).stdout(Stdio::null()).status().unwrap();
+    assert!(status.success());
+    kills
 }

@@ -15,4 +15,5 @@ mod outbox;
 mod push;
 mod reports;
 mod session;
+mod supplements;
 mod tracking;
