@@ -82,6 +82,10 @@ pub enum Cmd {
     Dossier {
         dossier_id: String,
     },
+    /// Opens (or resumes) the answer to the dossier's supplement request as a form.
+    AnswerSupplement {
+        dossier_id: String,
+    },
     Rate {
         dossier_id: String,
         score: u32,
@@ -552,6 +556,16 @@ impl App {
                 match key {
                     Key::Esc => self.back(),
                     Key::Char('r') => return vec![Cmd::Dossier { dossier_id: detail.item.id.clone() }],
+                    Key::Char('b') => {
+                        if detail.supplement_request.is_some() {
+                            return vec![Cmd::AnswerSupplement { dossier_id: detail.item.id.clone() }];
+                        }
+                        self.error(tr(
+                            lang,
+                            "Hồ sơ này không có yêu cầu bổ sung.",
+                            "This dossier has no supplement request.",
+                        ));
+                    }
                     Key::Char('d') => {
                         if detail.item.status == "result_returned" && detail.rating_score.is_none() {
                             *rating = Some(Inputs::new(&[("score", false), ("comment", false)]));
@@ -1036,7 +1050,7 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use motcua_client::{DraftState, FieldIssue, OutboxState, ReportDraft};
+    use motcua_client::{DraftState, FieldIssue, OutboxState, ReportDraft, SupplementRequest};
 
     fn typed(app: &mut App, s: &str) -> Vec<Cmd> {
         let mut cmds = Vec::new();
@@ -1291,6 +1305,7 @@ mod tests {
             tracking_verifier: None,
             rating_score: None,
             rating_comment: None,
+            supplement_request: None,
         };
         app.on_msg(Msg::Dossier(detail.clone()));
         app.on_key(Key::Char('d'));
@@ -1313,6 +1328,28 @@ mod tests {
         );
         app.on_msg(Msg::Rated(None));
         assert!(matches!(app.screen, Screen::Dossier { rating: None, .. }));
+    }
+
+    #[test]
+    fn a_supplement_request_is_answered_in_a_form() {
+        let mut app = App::new(Lang::Vi, Some(user()));
+        let mut detail = crate::ui::tests::detail(Lang::Vi);
+        app.on_msg(Msg::Dossier(detail.clone()));
+        assert_eq!(app.on_key(Key::Char('b')), []);
+        assert!(app.flash.as_ref().is_some_and(|f| f.error));
+        detail.supplement_request = Some(SupplementRequest {
+            note: "Thiếu tờ khai có chữ ký".into(),
+            requested_at_ms: 0,
+            by_agency: false,
+            requested_by: None,
+        });
+        app.on_msg(Msg::Dossier(detail));
+        assert_eq!(app.on_key(Key::Char('b')), [Cmd::AnswerSupplement { dossier_id: "x".into() }]);
+        app.on_msg(Msg::Form(crate::form::tests::view(&[], vec![])));
+        assert_eq!(app.on_key(Key::Char('n')), [Cmd::Submit { draft_id: "d1".into() }]);
+        // Esc from the answer's form goes back to the dossier.
+        app.on_key(Key::Esc);
+        assert!(matches!(app.screen, Screen::Dossier { .. }));
     }
 
     #[test]

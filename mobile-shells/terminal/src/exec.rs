@@ -100,8 +100,19 @@ async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, Cl
         Cmd::SyncDue => vec![Msg::BackgroundSynced(client.sync_outbox().await?)],
         Cmd::Outbox => {
             let items = client.outbox().await?;
-            let mut names: HashMap<String, String> =
-                client.list_drafts().await?.into_iter().map(|d| (d.id, d.procedure_name)).collect();
+            let answer = tr(lang, "trả lời bổ sung", "supplement answer");
+            let mut names: HashMap<String, String> = client
+                .list_drafts()
+                .await?
+                .into_iter()
+                .map(|d| {
+                    let name = match d.supplement_for {
+                        Some(_) => format!("{} ({answer})", d.procedure_name),
+                        None => d.procedure_name,
+                    };
+                    (d.id, name)
+                })
+                .collect();
             for r in client.report_drafts().await? {
                 names.insert(r.id, format!("{} ({})", tr(lang, "Phản ánh", "Report"), r.category));
             }
@@ -113,6 +124,10 @@ async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, Cl
             Err(e) => return Err(e),
         },
         Cmd::Dossier { dossier_id } => vec![Msg::Dossier(client.dossier(dossier_id).await?)],
+        Cmd::AnswerSupplement { dossier_id } => {
+            let draft = client.start_supplement_answer(dossier_id, None).await?;
+            vec![Msg::Form(client.form_view(draft.summary.id).await?)]
+        }
         Cmd::Rate { dossier_id, score, comment } => {
             vec![Msg::Rated(client.rate_dossier(dossier_id, score, comment).await?)]
         }

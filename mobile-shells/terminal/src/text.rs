@@ -5,7 +5,7 @@
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use motcua_client::{OutboxItem, OutboxState, ParkReason};
 pub use motcua_domain::i18n::Lang;
-use motcua_domain::workflow::DossierStatus;
+use motcua_domain::workflow::{Action, DossierStatus};
 
 /// Vietnam's offset (UTC+7, no daylight saving).
 fn vietnam() -> FixedOffset {
@@ -93,6 +93,19 @@ pub fn processing_days(lang: Lang, days: u32) -> String {
 /// A dossier status for people (an unknown code from a newer server is shown as it is).
 pub fn status(lang: Lang, code: &str) -> String {
     DossierStatus::parse(code).map_or_else(|| code.to_owned(), |s| s.label(lang).to_owned())
+}
+
+/// What was done to a dossier (an unknown code from a newer server is shown as it is).
+pub fn action(lang: Lang, code: &str) -> String {
+    // The server's own steps besides the workflow's actions.
+    let own = match code {
+        "submit" => Some(tr(lang, "Nộp hồ sơ", "Filed")),
+        "assign" => Some(tr(lang, "Phân công cán bộ", "Assigned to an officer")),
+        "rate" => Some(tr(lang, "Đánh giá", "Rated")),
+        _ => None,
+    };
+    own.or_else(|| Action::ALL.into_iter().find(|a| a.as_str() == code).map(|a| a.label(lang)))
+        .map_or_else(|| code.to_owned(), str::to_owned)
 }
 
 /// The deadline state of a dossier.
@@ -190,6 +203,9 @@ mod tests {
         assert_eq!(status(Lang::Vi, "in_processing"), "Đang xử lý");
         assert_eq!(status(Lang::En, "received"), "Received");
         assert_eq!(status(Lang::Vi, "a_new_status"), "a_new_status");
+        assert_eq!(action(Lang::Vi, "answer_supplement"), "Bổ sung hồ sơ");
+        assert_eq!(action(Lang::Vi, "submit"), "Nộp hồ sơ");
+        assert_eq!(action(Lang::En, "a_new_action"), "a_new_action");
         assert_eq!(deadline(Lang::Vi, "overdue"), "Quá hạn");
         assert_eq!(processing_days(Lang::Vi, 5), "5 ngày làm việc");
         assert_eq!(km(Lang::Vi, 1.25), "1,2 km");

@@ -119,7 +119,10 @@ fn keys(app: &App) -> &'static str {
         Screen::Dossiers { .. } | Screen::Notifications { .. } => {
             t("↑↓ chọn · Enter mở · r tải lại · Esc quay lại", "↑↓ move · Enter open · r reload · Esc back")
         }
-        Screen::Dossier { .. } => t("r tải lại · d đánh giá · Esc quay lại", "r reload · d rate · Esc back"),
+        Screen::Dossier { .. } => t(
+            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · Esc quay lại",
+            "r reload · b answer a supplement request · d rate · Esc back",
+        ),
         Screen::Report(_) => t(
             "↑↓ đổi ô · Enter lưu / thêm ảnh / gửi · Esc quay lại",
             "↑↓ move · Enter save / add photo / send · Esc back",
@@ -320,6 +323,30 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                     text::deadline(lang, &d.deadline)
                 )),
             ];
+            if let Some(request) = &detail.supplement_request {
+                let by = request.requested_by.clone().unwrap_or_else(|| {
+                    if request.by_agency {
+                        t("cơ quan chuyên môn", "the competent agency")
+                    } else {
+                        t("cán bộ", "the officer")
+                    }
+                    .to_owned()
+                });
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "{} ({}, {}): {}",
+                        t("Yêu cầu bổ sung", "Supplement requested"),
+                        by,
+                        text::date_time(request.requested_at_ms),
+                        request.note
+                    ),
+                    Style::default().fg(Color::Yellow),
+                )));
+                lines.push(Line::from(t(
+                    "Nhấn b để bổ sung: sửa thông tin, đính kèm giấy tờ, rồi n để gửi.",
+                    "Press b to answer: edit the values, attach papers, then n to send.",
+                )));
+            }
             if let Some(v) = &detail.tracking_verifier {
                 lines.push(Line::from(format!("{} {v}", t("Mã tra cứu:", "Tracking code:"))));
             }
@@ -335,8 +362,9 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
             for step in &detail.timeline {
                 let note = step.note.as_deref().map(|n| format!(" — {n}")).unwrap_or_default();
                 lines.push(Line::from(format!(
-                    "  {}  {}{note}",
+                    "  {}  {} → {}{note}",
                     text::date_time(step.at_ms),
+                    text::action(lang, &step.action),
                     text::status(lang, &step.to_status)
                 )));
             }
@@ -528,7 +556,7 @@ fn report_lines(lang: Lang, state: &ReportState) -> Vec<Line<'static>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::app::Msg;
     use motcua_client::{DossierDetail, DossierItem, TimelineItem};
@@ -548,8 +576,8 @@ mod tests {
         out
     }
 
-    fn dossier(lang: Lang) -> App {
-        let mut app = App::new(lang, None);
+    /// A dossier in processing, filed 9 March 2026 at 08:30 in Hanoi.
+    pub(crate) fn detail(lang: Lang) -> DossierDetail {
         // 9 March 2026, 01:30 UTC: 08:30 in Hanoi.
         let at = 1_773_019_800_000;
         let step = |to: &str| TimelineItem {
@@ -561,7 +589,7 @@ mod tests {
             actor_name: None,
             note: None,
         };
-        app.on_msg(Msg::Dossier(DossierDetail {
+        DossierDetail {
             item: DossierItem {
                 id: "x".into(),
                 code: "H26.00-260309-0001".into(),
@@ -581,7 +609,13 @@ mod tests {
             tracking_verifier: None,
             rating_score: None,
             rating_comment: None,
-        }));
+            supplement_request: None,
+        }
+    }
+
+    fn dossier(lang: Lang) -> App {
+        let mut app = App::new(lang, None);
+        app.on_msg(Msg::Dossier(detail(lang)));
         app
     }
 
@@ -592,14 +626,25 @@ mod tests {
             "Trạng thái: Đang xử lý",
             "Ngày nộp: 09/03/2026 08:30",
             "Hạn giải quyết: 12/03/2026 (Sắp đến hạn)",
-            "09/03/2026 08:30  Đã tiếp nhận",
-            "r tải lại · d đánh giá · Esc quay lại",
+            "09/03/2026 08:30  Tiếp nhận → Đã tiếp nhận",
+            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · Esc quay lại",
         ] {
             assert!(vi.contains(text), "{text}:\n{vi}");
         }
         for code in ["in_processing", "received", "at_risk", "2026-03-12"] {
             assert!(!vi.contains(code), "{code}:\n{vi}");
         }
+        let mut asked = detail(Lang::Vi);
+        asked.supplement_request = Some(motcua_client::SupplementRequest {
+            note: "Thiếu tờ khai có chữ ký".into(),
+            requested_at_ms: 1_773_019_800_000,
+            by_agency: false,
+            requested_by: None,
+        });
+        let mut app = App::new(Lang::Vi, None);
+        app.on_msg(Msg::Dossier(asked));
+        let text = screen(&app);
+        assert!(text.contains("Yêu cầu bổ sung (cán bộ, 09/03/2026 08:30): Thiếu tờ khai có chữ ký"), "{text}");
         let en = screen(&dossier(Lang::En));
         assert!(en.contains("Status: In processing") && en.contains("Due: 12/03/2026 (Due soon)"), "{en}");
     }

@@ -375,6 +375,39 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     }
     assert!(detail.contains(&code), "{detail}");
 
+    // The officer asks for a supplement; the citizen answers it in the form, offline
+    // first, through the outbox, once.
+    let ask = json!({"action": "request_supplement", "note": "Thiếu tờ khai có chữ ký của người yêu cầu"});
+    let r = http
+        .post(format!("{base}/api/v1/dossiers/{id}/transitions"))
+        .bearer_auth(&officer)
+        .json(&ask)
+        .send()
+        .await
+        .expect("transition");
+    assert_eq!(r.status(), 200, "request_supplement");
+    term.typed("r");
+    term.wait_for("Trạng thái: Yêu cầu bổ sung");
+    term.wait_for("Thiếu tờ khai có chữ ký của người yêu cầu");
+    term.typed("b");
+    term.wait_for("Tờ khai  ·  ");
+    let signed = scratch.dir.join("to-khai-co-chu-ky.pdf");
+    std::fs::copy(&file, &signed).expect("a second PDF");
+    term.select("Đính kèm: Tờ khai");
+    term.key("enter");
+    term.wait_for("đường dẫn tệp:");
+    term.typed(&signed.to_string_lossy());
+    term.key("enter");
+    term.wait_for("to-khai-co-chu-ky.pdf");
+    term.typed("n");
+    term.wait_until("the answer sent", |t| t.lines().any(|l| l.contains("trả lời bổ sung") && l.contains("Đã gửi")));
+    term.key("esc");
+    term.wait_for("Trang chính");
+    term.typed("4");
+    term.wait_for("Trạng thái: Đang xử lý");
+    term.key("enter");
+    term.wait_for("Bổ sung hồ sơ");
+
     // The result is returned: the citizen rates it, once.
     for action in ["approve", "return_result"] {
         let r = http
