@@ -255,7 +255,16 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                         DraftState::Parked => t("Cần xử lý", "Needs attention"),
                         DraftState::Sent => t("Đã gửi", "Sent"),
                     };
-                    ListItem::new(format!("{} · {state} · {}", d.procedure_name, text::date_time(d.updated_at_ms)))
+                    let answer = if d.supplement_for.is_some() {
+                        t(" (trả lời bổ sung)", " (supplement answer)")
+                    } else {
+                        ""
+                    };
+                    ListItem::new(format!(
+                        "{}{answer} · {state} · {}",
+                        d.procedure_name,
+                        text::date_time(d.updated_at_ms)
+                    ))
                 })
                 .collect::<Vec<_>>();
             if items.is_empty() {
