@@ -619,7 +619,6 @@ impl App {
                 _ => {}
             },
         }
-        let _ = lang;
         Vec::new()
     }
 

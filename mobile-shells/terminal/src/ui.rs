@@ -413,7 +413,7 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
             if *offline {
                 lines.push(Line::from(t("Đang dùng danh sách đã lưu (không có mạng).", "Saved list (no network).")));
             }
-            for p in items.iter().take(20) {
+            for p in items.iter().take(12) {
                 let distance = p.distance_km.map(|d| text::km(lang, d)).unwrap_or_default();
                 lines.push(Line::from(vec![bold(p.name.clone()), Span::raw(format!(" · {distance}"))]));
                 let mut about = vec![p.address.clone()];
