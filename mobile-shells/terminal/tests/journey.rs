@@ -190,13 +190,19 @@ impl Terminal {
     /// Moves the selection down to the row whose text has `label`.
     fn select(&mut self, label: &str) {
         for _ in 0..60 {
-            let row = self.selected();
+            let row = self.wait_until("a marked row", |t| t.contains('›'));
+            let row = row.lines().find(|l| l.contains('›')).unwrap_or_default().to_owned();
             if row.contains(label) {
                 return;
             }
             self.key("down");
+            // Until another row is marked (a half-drawn frame, with no mark, does not count).
             let until = Instant::now() + WAIT;
-            while self.selected() == row && Instant::now() < until {
+            loop {
+                let now = self.selected();
+                if (!now.is_empty() && now != row) || Instant::now() > until {
+                    break;
+                }
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
