@@ -97,7 +97,7 @@ impl Drop for Terminal {
 }
 
 impl Terminal {
-    fn start(base: &str, data_dir: &Path) -> Terminal {
+    fn start(base: &str, data_dir: &Path, lang: &str) -> Terminal {
         let pty = native_pty_system()
             .openpty(PtySize { rows: ROWS, cols: COLS, pixel_width: 0, pixel_height: 0 })
             .expect("a pseudo-terminal");
@@ -106,7 +106,7 @@ impl Terminal {
         cmd.arg(data_dir);
         cmd.args(["--timeout-ms", "3000"]);
         cmd.env("TERM", "xterm-256color");
-        cmd.env_remove("MOTCUA_LANG");
+        cmd.env("MOTCUA_LANG", lang);
         let child = pty.slave.spawn_command(cmd).expect("start motcua-terminal");
         drop(pty.slave);
         let screen = Arc::new(Mutex::new(vt100::Parser::new(
@@ -127,6 +127,16 @@ impl Terminal {
         });
         let writer = pty.master.take_writer().expect("writer");
         Terminal { screen, writer, _master: pty.master, child }
+    }
+
+    /// `q` on the menu: the app ends (and lets go of its data folder).
+    fn quit(&mut self) {
+        self.typed("q");
+        let until = Instant::now() + WAIT;
+        while self.child.try_wait().expect("status").is_none() {
+            assert!(Instant::now() < until, "the app did not quit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn text(&self) -> String {
@@ -242,7 +252,7 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     let base = format!("http://127.0.0.1:{port}");
     let server = start_server(&scratch, port).await;
     let app_dir = scratch.dir.join("app");
-    let mut term = Terminal::start(&base, &app_dir);
+    let mut term = Terminal::start(&base, &app_dir, "vi");
 
     // Register: the code comes by SMS (the development sink writes it to a file).
     term.wait_for("Đăng ký tài khoản");
@@ -512,12 +522,17 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     term.wait_for(&code);
     term.key("esc");
     term.wait_for("Trang chính");
-    term.typed("q");
-    let until = Instant::now() + WAIT;
-    while term.child.try_wait().expect("status").is_none() {
-        assert!(Instant::now() < until, "the app did not quit");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    term.quit();
+
+    // Started again, in English: still signed in, the same dossier in English words.
+    let mut term = Terminal::start(&base, &app_dir, "en");
+    term.wait_for("Home  ·  Nguyễn Văn An");
+    term.typed("4");
+    let mine = term.wait_for(&code);
+    assert!(mine.contains("Status: Result returned"), "{mine}");
+    term.key("esc");
+    term.wait_for("Home  ·  ");
+    term.quit();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
