@@ -1,9 +1,12 @@
 //! The terminal app end to end: the real `motcua-terminal` binary in a pseudo-terminal
 //! (keys in, screen text out through the vt100 emulator) against the real server binary.
 //! A citizen registers, searches "giay khai sinh" without diacritics, opens a procedure,
-//! fills its form (live validation seen on screen), attaches a file by path, submits while
-//! the server is down, syncs once it is back, and sees the dossier sent; an officer moves
-//! it over HTTP and the app shows the new status in Vietnamese. On SQLite and PostgreSQL.
+//! fills its form (live validation and a conditional field seen on screen), attaches a file
+//! by path, submits while the server is down, syncs once it is back, and sees the dossier
+//! sent; an officer moves it over HTTP and the app shows each status in Vietnamese; the
+//! citizen answers a supplement request, rates the returned result, opens a notification,
+//! lists service points, sends a field report with a photo, signs out and in again; started
+//! again in English it is still signed in. On SQLite and PostgreSQL.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
