@@ -15,6 +15,8 @@ use tower::ServiceBuilder;
 use tower_http::LatencyUnit;
 use tower_http::ServiceBuilderExt;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::request_id::MakeRequestUuid;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -237,6 +239,13 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             .on_request(())
             .on_response(DefaultOnResponse::new().level(tracing::Level::INFO).latency_unit(LatencyUnit::Micros)))
             .propagate_x_request_id()
+            .layer(
+                CompressionLayer::new()
+                    .gzip(true)
+                    .br(true)
+                    .quality(CompressionLevel::Precise(5))
+                    .compress_when(JsonAnswers),
+            )
             .layer(middleware::from_fn(security_headers))
             .layer(middleware::from_fn(language_layer))
             .layer(middleware::from_fn(error_shape_layer))
@@ -244,6 +253,24 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
             .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, config.request_timeout))
             .layer(CatchPanicLayer::new()),
     )
+}
+
+/// Which answers are compressed (brotli or gzip, as the client accepts; level 5, fast
+/// enough for the 13 MB of a first catalogue sync): JSON of more than
+/// 1 KiB (the first catalogue sync is 1.5 MB of it), never the bytes of an attachment or a
+/// photo (already compressed, and served as they were stored), HTML or XML.
+#[derive(Clone, Copy, Debug)]
+struct JsonAnswers;
+
+impl Predicate for JsonAnswers {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        let json = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        json && SizeAbove::new(1024).should_compress(response)
+    }
 }
 
 /// Paths whose answers are personal: never stored by a browser, proxy or shared cache.

@@ -34,6 +34,35 @@ pub trait EventListener: Send + Sync {
     fn on_signed_out(&self);
 }
 
+/// The token stores written in Rust, for apps and tools that want one: in memory (lost
+/// when the process ends), or in a JSON file (desktop tools and tests; NOT secure storage:
+/// a phone app keeps its tokens in the Keystore/Keychain through its own `TokenStore`).
+struct RustTokens(Box<dyn motcua_client::TokenStore>);
+
+impl TokenStore for RustTokens {
+    fn load(&self) -> Option<StoredTokens> {
+        self.0.load()
+    }
+    fn save(&self, tokens: StoredTokens) {
+        self.0.save(tokens)
+    }
+    fn clear(&self) {
+        self.0.clear()
+    }
+}
+
+/// Tokens kept in memory only.
+#[uniffi::export]
+pub fn memory_token_store() -> Arc<dyn TokenStore> {
+    Arc::new(RustTokens(Box::new(motcua_client::MemoryTokenStore::new())))
+}
+
+/// Tokens kept in a JSON file at `path` (written atomically; not secure storage).
+#[uniffi::export]
+pub fn file_token_store(path: String) -> Arc<dyn TokenStore> {
+    Arc::new(RustTokens(Box::new(motcua_client::FileTokenStore::new(path))))
+}
+
 pub(crate) struct AppTokens(pub Arc<dyn TokenStore>);
 
 impl motcua_client::TokenStore for AppTokens {

@@ -12,7 +12,7 @@ mod client;
 mod error;
 mod types;
 
-pub use callbacks::{EventListener, TokenStore, Transport};
+pub use callbacks::{EventListener, TokenStore, Transport, file_token_store, memory_token_store};
 pub use client::MotcuaClient;
 pub use error::MotcuaError;
 

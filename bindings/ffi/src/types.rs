@@ -6,13 +6,13 @@
 use std::collections::HashMap;
 
 use motcua_client::{
-    CatalogueSyncReport, ClientConfig, DossierDetail, DossierItem, DossierStatusChange, Draft, DraftFile, DraftState,
-    DraftSummary, DroppedField, FieldIssue, FieldValue, FormField, FormFieldKind, FormGroupItem, FormOption, FormView,
-    HttpHeader, HttpRequest, HttpResponse, NotificationItem, NotificationSettings, OutboxEvent, OutboxItem,
-    OutboxReport, OutboxStage, OutboxState, ParkReason, PhoneVerification, ProcedureDetail, ProcedureField,
-    ProcedureItem, PublicTracking, PushMessage, PushRegistration, PushTarget, ReportDraft, ReportDraftInput,
-    ReportItem, ReportPhotoFile, ServicePoint, StoredTokens, SupplementRequest, TimelineItem, TrackingStep,
-    UserProfile, WardItem,
+    CatalogueSyncReport, ClientConfig, DeadlineState, DossierDetail, DossierItem, DossierStatus, DossierStatusChange,
+    Draft, DraftFile, DraftState, DraftSummary, DroppedField, FieldIssue, FieldValue, FormField, FormFieldKind,
+    FormGroupItem, FormOption, FormView, HttpHeader, HttpRequest, HttpResponse, NotificationItem, NotificationKind,
+    NotificationSettings, OnlineLevel, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, OutboxState, ParkReason,
+    PhoneVerification, ProcedureDetail, ProcedureField, ProcedureItem, PublicTracking, PushMessage, PushRegistration,
+    PushTarget, ReportDraft, ReportDraftInput, ReportItem, ReportPhotoFile, Role, ServicePoint, StoredTokens,
+    SupplementRequest, TimelineAction, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
@@ -82,7 +82,7 @@ pub struct PhoneVerification {
 pub struct UserProfile {
     pub id: String,
     pub full_name: String,
-    pub role: String,
+    pub role: Role,
     pub phone: String,
     pub citizen_id: Option<String>,
     pub email: Option<String>,
@@ -121,7 +121,7 @@ pub struct ProcedureItem {
     pub processing_days: u32,
     pub fee_vnd: i64,
     pub fee_online_vnd: i64,
-    pub online_full: bool,
+    pub online_level: OnlineLevel,
     pub boundary_free: bool,
     pub version: i64,
     pub nearest: bool,
@@ -248,22 +248,22 @@ pub struct DossierItem {
     pub code: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub branch_code: String,
     pub submitted_at_ms: i64,
     pub updated_at_ms: i64,
     pub due_date: Option<String>,
-    pub deadline: String,
+    pub deadline: DeadlineState,
 }
 
 #[uniffi::remote(Record)]
 pub struct TimelineItem {
     pub at_ms: i64,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub actor_role: String,
+    pub action: TimelineAction,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_role: Role,
     pub actor_name: Option<String>,
     pub note: Option<String>,
 }
@@ -308,7 +308,7 @@ pub struct ServicePoint {
 #[uniffi::remote(Record)]
 pub struct TrackingStep {
     pub at_ms: i64,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub description: Option<String>,
 }
@@ -318,12 +318,12 @@ pub struct TrackingStep {
 pub struct PublicTracking {
     pub code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     pub status_label: String,
     pub submitted_at_ms: i64,
     pub received_at_ms: Option<i64>,
     pub due_date: Option<String>,
-    pub deadline: String,
+    pub deadline: DeadlineState,
     pub steps: Vec<TrackingStep>,
 }
 
@@ -331,17 +331,17 @@ pub struct PublicTracking {
 pub struct DossierStatusChange {
     pub dossier_id: String,
     pub dossier_code: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
 }
 
 #[uniffi::remote(Record)]
 pub struct NotificationItem {
     pub id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub dossier_id: Option<String>,
     pub dossier_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DossierStatus>,
     pub title: String,
     pub body: String,
     pub created_at_ms: i64,
@@ -552,4 +552,76 @@ pub struct FormView {
     pub branch_code: Option<String>,
     pub fields: Vec<FormField>,
     pub issues: Vec<FieldIssue>,
+}
+
+/// Where a dossier stands; `Unknown` keeps a code newer than the app.
+#[uniffi::remote(Enum)]
+pub enum DossierStatus {
+    Submitted,
+    Received,
+    InProcessing,
+    AtAgency,
+    SupplementRequested,
+    Approved,
+    Rejected,
+    ResultReturned,
+    Withdrawn,
+    Unknown { code: String },
+}
+
+/// How a dossier stands against its deadline.
+#[uniffi::remote(Enum)]
+pub enum DeadlineState {
+    NotStarted,
+    OnTime,
+    AtRisk,
+    Overdue,
+    Paused,
+    Unknown { code: String },
+}
+
+#[uniffi::remote(Enum)]
+pub enum Role {
+    Citizen,
+    Officer,
+    Admin,
+    AgencyOfficer,
+    Unknown { code: String },
+}
+
+/// What happened at a step of a dossier's timeline.
+#[uniffi::remote(Enum)]
+pub enum TimelineAction {
+    Submit,
+    Receive,
+    StartProcessing,
+    RequestSupplement,
+    AnswerSupplement,
+    Approve,
+    Reject,
+    ReturnResult,
+    Withdraw,
+    Forward,
+    AgencyApprove,
+    AgencyRefuse,
+    AgencyRequestSupplement,
+    Assign,
+    Rate,
+    Unknown { code: String },
+}
+
+#[uniffi::remote(Enum)]
+pub enum NotificationKind {
+    DossierStatus,
+    ReportStatus,
+    Announcement,
+    Unknown { code: String },
+}
+
+/// Toàn trình (`Full`) or một phần (`Partial`).
+#[uniffi::remote(Enum)]
+pub enum OnlineLevel {
+    Full,
+    Partial,
+    Unknown { code: String },
 }

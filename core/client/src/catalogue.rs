@@ -55,7 +55,10 @@ pub(crate) fn item(p: &Procedure) -> ProcedureItem {
         processing_days: p.processing_days,
         fee_vnd: p.fee_vnd,
         fee_online_vnd: p.online_fee_vnd(),
-        online_full: p.online_level == OnlineLevel::Full,
+        online_level: crate::model::OnlineLevel::from_code(match p.online_level {
+            OnlineLevel::Full => "full",
+            OnlineLevel::Partial => "partial",
+        }),
         boundary_free: p.boundary_free,
         version: p.version,
         nearest: false,

@@ -86,7 +86,7 @@ fn profile(u: &UserInfo) -> UserProfile {
     UserProfile {
         id: u.id.clone(),
         full_name: u.full_name.clone(),
-        role: u.role.as_str().to_owned(),
+        role: crate::model::Role::from_code(u.role.as_str()),
         phone: u.phone.clone(),
         citizen_id: u.citizen_id.clone(),
         email: u.email.clone(),

@@ -10,7 +10,8 @@ use crate::error::{Error, FieldIssue, Result};
 use crate::events::Events;
 use crate::http::{Api, check, decode};
 use crate::model::{
-    DossierDetail, DossierItem, DossierStatusChange, NotificationItem, PublicTracking, TimelineItem, TrackingStep,
+    self, DeadlineState, DossierDetail, DossierItem, DossierStatusChange, NotificationItem, NotificationKind,
+    PublicTracking, Role, TimelineAction, TimelineItem, TrackingStep,
 };
 use crate::store::Store;
 use motcua_domain::form::{FieldError, FieldErrorCode};
@@ -25,13 +26,13 @@ fn item(s: &DossierSummary, lang: Lang) -> DossierItem {
         code: s.code.clone(),
         procedure_code: s.procedure_code.clone(),
         procedure_name: s.procedure_name.clone(),
-        status: s.status.as_str().to_owned(),
+        status: model::DossierStatus::from_code(s.status.as_str()),
         status_label: s.status.label(lang).to_owned(),
         branch_code: s.branch_code.clone(),
         submitted_at_ms: s.submitted_at.timestamp_millis(),
         updated_at_ms: s.updated_at.timestamp_millis(),
         due_date: s.due_date.map(|d| d.format("%Y-%m-%d").to_string()),
-        deadline: wire_name(&s.deadline),
+        deadline: DeadlineState::from_code(&wire_name(&s.deadline)),
     }
 }
 
@@ -66,10 +67,10 @@ fn detail(d: &Dossier, lang: Lang) -> DossierDetail {
             .iter()
             .map(|t| TimelineItem {
                 at_ms: t.at.timestamp_millis(),
-                action: t.action.clone(),
-                from_status: t.from.map(|s| s.as_str().to_owned()),
-                to_status: t.to.as_str().to_owned(),
-                actor_role: t.actor_role.as_str().to_owned(),
+                action: TimelineAction::from_code(&t.action),
+                from_status: t.from.map(|s| model::DossierStatus::from_code(s.as_str())),
+                to_status: model::DossierStatus::from_code(t.to.as_str()),
+                actor_role: Role::from_code(t.actor_role.as_str()),
                 actor_name: t.actor_name.clone(),
                 note: t.note.clone(),
             })
@@ -244,18 +245,18 @@ pub(crate) async fn track(api: &Api, code: &str, verifier: &str) -> Result<Publi
     Ok(PublicTracking {
         code: d.code,
         procedure_name: d.procedure_name,
-        status: d.status.as_str().to_owned(),
+        status: model::DossierStatus::from_code(d.status.as_str()),
         status_label: d.status.label(lang).to_owned(),
         submitted_at_ms: d.submitted_at.timestamp_millis(),
         received_at_ms: d.received_at.map(|t| t.timestamp_millis()),
         due_date: d.due_date.map(|d| d.format("%Y-%m-%d").to_string()),
-        deadline: wire_name(&d.deadline),
+        deadline: DeadlineState::from_code(&wire_name(&d.deadline)),
         steps: d
             .steps
             .into_iter()
             .map(|s| TrackingStep {
                 at_ms: s.at.timestamp_millis(),
-                status: s.status.as_str().to_owned(),
+                status: model::DossierStatus::from_code(s.status.as_str()),
                 status_label: s.status.label(lang).to_owned(),
                 description: s.description,
             })
@@ -297,8 +298,8 @@ fn change(id: &str, code: &str, old: Option<String>, new: DossierStatus) -> Opti
     (old != new.as_str()).then(|| DossierStatusChange {
         dossier_id: id.to_owned(),
         dossier_code: code.to_owned(),
-        from_status: Some(old),
-        to_status: new.as_str().to_owned(),
+        from_status: Some(model::DossierStatus::from_code(&old)),
+        to_status: model::DossierStatus::from_code(new.as_str()),
     })
 }
 
@@ -364,10 +365,10 @@ fn notification_title(n: &Notification, lang: Lang) -> String {
 fn notification(n: &Notification, lang: Lang) -> NotificationItem {
     NotificationItem {
         id: n.id.clone(),
-        kind: n.kind.clone(),
+        kind: NotificationKind::from_code(&n.kind),
         dossier_id: n.dossier_id.clone(),
         dossier_code: n.dossier_code.clone(),
-        status: n.status.map(|s| s.as_str().to_owned()),
+        status: n.status.map(|s| model::DossierStatus::from_code(s.as_str())),
         title: notification_title(n, lang),
         body: n.body.clone(),
         created_at_ms: n.created_at.timestamp_millis(),

@@ -36,8 +36,7 @@ impl ClientConfig {
 pub struct UserProfile {
     pub id: String,
     pub full_name: String,
-    /// `citizen`, `officer` or `admin`.
-    pub role: String,
+    pub role: Role,
     pub phone: String,
     pub citizen_id: Option<String>,
     pub email: Option<String>,
@@ -96,8 +95,8 @@ pub struct ProcedureItem {
     /// The fee when filed online, as through this app (lower than at the counter for some
     /// procedures, e.g. residence registration): the fee the app shows.
     pub fee_online_vnd: i64,
-    /// Toàn trình (fully online) rather than partially online.
-    pub online_full: bool,
+    /// Toàn trình (fully online) or partially online.
+    pub online_level: OnlineLevel,
     pub boundary_free: bool,
     pub version: i64,
     /// From a search that found nothing covering the query: this is one of the nearest
@@ -303,8 +302,7 @@ pub struct DossierItem {
     pub code: String,
     pub procedure_code: String,
     pub procedure_name: String,
-    /// Wire code: `submitted`, `received`, `in_processing`, ...
-    pub status: String,
+    pub status: DossierStatus,
     /// The status for people, in the client's language.
     pub status_label: String,
     pub branch_code: String,
@@ -312,17 +310,16 @@ pub struct DossierItem {
     pub updated_at_ms: i64,
     /// `YYYY-MM-DD`, once received.
     pub due_date: Option<String>,
-    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
-    pub deadline: String,
+    pub deadline: DeadlineState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TimelineItem {
     pub at_ms: i64,
-    pub action: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
-    pub actor_role: String,
+    pub action: TimelineAction,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
+    pub actor_role: Role,
     pub actor_name: Option<String>,
     pub note: Option<String>,
 }
@@ -381,8 +378,8 @@ pub struct ServicePoint {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackingStep {
     pub at_ms: i64,
-    /// Wire code of the status reached.
-    pub status: String,
+    /// The status reached.
+    pub status: DossierStatus,
     pub status_label: String,
     /// For an inter-agency step, a sentence naming the agency.
     pub description: Option<String>,
@@ -394,15 +391,14 @@ pub struct TrackingStep {
 pub struct PublicTracking {
     pub code: String,
     pub procedure_name: String,
-    pub status: String,
+    pub status: DossierStatus,
     /// In the client's language.
     pub status_label: String,
     pub submitted_at_ms: i64,
     pub received_at_ms: Option<i64>,
     /// `YYYY-MM-DD`, once received.
     pub due_date: Option<String>,
-    /// `not_started`, `on_time`, `at_risk`, `overdue`, `paused`.
-    pub deadline: String,
+    pub deadline: DeadlineState,
     pub steps: Vec<TrackingStep>,
 }
 
@@ -410,17 +406,17 @@ pub struct PublicTracking {
 pub struct DossierStatusChange {
     pub dossier_id: String,
     pub dossier_code: String,
-    pub from_status: Option<String>,
-    pub to_status: String,
+    pub from_status: Option<DossierStatus>,
+    pub to_status: DossierStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotificationItem {
     pub id: String,
-    pub kind: String,
+    pub kind: NotificationKind,
     pub dossier_id: Option<String>,
     pub dossier_code: Option<String>,
-    pub status: Option<String>,
+    pub status: Option<DossierStatus>,
     pub title: String,
     pub body: String,
     pub created_at_ms: i64,
@@ -682,4 +678,161 @@ pub struct FormView {
     pub fields: Vec<FormField>,
     /// Every issue of the draft (as `Draft::issues`), those shown on fields included.
     pub issues: Vec<FieldIssue>,
+}
+
+/// An enum of wire codes with a fallback for codes this app version does not know (a newer
+/// server): `from_code` never fails, `as_str` gives the wire code back.
+macro_rules! wire_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $code:literal),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)*
+            /// A code this app version does not know (a newer server): show the label
+            /// next to it if there is one, and branch as for "other".
+            Unknown { code: String },
+        }
+
+        impl $name {
+            /// The value of a wire code; an unknown code is kept in `Unknown`.
+            pub fn from_code(code: &str) -> $name {
+                match code {
+                    $($code => $name::$variant,)*
+                    other => $name::Unknown { code: other.to_owned() },
+                }
+            }
+
+            /// The wire code.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $code,)*
+                    $name::Unknown { code } => code,
+                }
+            }
+        }
+
+        /// Compares the wire code (`status == "received"`).
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// Where a dossier stands.
+    DossierStatus {
+        Submitted = "submitted",
+        Received = "received",
+        InProcessing = "in_processing",
+        /// At a competent agency down the route.
+        AtAgency = "at_agency",
+        /// Waiting for the citizen's supplement (`DossierDetail::supplement_request`).
+        SupplementRequested = "supplement_requested",
+        Approved = "approved",
+        Rejected = "rejected",
+        ResultReturned = "result_returned",
+        Withdrawn = "withdrawn",
+    }
+);
+
+wire_enum!(
+    /// How a dossier stands against its legal deadline.
+    DeadlineState {
+        /// Not received yet: the clock has not started.
+        NotStarted = "not_started",
+        OnTime = "on_time",
+        /// Close to the due date.
+        AtRisk = "at_risk",
+        Overdue = "overdue",
+        /// Stopped while waiting for a supplement.
+        Paused = "paused",
+    }
+);
+
+wire_enum!(
+    /// Who an account (or a timeline entry's actor) is.
+    Role {
+        Citizen = "citizen",
+        Officer = "officer",
+        Admin = "admin",
+        /// Staff of a competent agency.
+        AgencyOfficer = "agency_officer",
+    }
+);
+
+wire_enum!(
+    /// What happened at a step of a dossier's timeline.
+    TimelineAction {
+        Submit = "submit",
+        Receive = "receive",
+        StartProcessing = "start_processing",
+        RequestSupplement = "request_supplement",
+        AnswerSupplement = "answer_supplement",
+        Approve = "approve",
+        Reject = "reject",
+        ReturnResult = "return_result",
+        Withdraw = "withdraw",
+        Forward = "forward",
+        AgencyApprove = "agency_approve",
+        AgencyRefuse = "agency_refuse",
+        AgencyRequestSupplement = "agency_request_supplement",
+        Assign = "assign",
+        Rate = "rate",
+    }
+);
+
+wire_enum!(
+    /// What a notification is about.
+    NotificationKind {
+        /// A dossier's status changed (`dossier_id`, `status`).
+        DossierStatus = "dossier_status",
+        /// A field report's status changed.
+        ReportStatus = "report_status",
+        /// An announcement of the city or the ward.
+        Announcement = "announcement",
+    }
+);
+
+wire_enum!(
+    /// How much of a procedure can be done online.
+    OnlineLevel {
+        /// Toàn trình: from filing to result, online.
+        Full = "full",
+        /// Một phần: filed online, some step on paper or in person.
+        Partial = "partial",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_of_the_shared_rules_is_known_and_others_fall_back() {
+        for s in motcua_domain::workflow::DossierStatus::ALL {
+            let status = DossierStatus::from_code(s.as_str());
+            assert!(!matches!(status, DossierStatus::Unknown { .. }), "{s:?}");
+            assert_eq!(status.as_str(), s.as_str());
+        }
+        for a in motcua_domain::workflow::Action::ALL {
+            assert!(!matches!(TimelineAction::from_code(a.as_str()), TimelineAction::Unknown { .. }), "{a:?}");
+        }
+        for r in ["citizen", "officer", "admin", "agency_officer"] {
+            assert_eq!(Role::from_code(r), r);
+        }
+        let newer = DossierStatus::from_code("archived");
+        assert_eq!(newer, DossierStatus::Unknown { code: "archived".to_owned() });
+        assert_eq!(newer.as_str(), "archived");
+        assert_eq!(DeadlineState::from_code("paused"), DeadlineState::Paused);
+        assert_eq!(NotificationKind::from_code("survey"), NotificationKind::Unknown { code: "survey".to_owned() });
+        assert_eq!(OnlineLevel::from_code("full"), OnlineLevel::Full);
+    }
 }

@@ -5,13 +5,26 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
-/// The tokens of the signed-in account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+/// The tokens of the signed-in account. Its `Debug` shows the expiry times, never the
+/// tokens (records get logged).
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StoredTokens {
     pub access_token: String,
     pub refresh_token: String,
     pub access_expires_at_ms: i64,
     pub refresh_expires_at_ms: i64,
+}
+
+impl std::fmt::Debug for StoredTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let hidden = |t: &str| format!("<{} characters>", t.chars().count());
+        f.debug_struct("StoredTokens")
+            .field("access_token", &hidden(&self.access_token))
+            .field("refresh_token", &hidden(&self.refresh_token))
+            .field("access_expires_at_ms", &self.access_expires_at_ms)
+            .field("refresh_expires_at_ms", &self.refresh_expires_at_ms)
+            .finish()
+    }
 }
 
 /// Secure storage of the session's tokens. Calls are short and synchronous.
@@ -87,5 +100,23 @@ impl TokenStore for FileTokenStore {
         {
             tracing::error!(error = %e, "could not remove the session tokens");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_never_print() {
+        let t = StoredTokens {
+            access_token: "eyJhbGciOi.secret".into(),
+            refresh_token: "r-secret".into(),
+            access_expires_at_ms: 1,
+            refresh_expires_at_ms: 2,
+        };
+        let printed = format!("{t:?}");
+        assert!(!printed.contains("secret"), "{printed}");
+        assert!(printed.contains("access_expires_at_ms: 1") && printed.contains("<17 characters>"), "{printed}");
     }
 }

@@ -62,7 +62,11 @@ impl ReqwestTransport {
         // reqwest is built without a default crypto provider; `ring` keeps the library small.
         // An error only means a provider is installed already, which is fine.
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // brotli and gzip: asked for and decoded here (the server compresses its JSON
+        // answers; the first catalogue sync shrinks more than ten times).
         let client = reqwest::Client::builder()
+            .gzip(true)
+            .brotli(true)
             .timeout(timeout)
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
@@ -112,4 +116,42 @@ fn without_url(e: &reqwest::Error) -> String {
         "request failed"
     };
     kind.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The built-in transport asks for gzip and hands the app the decoded body.
+    #[tokio::test]
+    async fn gzip_answers_are_asked_for_and_decoded() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let body = br#"{"procedures": ["a", "b", "c"]}"#.repeat(50);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&body).unwrap_or_else(|e| panic!("{e}"));
+        let zipped = gz.finish().unwrap_or_else(|e| panic!("{e}"));
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap_or_else(|e| panic!("{e}"));
+            let mut request = vec![0_u8; 4096];
+            let n = socket.read(&mut request).await.unwrap_or_else(|e| panic!("{e}"));
+            let request = String::from_utf8_lossy(&request[..n]).to_lowercase();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                zipped.len()
+            );
+            socket.write_all(head.as_bytes()).await.unwrap_or_else(|e| panic!("{e}"));
+            socket.write_all(&zipped).await.unwrap_or_else(|e| panic!("{e}"));
+            request
+        });
+        let transport = ReqwestTransport::new(Duration::from_secs(5)).unwrap_or_else(|e| panic!("{e}"));
+        let request =
+            HttpRequest { method: "GET".into(), url: format!("http://{addr}/api/v1/x"), headers: vec![], body: vec![] };
+        let response = transport.send(request).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.body, body, "decoded");
+        let seen = server.await.unwrap_or_else(|e| panic!("{e}"));
+        assert!(seen.contains("accept-encoding: gzip, br") || (seen.contains("gzip") && seen.contains("br")), "{seen}");
+    }
 }

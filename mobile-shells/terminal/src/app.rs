@@ -8,9 +8,9 @@ use std::collections::HashMap;
 use crate::form::{self, FormRow, RowKind};
 use crate::text::{self, Lang, tr};
 use motcua_client::{
-    CatalogueSyncReport, ClientError, DossierDetail, DossierItem, DossierStatusChange, DraftSummary, FieldValue,
-    FormView, NotificationItem, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, PhoneVerification, ProcedureDetail,
-    ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint, UserProfile,
+    CatalogueSyncReport, ClientError, DossierDetail, DossierItem, DossierStatus, DossierStatusChange, DraftSummary,
+    FieldValue, FormView, NotificationItem, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, PhoneVerification,
+    ProcedureDetail, ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint, UserProfile,
 };
 
 /// A key the app reacts to (the terminal's keys, mapped in `main`).
@@ -567,7 +567,7 @@ impl App {
                         ));
                     }
                     Key::Char('d') => {
-                        if detail.item.status == "result_returned" && detail.rating_score.is_none() {
+                        if detail.item.status == DossierStatus::ResultReturned && detail.rating_score.is_none() {
                             *rating = Some(Inputs::new(&[("score", false), ("comment", false)]));
                         } else {
                             self.error(tr(
@@ -972,7 +972,7 @@ impl App {
                     "{} {}: {}",
                     self.t("Hồ sơ", "Dossier"),
                     change.dossier_code,
-                    text::status(lang, &change.to_status)
+                    text::status(lang, change.to_status.as_str())
                 );
                 self.info(text);
             }
@@ -1063,7 +1063,7 @@ mod tests {
         UserProfile {
             id: "u".into(),
             full_name: "Nguyễn Văn An".into(),
-            role: "citizen".into(),
+            role: motcua_client::Role::Citizen,
             phone: "0912345678".into(),
             citizen_id: None,
             email: None,
@@ -1122,7 +1122,7 @@ mod tests {
             processing_days: 3,
             fee_vnd: 0,
             fee_online_vnd: 0,
-            online_full: true,
+            online_level: motcua_client::OnlineLevel::Full,
             boundary_free: false,
             version: 1,
             nearest: false,
@@ -1290,13 +1290,13 @@ mod tests {
                 code: "C".into(),
                 procedure_code: "p".into(),
                 procedure_name: "P".into(),
-                status: "in_processing".into(),
+                status: motcua_client::DossierStatus::InProcessing,
                 status_label: "Đang xử lý".into(),
                 branch_code: "H26.01".into(),
                 submitted_at_ms: 0,
                 updated_at_ms: 0,
                 due_date: None,
-                deadline: "on_time".into(),
+                deadline: motcua_client::DeadlineState::OnTime,
             },
             form_version: 1,
             values_json: "{}".into(),
@@ -1310,7 +1310,7 @@ mod tests {
         app.on_key(Key::Char('d'));
         assert!(matches!(app.screen, Screen::Dossier { rating: None, .. }));
         assert!(app.flash.as_ref().is_some_and(|f| f.error));
-        detail.item.status = "result_returned".into();
+        detail.item.status = motcua_client::DossierStatus::ResultReturned;
         app.on_msg(Msg::Dossier(detail));
         app.on_key(Key::Char('d'));
         typed(&mut app, "7");

@@ -1,7 +1,7 @@
 //! Drawing: the app's state as ratatui widgets (a title line, the screen, the last message
 //! and the keys that work here). Reads the state only.
 
-use motcua_client::{DraftState, OutboxState};
+use motcua_client::{DraftState, OnlineLevel, OutboxState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -307,7 +307,7 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                             t("Trạng thái", "Status"),
                             d.status_label,
                             t("Hạn", "Due"),
-                            text::deadline(lang, &d.deadline)
+                            text::deadline(lang, d.deadline.as_str())
                         )),
                     ]))
                 })
@@ -329,7 +329,7 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                     "{} {} ({})",
                     t("Hạn giải quyết:", "Due:"),
                     d.due_date.as_deref().map(text::date).unwrap_or_else(|| "—".to_owned()),
-                    text::deadline(lang, &d.deadline)
+                    text::deadline(lang, d.deadline.as_str())
                 )),
             ];
             if let Some(request) = &detail.supplement_request {
@@ -373,8 +373,8 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                 lines.push(Line::from(format!(
                     "  {}  {} → {}{note}",
                     text::date_time(step.at_ms),
-                    text::action(lang, &step.action),
-                    text::status(lang, &step.to_status)
+                    text::action(lang, step.action.as_str()),
+                    text::status(lang, step.to_status.as_str())
                 )));
             }
             if let Some(inputs) = rating {
@@ -466,10 +466,10 @@ fn procedure_lines(lang: Lang, detail: &motcua_client::ProcedureDetail) -> Vec<L
             t("Thời hạn giải quyết:", "Processing time:"),
             text::processing_days(lang, p.processing_days)
         )),
-        Line::from(if p.online_full {
-            t("Dịch vụ công trực tuyến toàn trình", "Fully online")
-        } else {
-            t("Dịch vụ công trực tuyến một phần", "Partly online")
+        Line::from(match &p.online_level {
+            OnlineLevel::Full => t("Dịch vụ công trực tuyến toàn trình", "Fully online").to_owned(),
+            OnlineLevel::Partial => t("Dịch vụ công trực tuyến một phần", "Partly online").to_owned(),
+            OnlineLevel::Unknown { code } => code.clone(),
         }),
     ];
     if let Some(note) = procedure["fee_note"].as_str() {
@@ -591,10 +591,10 @@ pub(crate) mod tests {
         let at = 1_773_019_800_000;
         let step = |to: &str| TimelineItem {
             at_ms: at,
-            action: "receive".into(),
+            action: motcua_client::TimelineAction::Receive,
             from_status: None,
-            to_status: to.into(),
-            actor_role: "officer".into(),
+            to_status: motcua_client::DossierStatus::from_code(to),
+            actor_role: motcua_client::Role::Officer,
             actor_name: None,
             note: None,
         };
@@ -604,13 +604,13 @@ pub(crate) mod tests {
                 code: "H26.00-260309-0001".into(),
                 procedure_code: "2.000635".into(),
                 procedure_name: "Cấp bản sao trích lục hộ tịch".into(),
-                status: "in_processing".into(),
+                status: motcua_client::DossierStatus::InProcessing,
                 status_label: if lang == Lang::En { "In processing" } else { "Đang xử lý" }.into(),
                 branch_code: "H26.00".into(),
                 submitted_at_ms: at,
                 updated_at_ms: at,
                 due_date: Some("2026-03-12".into()),
-                deadline: "at_risk".into(),
+                deadline: motcua_client::DeadlineState::AtRisk,
             },
             form_version: 1,
             values_json: "{}".into(),

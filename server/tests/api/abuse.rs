@@ -26,6 +26,7 @@ both!(
     stats_refuse_extreme_dates,
     the_queue_reaches_every_dossier,
     attachment_bytes_carry_safe_headers,
+    json_answers_are_compressed_and_file_bytes_never,
     foreign_attachments_are_refused_by_the_insert
 );
 
@@ -499,6 +500,54 @@ async fn attachment_bytes_carry_safe_headers(backend: Backend) {
     assert!(disposition.starts_with("inline;"), "{disposition}");
     assert!(disposition.contains("filename*=UTF-8''%E1%BA%A3nh%20CCCD.png"), "{disposition}");
     assert!(disposition.contains("filename=\"anh_CCCD.png\""), "{disposition}");
+    app.stop().await;
+}
+
+/// A client that accepts gzip or brotli gets the JSON answers compressed (the first catalogue sync
+/// is most of a phone's first download); the bytes of an attachment are served as stored.
+async fn json_answers_are_compressed_and_file_bytes_never(backend: Backend) {
+    use std::io::Read;
+    let app = spawn_app(backend).await;
+    let plain = app.get("/api/v1/catalogue/changes").await;
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none(), "no compression unless asked");
+    let plain = plain.bytes().await.expect("body");
+    let zipped = app
+        .request(Method::GET, "/api/v1/catalogue/changes")
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(zipped.status(), 200);
+    assert_eq!(zipped.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("gzip"));
+    let zipped = zipped.bytes().await.expect("body");
+    assert!(zipped.len() * 4 < plain.len(), "{} compressed vs {} plain", zipped.len(), plain.len());
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gzip");
+    assert_eq!(unzipped, plain.to_vec(), "the same answer");
+    let brotli = app
+        .request(Method::GET, "/api/v1/catalogue/changes")
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(brotli.headers().get("content-encoding").and_then(|v| v.to_str().ok()), Some("br"));
+    assert!(brotli.bytes().await.expect("body").len() < zipped.len(), "brotli is smaller still");
+
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let mut bytes = PNG.to_vec();
+    bytes.extend(std::iter::repeat_n(b'a', 4096));
+    let id = upload_whole(&app, &citizen, &bytes, "anh.png").await;
+    let content = app
+        .request(Method::GET, &format!("/api/v1/attachments/{id}/content"))
+        .bearer_auth(&citizen)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(content.status(), 200);
+    assert!(content.headers().get("content-encoding").is_none(), "file bytes are never re-encoded");
+    assert_eq!(content.bytes().await.expect("body").to_vec(), bytes);
     app.stop().await;
 }
 

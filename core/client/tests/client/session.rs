@@ -107,7 +107,10 @@ async fn dossier_status_changes_reach_the_listener_and_the_inbox() {
     assert_eq!(list[0].status_label, "Đã tiếp nhận");
     let changes = recorder.changes.lock().unwrap().clone();
     assert_eq!(changes.len(), 1);
-    assert_eq!((changes[0].from_status.as_deref(), changes[0].to_status.as_str()), (Some("submitted"), "received"));
+    assert_eq!(
+        (changes[0].from_status.as_ref().map(DossierStatus::as_str), changes[0].to_status.as_str()),
+        (Some("submitted"), "received")
+    );
     let detail = c.dossier(dossier_id.clone()).await.unwrap();
     assert_eq!(detail.timeline.last().unwrap().to_status, "received");
 

@@ -170,7 +170,7 @@ async fn an_officers_move_reaches_the_citizens_phone_once(backend: Backend) {
     assert_eq!(message["notification"]["title"], format!("Hồ sơ {code}: Đã tiếp nhận"));
     assert!(message["notification"]["body"].as_str().is_some_and(|b| b.contains("đã được tiếp nhận")), "{message}");
     let inbox = client.refresh_notifications().await.expect("notifications");
-    let newest = inbox.iter().find(|n| n.status.as_deref() == Some("received")).expect("the inbox entry");
+    let newest = inbox.iter().find(|n| n.status.as_ref().is_some_and(|s| *s == "received")).expect("the inbox entry");
     assert_eq!(message["data"], json!({"kind": "dossier", "id": dossier, "notification_id": newest.id}));
     // The phone opens the dossier from the notification's data, and shows it once even if
     // FCM hands it over twice.
