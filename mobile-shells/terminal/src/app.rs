@@ -9,8 +9,9 @@ use crate::form::{self, FormRow, RowKind};
 use crate::text::{self, Lang, tr};
 use motcua_client::{
     CatalogueSyncReport, ClientError, DossierDetail, DossierItem, DossierStatus, DossierStatusChange, DraftSummary,
-    FieldValue, FormView, NotificationItem, OutboxEvent, OutboxItem, OutboxReport, OutboxStage, PhoneVerification,
-    ProcedureDetail, ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint, UserProfile,
+    FieldValue, FormView, NotificationItem, NotificationKind, OutboxEvent, OutboxItem, OutboxReport, OutboxStage,
+    PhoneVerification, ProcedureDetail, ProcedureItem, ReportDraft, ReportDraftInput, ReportItem, ServicePoint,
+    UserProfile,
 };
 
 /// A key the app reacts to (the terminal's keys, mapped in `main`).
@@ -587,10 +588,15 @@ impl App {
                 Key::Enter => {
                     if let Some(n) = items.get_mut(*sel) {
                         n.read = true;
-                        return vec![Cmd::OpenNotification {
+                        let mut cmds = vec![Cmd::OpenNotification {
                             notification_id: n.id.clone(),
                             dossier_id: n.dossier_id.clone(),
                         }];
+                        // A report's news opens the citizen's reports.
+                        if n.kind == NotificationKind::ReportStatus {
+                            cmds.push(Cmd::MyReports);
+                        }
+                        return cmds;
                     }
                 }
                 _ => {}
@@ -1349,6 +1355,40 @@ mod tests {
         // Esc from the answer's form goes back to the dossier.
         app.on_key(Key::Esc);
         assert!(matches!(app.screen, Screen::Dossier { .. }));
+    }
+
+    #[test]
+    fn a_notification_opens_what_it_is_about() {
+        let mut app = App::new(Lang::Vi, Some(user()));
+        let item = |id: &str, kind: NotificationKind, dossier: Option<&str>| NotificationItem {
+            id: id.into(),
+            kind,
+            dossier_id: dossier.map(str::to_owned),
+            dossier_code: None,
+            status: None,
+            title: "T".into(),
+            body: "B".into(),
+            created_at_ms: 0,
+            read: false,
+        };
+        app.on_msg(Msg::Notifications {
+            items: vec![
+                item("n1", NotificationKind::DossierStatus, Some("x")),
+                item("n2", NotificationKind::ReportStatus, None),
+            ],
+            offline: false,
+        });
+        assert_eq!(
+            app.on_key(Key::Enter),
+            [Cmd::OpenNotification { notification_id: "n1".into(), dossier_id: Some("x".into()) }]
+        );
+        app.on_key(Key::Down);
+        assert_eq!(
+            app.on_key(Key::Enter),
+            [Cmd::OpenNotification { notification_id: "n2".into(), dossier_id: None }, Cmd::MyReports]
+        );
+        let Screen::Notifications { items, .. } = &app.screen else { panic!("the inbox") };
+        assert!(items.iter().all(|n| n.read));
     }
 
     #[test]
