@@ -56,7 +56,7 @@ class DossierScreen(private val session: Session) {
     private fun show(d: DossierDetail, message: String? = null) {
         _state.value = DossierState(
             row = rowOf(lang, d.item),
-            timeline = d.timeline.map { t -> TimelineLine(dateTime(t.atMs), actionWords(lang, t.action), t.toStatus.name, t.note) },
+            timeline = d.timeline.map { t -> TimelineLine(dateTime(t.atMs), actionWords(lang, t.action), statusWords(lang, t.toStatus), t.note) },
             supplementNote = d.supplementRequest?.note,
             canRate = d.item.status == DossierStatus.ResultReturned && d.ratingScore == null,
             rating = d.ratingScore?.toInt(),

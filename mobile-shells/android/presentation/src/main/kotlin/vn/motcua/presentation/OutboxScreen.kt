@@ -20,11 +20,11 @@ data class OutboxRow(
     val canCancel: Boolean,
 )
 
-data class OutboxState(val rows: List<OutboxRow> = emptyList(), val message: String? = null)
+data class OutboxListState(val rows: List<OutboxRow> = emptyList(), val message: String? = null)
 
 class OutboxScreen(private val session: Session) {
-    private val _state = MutableStateFlow(OutboxState())
-    val state: StateFlow<OutboxState> = _state
+    private val _state = MutableStateFlow(OutboxListState())
+    val state: StateFlow<OutboxListState> = _state
     private val lang = session.lang
     private val c = session.client
 
@@ -36,7 +36,7 @@ class OutboxScreen(private val session: Session) {
         val items = attempt(::failed) { c.outbox() } ?: return
         val titles = attempt(::failed) { c.listDrafts() }.orEmpty().associate { it.id to it.procedureName }
         val reportTitle = lang.t("Phản ánh hiện trường", "Field report")
-        _state.value = OutboxState(items.map { item ->
+        _state.value = OutboxListState(items.map { item ->
             val sending = session.sending.value[item.id]
             val (phase, words) = when {
                 item.state == OutboxState.SENT -> ItemPhase.SENT to lang.t("Đã gửi", "Sent")

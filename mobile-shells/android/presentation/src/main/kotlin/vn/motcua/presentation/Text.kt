@@ -108,3 +108,17 @@ fun userMessage(e: MotcuaException): String = when (e) {
     is MotcuaException.StoreInUse -> e.userMessage
     is MotcuaException.Other -> e.userMessage
 }
+
+/** A status reached (the timeline's); the current one comes labelled by the core. */
+fun statusWords(lang: Lang, status: DossierStatus): String = when (status) {
+    DossierStatus.Submitted -> lang.t("Đã nộp", "Submitted")
+    DossierStatus.Received -> lang.t("Đã tiếp nhận", "Received")
+    DossierStatus.InProcessing -> lang.t("Đang xử lý", "In processing")
+    DossierStatus.AtAgency -> lang.t("Đang xử lý tại cơ quan có thẩm quyền", "At the competent agency")
+    DossierStatus.SupplementRequested -> lang.t("Yêu cầu bổ sung", "Supplement requested")
+    DossierStatus.Approved -> lang.t("Đã phê duyệt", "Approved")
+    DossierStatus.Rejected -> lang.t("Từ chối", "Rejected")
+    DossierStatus.ResultReturned -> lang.t("Đã trả kết quả", "Result returned")
+    DossierStatus.Withdrawn -> lang.t("Đã rút hồ sơ", "Withdrawn")
+    is DossierStatus.Unknown -> status.code
+}
