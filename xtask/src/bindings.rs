@@ -304,7 +304,13 @@ fn kotlin_setup(generated: &Generated) -> anyhow::Result<Kotlin> {
 }
 
 /// Runs `main_class` of `jars` on the JVM with the library and the server binary.
-fn run_jvm(kotlin: &Kotlin, generated: &Generated, server: &Path, jars: &[&Path], main_class: &str) -> anyhow::Result<()> {
+fn run_jvm(
+    kotlin: &Kotlin,
+    generated: &Generated,
+    server: &Path,
+    jars: &[&Path],
+    main_class: &str,
+) -> anyhow::Result<()> {
     let mut classpath: Vec<&Path> = jars.to_vec();
     classpath.extend([kotlin.bindings_jar.as_path(), &kotlin.stdlib, &kotlin.coroutines, Path::new(JNA_JAR)]);
     let library_dir = generated.library.parent().context("the library has a folder")?;
