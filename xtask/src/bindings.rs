@@ -303,23 +303,28 @@ fn kotlin_setup(generated: &Generated) -> anyhow::Result<Kotlin> {
     Ok(Kotlin { kotlinc, stdlib, coroutines, bindings_jar, build })
 }
 
-/// Runs `main_class` of `jars` on the JVM with the library and the server binary.
+/// Runs `main_class` of `jars` on the JVM with the library, the server binary and `envs`.
 fn run_jvm(
     kotlin: &Kotlin,
     generated: &Generated,
     server: &Path,
     jars: &[&Path],
     main_class: &str,
+    envs: &[(&str, String)],
 ) -> anyhow::Result<()> {
     let mut classpath: Vec<&Path> = jars.to_vec();
     classpath.extend([kotlin.bindings_jar.as_path(), &kotlin.stdlib, &kotlin.coroutines, Path::new(JNA_JAR)]);
     let library_dir = generated.library.parent().context("the library has a folder")?;
-    run(Command::new("java")
-        .arg(format!("-Djna.library.path={}", library_dir.display()))
+    let mut java = Command::new("java");
+    java.arg(format!("-Djna.library.path={}", library_dir.display()))
         .arg("-cp")
         .arg(join_paths(&classpath))
         .arg(main_class)
-        .env("MOTCUA_SERVER_BIN", server))
+        .env("MOTCUA_SERVER_BIN", server);
+    for (name, value) in envs {
+        java.env(name, value);
+    }
+    run(&mut java)
 }
 
 /// Compiles the tests of the bindings against the bindings jar, and runs them.
@@ -329,11 +334,12 @@ fn kotlin_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
     let tests_jar = kotlin.build.join("motcua-binding-tests.jar");
     let test_cp = join_paths(&[&kotlin.bindings_jar, Path::new(JNA_JAR), &kotlin.coroutines]);
     compile_if_changed(&kotlin.kotlinc, &test_sources, &test_cp, &tests_jar, &[&kotlin.bindings_jar])?;
-    run_jvm(&kotlin, generated, server, &[&tests_jar], "motcua.bindings.test.BindingTestsKt")
+    run_jvm(&kotlin, generated, server, &[&tests_jar], "motcua.bindings.test.BindingTestsKt", &[])
 }
 
 /// The Android presentation layer (plain Kotlin, no Android import): its main sources, then
-/// its tests, compiled against the bindings jar and run against a live server.
+/// its tests, compiled against the bindings jar and run against a live server on SQLite and
+/// on PostgreSQL (the cluster of `MOTCUA_TEST_DATABASE_URL`, else a throwaway one started here).
 fn presentation_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
     const MODULE: &str = "mobile-shells/android/presentation/src";
     let kotlin = kotlin_setup(generated)?;
@@ -346,7 +352,24 @@ fn presentation_tests(generated: &Generated, server: &Path) -> anyhow::Result<()
     let tests_jar = kotlin.build.join("motcua-presentation-tests.jar");
     let test_cp = join_paths(&[&main_jar, &kotlin.bindings_jar, Path::new(JNA_JAR), &kotlin.coroutines]);
     compile_if_changed(&kotlin.kotlinc, &test_sources, &test_cp, &tests_jar, &[&main_jar, &kotlin.bindings_jar])?;
-    run_jvm(&kotlin, generated, server, &[&tests_jar, &main_jar], "vn.motcua.presentation.PresentationTestsKt")
+    let (cluster, admin_url) = match std::env::var("MOTCUA_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (None, url),
+        _ => {
+            let cluster = crate::pg::Cluster::start()?;
+            let url = cluster.url();
+            (Some(cluster), url)
+        }
+    };
+    let result = run_jvm(
+        &kotlin,
+        generated,
+        server,
+        &[&tests_jar, &main_jar],
+        "vn.motcua.presentation.PresentationTestsKt",
+        &[("MOTCUA_TEST_DATABASE_URL", admin_url)],
+    );
+    drop(cluster);
+    result
 }
 
 /// Compiles `sources` into `jar` unless the sources and `inputs` are byte-for-byte what

@@ -1,7 +1,8 @@
 // JVM tests of the Android presentation layer: its formats and JSON reader, then a citizen's
 // whole journey driven only through the screens' actions and read only from their states,
-// against a live motcua-server (the binary named by MOTCUA_SERVER_BIN, on SQLite) and the
-// generated bindings. A plain main() runner: one line per test, "N passed, N failed", and a
+// against a live motcua-server (the binary named by MOTCUA_SERVER_BIN) and the generated
+// bindings, on SQLite and on PostgreSQL (a fresh database of the cluster named by
+// MOTCUA_TEST_DATABASE_URL per test, made and dropped with psql). A plain main() runner: one line per test, "N passed, N failed", and a
 // non-zero exit on failure (run by `cargo xtask test` and `cargo xtask bindings --presentation`).
 package vn.motcua.presentation
 
@@ -31,15 +32,36 @@ fun <T> expectEqual(actual: T, expected: T, what: String) {
     if (actual != expected) throw TestFailure("$what: expected <$expected>, got <$actual>")
 }
 
-/** One motcua-server process over one SQLite database; stop() and start() keep both. */
-class Server(private val binary: String, private val dir: File) {
+/** A fresh database for one test: a SQLite file, or a PostgreSQL database made with psql. */
+class Database(private val adminUrl: String?, dir: File) {
+    private val name = "motcua_presentation_" + java.util.UUID.randomUUID().toString().replace("-", "")
+    val url: String = if (adminUrl == null) "sqlite://${dir.absolutePath}/s.db" else adminUrl.substringBeforeLast('/') + "/" + name
+
+    private fun psql(sql: String) {
+        val done = ProcessBuilder("psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", adminUrl, "-c", sql)
+            .redirectErrorStream(true).start()
+        val said = done.inputStream.bufferedReader().readText()
+        expectEqual(done.waitFor(), 0, "psql $sql ($said)")
+    }
+
+    fun create() {
+        if (adminUrl != null) psql("CREATE DATABASE $name")
+    }
+
+    fun drop() {
+        if (adminUrl != null) runCatching { psql("DROP DATABASE IF EXISTS $name WITH (FORCE)") }
+    }
+}
+
+/** One motcua-server process over one database; stop() and start() keep both. */
+class Server(private val binary: String, private val dir: File, databaseUrl: String) {
     private val port = ServerSocket(0).use { it.localPort }
     val baseUrl = "http://127.0.0.1:$port"
     private var process: Process? = null
     private val http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()
     private val env = mapOf(
         "MOTCUA_ADDR" to "127.0.0.1:$port",
-        "DATABASE_URL" to "sqlite://${dir.absolutePath}/s.db",
+        "DATABASE_URL" to databaseUrl,
         "MOTCUA_BLOB_DIR" to "${dir.absolutePath}/blobs",
         "MOTCUA_LOG_FORMAT" to "pretty",
         "MOTCUA_AUTH_RATE_PER_MIN" to "100000",
@@ -354,18 +376,22 @@ fun main() {
         outcome.onSuccess { println("ok   $name"); passed++ }.onFailure { println("FAIL $name"); it.printStackTrace(); failed++ }
     }
     for ((name, body) in unit) report(name, runCatching { body() })
-    if (binary == null) {
-        println("FAIL MOTCUA_SERVER_BIN is not set: run these tests with `cargo xtask test`")
+    val postgres = System.getenv("MOTCUA_TEST_DATABASE_URL")?.ifEmpty { null }
+    if (binary == null || postgres == null) {
+        println("FAIL MOTCUA_SERVER_BIN or MOTCUA_TEST_DATABASE_URL is not set: run these tests with `cargo xtask test`")
         failed++
-    } else for ((name, body) in live) {
+    } else for ((backend, admin) in listOf("SQLite" to null, "PostgreSQL" to postgres)) for ((name, body) in live) {
         val dir = Files.createTempDirectory("motcua-presentation-").toFile()
-        val server = Server(binary, dir)
-        report(name, runCatching {
+        val database = Database(admin, dir)
+        val server = Server(binary, dir, database.url)
+        report("$name ($backend)", runCatching {
+            database.create()
             server.start()
             server.addOfficer()
             runBlocking { body(server, dir) }
         })
         server.stop()
+        database.drop()
         dir.deleteRecursively()
     }
     println("$passed passed, $failed failed")
