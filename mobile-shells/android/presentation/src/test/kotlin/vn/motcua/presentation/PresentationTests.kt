@@ -140,6 +140,37 @@ class MemoryTokens : TokenStore {
     }
 }
 
+/** The app's own HTTP stack (java.net.http) that can refuse the next POST to a path, as a server would. */
+class RefusingTransport : Transport {
+    private val http = java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build()
+    private val refuse = java.util.concurrent.ConcurrentHashMap<String, Int>()
+    private val restricted = setOf("connection", "content-length", "host", "expect", "upgrade")
+
+    fun refuseNext(pathEnd: String, status: Int) {
+        refuse[pathEnd] = status
+    }
+
+    override fun send(request: HttpRequest): HttpResponse {
+        val path = URI.create(request.url).path
+        for ((end, status) in refuse) {
+            if (request.method == "POST" && path.endsWith(end) && refuse.remove(end) != null) {
+                val body = """{"error":{"code":"forbidden","message":"refused"}}""".toByteArray()
+                return HttpResponse(status.toUShort(), listOf(HttpHeader("content-type", "application/json")), body)
+            }
+        }
+        val builder = java.net.http.HttpRequest.newBuilder(URI.create(request.url)).timeout(Duration.ofSeconds(10))
+            .method(request.method, java.net.http.HttpRequest.BodyPublishers.ofByteArray(request.body))
+        request.headers.filter { it.name.lowercase() !in restricted }.forEach { builder.header(it.name, it.value) }
+        val response = try {
+            http.send(builder.build(), java.net.http.HttpResponse.BodyHandlers.ofByteArray())
+        } catch (e: java.io.IOException) {
+            throw MotcuaException.Network("offline")
+        }
+        val headers = response.headers().map().flatMap { (name, values) -> values.map { HttpHeader(name, it) } }
+        return HttpResponse(response.statusCode().toUShort(), headers, response.body())
+    }
+}
+
 fun formats() {
     expectEqual(day("2026-01-05"), "05/01/2026", "a due date")
     expectEqual(day("soon"), "soon", "not a date")
@@ -338,9 +369,11 @@ suspend fun journey(server: Server, dir: File) {
     client.shutdown()
 }
 
-/** An English session: the form refused with its problems shown, drafts, the offline dossier list. */
+/** An English session: the form refused with its problems shown, drafts, an outbox item taken
+ *  back, one the server refuses (needs attention, and why) then retried, the offline dossier list. */
 suspend fun englishSession(server: Server, dir: File) {
-    val client = MotcuaClient.open(ClientConfig(server.baseUrl, File(dir, "phone").absolutePath, "en", 0UL, 5000UL), MemoryTokens(), null)
+    val transport = RefusingTransport()
+    val client = MotcuaClient.open(ClientConfig(server.baseUrl, File(dir, "phone").absolutePath, "en", 0UL, 5000UL), MemoryTokens(), transport)
     val session = Session(client, Lang.EN)
     val auth = AuthScreen(session)
     auth.register("079305000001", "0912000001", "Lê Thị Cúc", "matkhau12345")
@@ -356,10 +389,38 @@ suspend fun englishSession(server: Server, dir: File) {
     expectEqual(drafts.state.value.rows.map { it.state }, listOf("Editing"), "English draft state")
     drafts.delete(drafts.state.value.rows.single().id)
     expectEqual(drafts.state.value.rows, emptyList(), "after delete")
-    // Offline, the dossier list falls back to the phone's copy and says so.
-    server.stop()
+
+    // A filled form queued, taken back (editable again), queued again.
+    val birth = CatalogueScreen(session).apply { search("khai sinh") }.state.value.rows.first()
+    page.open(birth.code)
+    val draftId = page.startDraft()!!
+    val filled = FormScreen(session).apply { open(draftId) }
+    fillBirthForm(filled, dir)
+    filled.submit()
+    val outbox = OutboxScreen(session).apply { load() }
+    val first = outbox.state.value.rows.single()
+    expect(first.phase == ItemPhase.WAITING && first.words == "Waiting to be sent" && first.canCancel && !first.canRetry) { "$first" }
+    outbox.cancel(first.id)
+    expectEqual(outbox.state.value.rows, emptyList(), "the outbox after taking it back")
+    filled.open(draftId)
+    expect(filled.state.value.editable) { "not editable after taking it back" }
+    filled.submit()
+    // The server refuses it: needs attention, and why; retried, it is sent.
+    transport.refuseNext("/api/v1/dossiers", 403)
+    outbox.sendNow()
+    val parked = outbox.state.value.rows.single()
+    expect(parked.phase == ItemPhase.NEEDS_ATTENTION && parked.words == "Needs attention: this account may not file this" && parked.canRetry) { "$parked" }
+    expectEqual(DraftsScreen(session).apply { load() }.state.value.rows.map { it.state }, listOf("Needs attention"), "the parked draft")
+    outbox.retry(parked.id)
+    expectEqual(outbox.sendNow()?.sent, 1u, "sent once retried")
+    expectEqual(outbox.state.value.rows.map { it.phase to it.words }, listOf(ItemPhase.SENT to "Sent"), "after the retry")
+
+    // Online the list comes from the server; offline from the phone's copy, and it says so.
     val dossiers = DossiersScreen(session).apply { refresh() }
-    expect(dossiers.state.value.offline && dossiers.state.value.message != null) { "${dossiers.state.value}" }
+    expect(!dossiers.state.value.offline && dossiers.state.value.rows.single().status == "Submitted") { "${dossiers.state.value}" }
+    server.stop()
+    dossiers.refresh()
+    expect(dossiers.state.value.offline && dossiers.state.value.message != null && dossiers.state.value.rows.size == 1) { "${dossiers.state.value}" }
     client.shutdown()
 }
 
@@ -368,7 +429,7 @@ fun main() {
     val unit: List<Pair<String, () -> Unit>> = listOf("formats a Vietnamese reader expects" to ::formats, "the JSON reader" to ::json)
     val live: List<Pair<String, suspend (Server, File) -> Unit>> = listOf(
         "a citizen's whole journey through the screens" to ::journey,
-        "an English session: refused form, drafts, offline dossiers" to ::englishSession,
+        "an English session: refused form, drafts, outbox states and reasons, offline dossiers" to ::englishSession,
     )
     var passed = 0
     var failed = 0
