@@ -34,7 +34,7 @@ kotlin { jvmToolchain(17) }
 
 dependencies {
     implementation(project(":presentation"))
-    implementation("${libs.jna.get()}@aar")
+    implementation(libs.jna) { artifact { type = "aar" } }
     implementation(libs.kotlinx.coroutines.android)
     implementation(platform(libs.compose.bom))
     implementation(libs.compose.material3)

@@ -14,6 +14,7 @@ import androidx.compose.foundation.layout.padding
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.unit.dp
 import androidx.core.content.FileProvider
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
 import androidx.lifecycle.lifecycleScope
@@ -84,7 +85,11 @@ class MainActivity : ComponentActivity() {
                     AuthView(app.screens.auth, lifecycleScope)
                     return@MaterialTheme
                 }
-                Scaffold(bottomBar = { BottomBar(route, ::go, app.session.lang) }) { padding ->
+                val notice by app.session.notice.collectAsStateWithLifecycle()
+                Scaffold(
+                    topBar = { notice?.let { Text(it, Modifier.padding(12.dp)) } },
+                    bottomBar = { BottomBar(route, ::go, app.session.lang) },
+                ) { padding ->
                     Surface(Modifier.padding(padding)) {
                         RouteView(route, app.screens, this@MainActivity, lifecycleScope)
                     }

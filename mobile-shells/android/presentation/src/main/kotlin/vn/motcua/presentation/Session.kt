@@ -24,6 +24,10 @@ class Session(val client: MotcuaClient, val lang: Lang) : EventListener {
 
     /** Outbox items being sent now, with what is happening ("Đang tải tệp 40%"). */
     val sending: StateFlow<Map<String, String>> = _sending
+    private val _notice = MutableStateFlow<String?>(null)
+
+    /** The latest news from the core's events, for a snackbar: a filing sent, a status changed. */
+    val notice: StateFlow<String?> = _notice
 
     init {
         client.setListener(this)
@@ -42,10 +46,17 @@ class Session(val client: MotcuaClient, val lang: Lang) : EventListener {
             OutboxStage.Submitting -> lang.t("Đang gửi", "Sending")
             else -> null
         }
+        when (val stage = event.stage) {
+            is OutboxStage.Sent -> _notice.value = lang.t("Đã nộp hồ sơ ", "Filed: dossier ") + stage.dossierCode
+            is OutboxStage.ReportSent -> _notice.value = lang.t("Đã gửi phản ánh ", "Report sent: ") + stage.reportCode
+            else -> {}
+        }
         _sending.value = if (now == null) _sending.value - event.itemId else _sending.value + (event.itemId to now)
     }
 
-    override fun onDossierStatusChanged(change: DossierStatusChange) {}
+    override fun onDossierStatusChanged(change: DossierStatusChange) {
+        _notice.value = lang.t("Hồ sơ ", "Dossier ") + change.dossierCode + ": " + statusWords(lang, change.toStatus)
+    }
 
     override fun onSignedOut() {
         _signedIn.value = false

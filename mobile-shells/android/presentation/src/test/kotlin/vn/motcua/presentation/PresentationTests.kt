@@ -302,6 +302,7 @@ suspend fun journey(server: Server, dir: File) {
     expect(waiting.phase == ItemPhase.WAITING_FOR_NETWORK && waiting.words.startsWith("Chờ có mạng") && waiting.title == "Đăng ký khai sinh") { "$waiting" }
     server.start()
     expectEqual(session.networkBack()?.sent, 1u, "sent when the network is back")
+    expect(session.notice.value?.startsWith("Đã nộp hồ sơ ") == true) { "${session.notice.value}" }
     outbox.load()
     expectEqual(outbox.state.value.rows.map { it.id to it.phase }, listOf(itemId to ItemPhase.SENT), "sent")
     val drafts = DraftsScreen(session).apply { load() }
@@ -316,6 +317,7 @@ suspend fun journey(server: Server, dir: File) {
     dossiers.refresh()
     val row = dossiers.state.value.rows.single()
     expect(row.status == "Đang xử lý" && row.due!!.matches(Regex("\\d{2}/\\d{2}/\\d{4}")) && !dossiers.state.value.offline) { "$row" }
+    expectEqual(session.notice.value, "Hồ sơ ${row.code}: Đang xử lý", "the status change's notice")
     val dossier = DossierScreen(session)
     dossier.open(dossierId)
     expect(dossier.state.value.timeline.map { it.what }.containsAll(listOf("Tiếp nhận hồ sơ", "Bắt đầu xử lý"))) { "${dossier.state.value.timeline}" }
