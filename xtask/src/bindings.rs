@@ -1,7 +1,8 @@
 //! `cargo xtask bindings`: builds `motcua-ffi` unstripped, generates the Kotlin, Swift and
 //! Python bindings into `target/bindings/{kotlin,swift,python}`, checks the committed FFI
 //! surface snapshot (`bindings/ffi-surface.txt`), measures the shipped library size, and
-//! runs the Kotlin (JVM) and Python tests of the generated bindings against a live server,
+//! runs the Kotlin (JVM) and Python tests of the generated bindings and the JVM tests of the
+//! Android presentation layer (`mobile-shells/android/presentation`) against a live server,
 //! installing the tools they need (npm `kotlin-compiler`, Debian `libjna-java`, pip
 //! `pytest`) when they are missing.
 
@@ -38,14 +39,23 @@ pub struct Options {
     /// Measure the shipped library against its size budget.
     #[arg(long)]
     pub size: bool,
-    /// Run only the Kotlin and Python tests of the bindings.
+    /// Run only the Kotlin and Python tests of the bindings (and of the Android presentation layer).
     #[arg(long)]
     pub test: bool,
+    /// Run only the JVM tests of the Android presentation layer (no surface check).
+    #[arg(long)]
+    pub presentation: bool,
 }
 
 pub fn run_task(options: &Options) -> anyhow::Result<()> {
     if options.test {
         return test();
+    }
+    if options.presentation {
+        let generated = generate()?;
+        run(cargo().args(["build", "-p", "motcua-server"]))?;
+        let server = target_dir()?.join("debug").join("motcua-server");
+        return presentation_tests(&generated, &server);
     }
     let Options { check, bless, size, .. } = *options;
     if size {
@@ -84,9 +94,17 @@ pub fn test() -> anyhow::Result<()> {
     let kotlin = kotlin_tests(&generated, &server);
     let kotlin_secs = started.elapsed().as_secs_f64();
 
-    eprintln!("bindings tests: Python {python_secs:.0} s, Kotlin {kotlin_secs:.0} s (with any tool installs)");
+    let started = Instant::now();
+    let presentation = presentation_tests(&generated, &server);
+    let presentation_secs = started.elapsed().as_secs_f64();
+
+    eprintln!(
+        "bindings tests: Python {python_secs:.0} s, Kotlin {kotlin_secs:.0} s, Android presentation \
+         {presentation_secs:.0} s (with any tool installs)"
+    );
     python.context("Python binding tests")?;
-    kotlin.context("Kotlin binding tests")
+    kotlin.context("Kotlin binding tests")?;
+    presentation.context("JVM tests of the Android presentation layer")
 }
 
 /// Where the generated bindings and the library are.
@@ -140,8 +158,8 @@ fn generate() -> anyhow::Result<Generated> {
 
 /// Fails when the generated surface differs from the committed snapshot.
 fn check_surface(generated: &Generated) -> anyhow::Result<()> {
-    let fresh = std::fs::read_to_string(&generated.surface)?;
-    let committed = std::fs::read_to_string(SURFACE_SNAPSHOT).unwrap_or_default();
+    let fresh = comparable(&std::fs::read_to_string(&generated.surface)?);
+    let committed = comparable(&std::fs::read_to_string(SURFACE_SNAPSHOT).unwrap_or_default());
     if fresh == committed {
         eprintln!("FFI surface matches {SURFACE_SNAPSHOT}");
         return check_tests_cover(&fresh);
@@ -164,6 +182,13 @@ fn check_surface(generated: &Generated) -> anyhow::Result<()> {
          Update the tests of the bindings (bindings/kotlin/, bindings/python/) to cover the change, \
          then update the snapshot with `cargo xtask bindings --bless` and commit {SURFACE_SNAPSHOT}."
     )
+}
+
+/// The surface listing without the quotes of Python's forward references: the generated
+/// module declares its classes in an order that varies between generations, so the same
+/// type reads `List['FormGroupItem']` once and `List[FormGroupItem]` the next time.
+fn comparable(listing: &str) -> String {
+    listing.replace('\'', "")
 }
 
 /// Whether `text` calls `name` exactly: `name(` not preceded by a letter, digit or `_`
@@ -257,9 +282,17 @@ fn python_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
         .env("MOTCUA_SERVER_BIN", server))
 }
 
-/// Compiles the generated Kotlin into a jar (once per change of the generated code, since
-/// kotlinc takes about 30 s for it), then the tests against that jar, and runs them.
-fn kotlin_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
+/// kotlinc, the jars the tests run with, and the generated bindings compiled into a jar
+/// (once per change of the generated code, since kotlinc takes about 30 s for it).
+struct Kotlin {
+    kotlinc: PathBuf,
+    stdlib: PathBuf,
+    coroutines: PathBuf,
+    bindings_jar: PathBuf,
+    build: PathBuf,
+}
+
+fn kotlin_setup(generated: &Generated) -> anyhow::Result<Kotlin> {
     let kotlin_home = ensure_kotlinc()?;
     ensure_java()?;
     ensure_jna()?;
@@ -274,20 +307,76 @@ fn kotlin_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
     let bindings_jar = build.join("motcua-bindings.jar");
     let compile_cp = join_paths(&[Path::new(JNA_JAR), &coroutines]);
     compile_if_changed(&kotlinc, &bindings_sources, &compile_cp, &bindings_jar, &[])?;
+    Ok(Kotlin { kotlinc, stdlib, coroutines, bindings_jar, build })
+}
 
-    let test_sources = kotlin_sources(Path::new("bindings/kotlin"))?;
-    let tests_jar = build.join("motcua-binding-tests.jar");
-    let test_cp = join_paths(&[&bindings_jar, Path::new(JNA_JAR), &coroutines]);
-    compile_if_changed(&kotlinc, &test_sources, &test_cp, &tests_jar, &[&bindings_jar])?;
-
-    let run_cp = join_paths(&[&tests_jar, &bindings_jar, &stdlib, &coroutines, Path::new(JNA_JAR)]);
+/// Runs `main_class` of `jars` on the JVM with the library, the server binary and `envs`.
+fn run_jvm(
+    kotlin: &Kotlin,
+    generated: &Generated,
+    server: &Path,
+    jars: &[&Path],
+    main_class: &str,
+    envs: &[(&str, String)],
+) -> anyhow::Result<()> {
+    let mut classpath: Vec<&Path> = jars.to_vec();
+    classpath.extend([kotlin.bindings_jar.as_path(), &kotlin.stdlib, &kotlin.coroutines, Path::new(JNA_JAR)]);
     let library_dir = generated.library.parent().context("the library has a folder")?;
-    run(Command::new("java")
-        .arg(format!("-Djna.library.path={}", library_dir.display()))
+    let mut java = Command::new("java");
+    java.arg(format!("-Djna.library.path={}", library_dir.display()))
         .arg("-cp")
-        .arg(run_cp)
-        .arg("motcua.bindings.test.BindingTestsKt")
-        .env("MOTCUA_SERVER_BIN", server))
+        .arg(join_paths(&classpath))
+        .arg(main_class)
+        .env("MOTCUA_SERVER_BIN", server);
+    for (name, value) in envs {
+        java.env(name, value);
+    }
+    run(&mut java)
+}
+
+/// Compiles the tests of the bindings against the bindings jar, and runs them.
+fn kotlin_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
+    let kotlin = kotlin_setup(generated)?;
+    let test_sources = kotlin_sources(Path::new("bindings/kotlin"))?;
+    let tests_jar = kotlin.build.join("motcua-binding-tests.jar");
+    let test_cp = join_paths(&[&kotlin.bindings_jar, Path::new(JNA_JAR), &kotlin.coroutines]);
+    compile_if_changed(&kotlin.kotlinc, &test_sources, &test_cp, &tests_jar, &[&kotlin.bindings_jar])?;
+    run_jvm(&kotlin, generated, server, &[&tests_jar], "motcua.bindings.test.BindingTestsKt", &[])
+}
+
+/// The Android presentation layer (plain Kotlin, no Android import): its main sources, then
+/// its tests, compiled against the bindings jar and run against a live server on SQLite and
+/// on PostgreSQL (the cluster of `MOTCUA_TEST_DATABASE_URL`, else a throwaway one started here).
+fn presentation_tests(generated: &Generated, server: &Path) -> anyhow::Result<()> {
+    const MODULE: &str = "mobile-shells/android/presentation/src";
+    let kotlin = kotlin_setup(generated)?;
+    let main_sources = kotlin_sources(&Path::new(MODULE).join("main").join("kotlin"))?;
+    let main_jar = kotlin.build.join("motcua-presentation.jar");
+    let main_cp = join_paths(&[&kotlin.bindings_jar, Path::new(JNA_JAR), &kotlin.coroutines]);
+    compile_if_changed(&kotlin.kotlinc, &main_sources, &main_cp, &main_jar, &[&kotlin.bindings_jar])?;
+
+    let test_sources = kotlin_sources(&Path::new(MODULE).join("test").join("kotlin"))?;
+    let tests_jar = kotlin.build.join("motcua-presentation-tests.jar");
+    let test_cp = join_paths(&[&main_jar, &kotlin.bindings_jar, Path::new(JNA_JAR), &kotlin.coroutines]);
+    compile_if_changed(&kotlin.kotlinc, &test_sources, &test_cp, &tests_jar, &[&main_jar, &kotlin.bindings_jar])?;
+    let (cluster, admin_url) = match std::env::var("MOTCUA_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => (None, url),
+        _ => {
+            let cluster = crate::pg::Cluster::start()?;
+            let url = cluster.url();
+            (Some(cluster), url)
+        }
+    };
+    let result = run_jvm(
+        &kotlin,
+        generated,
+        server,
+        &[&tests_jar, &main_jar],
+        "vn.motcua.presentation.PresentationTestsKt",
+        &[("MOTCUA_TEST_DATABASE_URL", admin_url)],
+    );
+    drop(cluster);
+    result
 }
 
 /// Compiles `sources` into `jar` unless the sources and `inputs` are byte-for-byte what
@@ -403,7 +492,15 @@ fn apt_install(packages: &[&str]) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::calls;
+    use super::{calls, comparable};
+
+    #[test]
+    fn a_forward_reference_reads_like_the_type() {
+        let early = "enum K { GROUP(items: List['FormGroupItem']) }\n";
+        let late = "enum K { GROUP(items: List[FormGroupItem]) }\n";
+        assert_eq!(comparable(early), comparable(late));
+        assert_ne!(comparable(early), comparable("enum K { GROUP(items: List[FormField]) }\n"));
+    }
 
     #[test]
     fn a_call_is_matched_by_its_whole_name() {

@@ -1,34 +1,83 @@
-// The Android shell app: the generated Kotlin bindings (copied into src/main/java) and the
-// cross-compiled libmotcua_ffi.so (in src/main/jniLibs), plus the few AndroidX libraries
-// the Activity and ViewModel use.
+// The Android app: Compose views over :presentation, the cross-compiled core (jniLibs) and
+// the platform's parts (Keystore token storage, connectivity, FCM, camera and gallery).
+// `./gradlew :app:motcuaCore` (run before every build) cross-compiles the core with
+// cargo-ndk and generates the Kotlin bindings.
 plugins {
-    id("com.android.application")
-    id("org.jetbrains.kotlin.android")
+    alias(libs.plugins.android.application)
+    alias(libs.plugins.kotlin.android)
+    alias(libs.plugins.kotlin.compose)
+    alias(libs.plugins.google.services)
 }
 
 android {
     namespace = "vn.motcua.app"
-    compileSdk = 35
+    compileSdk = 36
     defaultConfig {
         applicationId = "vn.motcua.app"
         minSdk = 26
-        targetSdk = 35
+        targetSdk = 36
         versionCode = 1
         versionName = "0.1.0"
+        buildConfigField("String", "API_URL", "\"https://api.motcua.example.vn\"")
+    }
+    buildFeatures {
+        compose = true
+        buildConfig = true
     }
     compileOptions {
         sourceCompatibility = JavaVersion.VERSION_17
         targetCompatibility = JavaVersion.VERSION_17
     }
-    kotlinOptions { jvmTarget = "17" }
 }
 
+kotlin { jvmToolchain(17) }
+
 dependencies {
-    implementation("net.java.dev.jna:jna:5.13.0@aar")
-    implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.9.0")
-    implementation("androidx.appcompat:appcompat:1.7.0")
-    implementation("androidx.activity:activity-ktx:1.9.3")
-    implementation("androidx.lifecycle:lifecycle-viewmodel-ktx:2.8.7")
-    implementation("androidx.lifecycle:lifecycle-runtime-ktx:2.8.7")
-    implementation("androidx.security:security-crypto:1.1.0-alpha06")
+    implementation(project(":presentation"))
+    implementation(libs.jna) { artifact { type = "aar" } }
+    implementation(libs.kotlinx.coroutines.android)
+    implementation(platform(libs.compose.bom))
+    implementation(libs.compose.material3)
+    implementation(libs.compose.ui)
+    implementation(libs.compose.ui.tooling.preview)
+    implementation(libs.activity.compose)
+    implementation(libs.lifecycle.viewmodel.compose)
+    implementation(libs.lifecycle.runtime.compose)
+    implementation(libs.security.crypto)
+    implementation(platform(libs.firebase.bom))
+    implementation(libs.firebase.messaging)
 }
+
+/** The repository's root (the Cargo workspace), two folders up. */
+val workspace = rootProject.layout.projectDirectory.dir("../..").asFile
+
+/**
+ * Cross-compiles motcua-ffi for the phone ABIs with the size-tuned `mobile` profile into
+ * src/main/jniLibs (cargo-ndk; needs ANDROID_NDK_HOME and the rustup targets), then
+ * generates the Kotlin bindings from the host library (`cargo xtask bindings`) and copies
+ * them where :presentation compiles them.
+ */
+val motcuaCore by tasks.registering {
+    group = "motcua"
+    description = "Cross-compiles the Rust core (.so per ABI) and generates its Kotlin bindings"
+    val jniLibs = layout.projectDirectory.dir("src/main/jniLibs").asFile
+    val generated = rootProject.layout.projectDirectory.dir("bindings/generated").asFile
+    outputs.dirs(jniLibs, generated)
+    doLast {
+        providers.exec {
+            workingDir = workspace
+            commandLine(
+                "cargo", "ndk", "-t", "arm64-v8a", "-t", "armeabi-v7a", "-t", "x86_64",
+                "-o", jniLibs.absolutePath, "build", "--profile", "mobile", "-p", "motcua-ffi",
+            )
+        }.result.get().assertNormalExitValue()
+        providers.exec {
+            workingDir = workspace
+            commandLine("cargo", "xtask", "bindings")
+        }.result.get().assertNormalExitValue()
+        generated.deleteRecursively()
+        File(workspace, "target/bindings/kotlin").copyRecursively(generated)
+    }
+}
+
+tasks.named("preBuild") { dependsOn(motcuaCore) }
