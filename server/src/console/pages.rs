@@ -255,6 +255,9 @@ fn value_of(lang: Lang, field: &FieldDef, value: &Value, papers: &Papers) -> Mar
                                 @if paper.content_type.starts_with("image/") {
                                     br;
                                     img.paper src=(href) alt=(paper.file_name) loading="lazy";
+                                } @else if paper.content_type == "application/pdf" {
+                                    br;
+                                    iframe.paper src=(href) title=(paper.file_name) loading="lazy" {}
                                 }
                             }
                             None => a href=(href) target="_blank" rel="noopener" { (t(lang, "Tệp", "File")) " " (i + 1) },
@@ -308,6 +311,9 @@ fn action_name(lang: Lang, entry: &TimelineEntry) -> String {
         "submit" => t(lang, "Nộp hồ sơ", "Filed").to_owned(),
         "assign" => t(lang, "Phân công", "Assigned").to_owned(),
         "rate" => t(lang, "Đánh giá", "Rated").to_owned(),
+        crate::dossiers::result::ATTACH_ACTION => {
+            t(lang, "Đính kèm văn bản kết quả", "Result document attached").to_owned()
+        }
         other => Action::ALL.iter().find(|a| a.as_str() == other).map_or(other, |a| a.label(lang)).to_owned(),
     }
 }
@@ -320,10 +326,12 @@ pub(crate) struct DossierView<'a> {
     pub procedure: Option<&'a Procedure>,
     pub allowed: &'a [Action],
     pub papers: &'a Papers,
+    /// Whether this member of staff may attach the result document now.
+    pub result_attachable: bool,
 }
 
 pub(crate) fn dossier(lang: Lang, staff: &Staff, view: &DossierView<'_>) -> Markup {
-    let DossierView { dossier: d, revision, procedure, allowed, papers } = *view;
+    let DossierView { dossier: d, revision, procedure, allowed, papers, result_attachable } = *view;
     let title = format!("{} {}", t(lang, "Hồ sơ", "Dossier"), d.code);
     frame(
         lang,
@@ -364,6 +372,30 @@ pub(crate) fn dossier(lang: Lang, staff: &Staff, view: &DossierView<'_>) -> Mark
                             textarea id=(note_id) name="note" required maxlength="2000" rows="2" {}
                         }
                         button type="submit" { (action.label(lang)) }
+                    }
+                }
+            }
+            section aria-labelledby="result-h" {
+                h2 #result-h { (t(lang, "Văn bản kết quả", "Result document")) }
+                @match &d.result_document {
+                    Some(doc) => p #result-document {
+                        a href={ "/console/dossiers/" (d.id) "/result" } download=(doc.file_name) { (doc.file_name) }
+                        " (" (doc.size.div_ceil(1024)) " KB, " (local(doc.attached_at)) ")"
+                    },
+                    None => p { (t(lang, "Chưa có văn bản kết quả.", "No result document yet.")) },
+                }
+                @if result_attachable {
+                    form.action method="post" enctype="multipart/form-data" action={ "/console/dossiers/" (d.id) "/result" } {
+                        input type="hidden" name="csrf" value=(staff.csrf);
+                        input type="hidden" name="revision" value=(revision);
+                        label for="result-file" {
+                            (t(lang, "Quyết định hoặc giấy chứng nhận đã ký (PDF, JPEG, PNG)", "Signed decision or certificate (PDF, JPEG, PNG)"))
+                        }
+                        input #result-file type="file" name="file" required accept="application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png";
+                        button type="submit" {
+                            @if d.result_document.is_some() { (t(lang, "Thay văn bản kết quả", "Replace the result document")) }
+                            @else { (t(lang, "Đính kèm văn bản kết quả", "Attach the result document")) }
+                        }
                     }
                 }
             }

@@ -119,6 +119,7 @@ impl DossierRow {
             tracking_verifier: self.tracking_verifier.clone(),
             timeline,
             legs: legs.iter().map(|l| l.wire(today)).collect(),
+            result_document: None,
         }
     }
 }
@@ -369,7 +370,9 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
 
 /// The full dossier with its timeline and legs, as of `now`.
 pub async fn load_full(db: &Db, row: &DossierRow, now: DateTime<Utc>) -> sqlx::Result<Dossier> {
-    Ok(row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now)))
+    let mut dossier = row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now));
+    dossier.result_document = super::result::document(db, row.id).await?;
+    Ok(dossier)
 }
 
 /// Who did something, for the timeline.

@@ -18,7 +18,8 @@ both!(
     an_officer_takes_a_dossier_through_the_console,
     forms_need_the_sessions_csrf_token,
     other_branches_and_citizens_are_kept_out,
-    the_queue_pages_through_every_dossier
+    the_queue_pages_through_every_dossier,
+    the_result_document_is_attached_in_the_console
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -61,6 +62,40 @@ impl Browser {
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(serde_urlencoded::to_string(form).expect("form"));
         }
+        let response = request.send().await.expect("request");
+        self.keep(response.headers());
+        response
+    }
+
+    /// Posts a `multipart/form-data` form (as a browser sends a form with a file input):
+    /// its plain fields, then its files (field, file name, bytes).
+    async fn post_files(&mut self, path: &str, fields: &[(&str, &str)], files: &[(&str, &str, &[u8])]) -> Response {
+        let boundary = "----motcuaFormBoundary7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n")
+                    .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\n\
+                     Content-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let mut request = self.client.post(format!("{}{path}", self.base));
+        if !self.cookies.is_empty() {
+            let header: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            request = request.header("cookie", header.join("; "));
+        }
+        let request = request.header("content-type", format!("multipart/form-data; boundary={boundary}")).body(body);
         let response = request.send().await.expect("request");
         self.keep(response.headers());
         response
@@ -423,5 +458,88 @@ async fn the_queue_pages_through_every_dossier(backend: Backend) {
     seen.sort();
     codes.sort();
     assert_eq!(seen, codes);
+    app.stop().await;
+}
+
+async fn the_result_document_is_attached_in_the_console(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, _, _) = filed(&app).await;
+    let token = app.officer("0987654321", "H26.00").await;
+    app.officer("0987654399", "H26.01").await;
+    for action in ["receive", "start_processing"] {
+        act(&app, &token, &id, action, None).await;
+    }
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let path = format!("/console/dossiers/{id}/result");
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Chưa có văn bản kết quả."));
+    assert!(!page.contains("name=\"file\""), "no result form before a decision");
+    // The papers are framed by this page only (a PDF shows in the page, nothing else frames it).
+    let link = page.find("href=\"/console/attachments/").expect("an attachment link");
+    let href = page[link + 6..link + 6 + page[link + 6..].find('"').expect("end")].to_owned();
+    let paper = officer.get(&href).await;
+    assert_eq!(paper.headers()["x-frame-options"], "SAMEORIGIN");
+    let csp = paper.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("frame-ancestors 'self'") && csp.contains("default-src 'none'"), "{csp}");
+    let revision = hidden(&page, "revision");
+    let csrf = hidden(&page, "csrf");
+    let pdf = crate::results::DECISION_PDF;
+    let too_early =
+        officer.post_files(&path, &[("csrf", &csrf), ("revision", &revision)], &[("file", "qd.pdf", pdf)]).await;
+    assert_eq!(too_early.status().as_u16(), 409);
+    act(&app, &token, &id, "approve", None).await;
+
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("enctype=\"multipart/form-data\"") && page.contains("id=\"result-file\""));
+    let at = page.find("id=\"result-h\"").expect("result section");
+    let revision = hidden_after(&page, at, "revision");
+    let fields = [("csrf", csrf.as_str()), ("revision", revision.as_str())];
+    let files: [(&str, &str, &[u8]); 1] = [("file", "Quyết định cấp phép.pdf", pdf)];
+
+    // No session, no token, another session's token, another branch: nothing attached.
+    let mut anonymous = Browser::new(&app);
+    let response = anonymous.post_files(&path, &fields, &files).await;
+    assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/login".to_owned()));
+    let no_token = officer.post_files(&path, &[("revision", &revision)], &files).await;
+    assert_eq!(no_token.status().as_u16(), 403);
+    let mut elsewhere = Browser::new(&app);
+    assert_eq!(elsewhere.sign_in("0987654399", "canbo12345").await.status().as_u16(), 303);
+    let theirs = hidden(&elsewhere.page("/console/queue", 200).await, "csrf");
+    let forged = officer.post_files(&path, &[("csrf", &theirs), ("revision", &revision)], &files).await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let other_branch = elsewhere.post_files(&path, &[("csrf", &theirs), ("revision", &revision)], &files).await;
+    assert_eq!(other_branch.status().as_u16(), 404);
+    let no_file = officer.post_files(&path, &fields, &[("file", "", b"")]).await;
+    assert_eq!(no_file.status().as_u16(), 422);
+    let not_a_pdf = officer.post_files(&path, &fields, &[("file", "virus.pdf", b"MZ\x90\0 not a pdf")]).await;
+    assert_eq!(not_a_pdf.status().as_u16(), 422);
+    assert!(status_in_api(&app, &token, &id).await.get("result_document").is_none());
+
+    let done = officer.post_files(&path, &fields, &files).await;
+    assert_eq!(done.status().as_u16(), 303, "{}", done.text().await.unwrap_or_default());
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("Quyết định cấp phép.pdf") && page.contains("Đính kèm văn bản kết quả"));
+    assert!(page.contains(&format!("href=\"{path}\"")));
+    let file = officer.get(&path).await;
+    assert_eq!(file.status().as_u16(), 200);
+    assert!(file.headers()["content-disposition"].to_str().expect("cd").starts_with("attachment;"));
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), pdf);
+    assert_eq!(elsewhere.get(&path).await.status().as_u16(), 404);
+
+    // Returned through the console; the citizen downloads it from the API.
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    let (csrf, revision) = action_form(&page, "return_result");
+    let actions = format!("/console/dossiers/{id}/actions");
+    let done = officer.post(&actions, &[("csrf", &csrf), ("revision", &revision), ("action", "return_result")]).await;
+    assert_eq!(done.status().as_u16(), 303);
+    let file = app
+        .request(Method::GET, &format!("/api/v1/dossiers/{id}/result"))
+        .bearer_auth(&citizen)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(file.status().as_u16(), 200);
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), pdf);
     app.stop().await;
 }

@@ -16,5 +16,6 @@ mod errors;
 mod ops;
 mod push;
 mod reports;
+mod results;
 mod search;
 mod uploads;
