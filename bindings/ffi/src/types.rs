@@ -12,6 +12,8 @@ use motcua_client::{
     TrackingStep, UserProfile, WardItem,
 };
 
+use motcua_client::ResultFile;
+
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
 /// defaults to `vi`; `upload_chunk_size` and `request_timeout_ms` default to 0 (the
 /// core's defaults: 256 KiB, 30 s).
@@ -416,4 +418,12 @@ pub struct ReportItem {
     pub updated_at_ms: i64,
     pub mine: bool,
     pub followed: bool,
+}
+
+/// A dossier's result document as downloaded.
+#[uniffi::remote(Record)]
+pub struct ResultFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }
