@@ -1,7 +1,8 @@
 //! The web console in a real browser: a citizen files a dossier through the API, then
 //! headless Chromium (driven by `tools/console-browser/journey.mjs` with playwright-core)
 //! signs an officer in, finds it in the queue, receives it and requests a supplement; the
-//! citizen answers through the API; the browser approves; the API shows every step.
+//! citizen answers through the API; the browser approves, attaches the signed decision and
+//! returns the result; the API shows every step and the citizen downloads the decision.
 //! Built only with the `browser-test` feature: `cargo xtask test --step browser` installs
 //! Chromium and playwright-core and runs it.
 
@@ -118,10 +119,22 @@ async fn an_officers_journey_in_chromium() {
     phase("approve");
 
     let dossier = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
-    assert_eq!(dossier["status"], "approved");
+    assert_eq!(dossier["status"], "result_returned");
     let steps: Vec<&str> =
         dossier["timeline"].as_array().expect("timeline").iter().map(|e| e["action"].as_str().expect("a")).collect();
-    assert_eq!(steps, ["submit", "receive", "request_supplement", "answer_supplement", "approve"]);
+    assert_eq!(
+        steps,
+        ["submit", "receive", "request_supplement", "answer_supplement", "approve", "attach_result", "return_result"]
+    );
+    // The citizen downloads the decision the browser attached.
+    let file = app
+        .request(Method::GET, &format!("/api/v1/dossiers/{id}/result"))
+        .bearer_auth(&citizen)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(file.status().as_u16(), 200);
+    assert!(file.bytes().await.expect("bytes").starts_with(b"%PDF-1.7"));
     assert_eq!(dossier["timeline"][2]["note"], "Bản sao giấy khai sinh rõ nét hơn");
     app.stop().await;
 }

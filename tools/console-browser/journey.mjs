@@ -1,7 +1,7 @@
 // The officer's journey in a real browser (Debian's Chromium driven by playwright-core),
 // one phase per run against a live motcua-server: `receive` signs in, finds the citizen's
 // dossier in the queue, receives it and requests a supplement; `approve` signs in, sees
-// the citizen's answer and approves. The browser must report no error (a CSP violation,
+// the citizen's answer, approves, attaches the signed decision and returns the result. The browser must report no error (a CSP violation,
 // a missing resource); axe-core finds no serious or critical violation on the sign-in,
 // queue and dossier pages, which are screenshotted into SCREENSHOTS. Run by the Rust test
 // server/tests/browser.rs (`cargo xtask test --step browser`), which sets the environment.
@@ -74,7 +74,18 @@ try {
     await page.getByRole("cell", { name: "Đã bổ sung qua ứng dụng" }).waitFor();
     await page.getByRole("button", { name: "Phê duyệt" }).click();
     await page.locator("#status", { hasText: "Đã phê duyệt" }).waitFor();
-    assert.equal(await page.getByRole("button", { name: "Trả kết quả" }).count(), 1);
+    // The signed decision, attached through the labelled file input, then the result returned.
+    const decision = Buffer.from("%PDF-1.7\n% Quyet dinh da ky\n%%EOF\n");
+    await page.getByLabel("Quyết định hoặc giấy chứng nhận đã ký (PDF, JPEG, PNG)")
+      .setInputFiles({ name: "Quyết định đã ký.pdf", mimeType: "application/pdf", buffer: decision });
+    await page.getByRole("button", { name: "Đính kèm văn bản kết quả" }).click();
+    await page.getByRole("link", { name: "Quyết định đã ký.pdf" }).waitFor();
+    await audit(page, "dossier with its result");
+    await page.screenshot({ path: `${shots}/van-ban-ket-qua.png`, fullPage: true });
+    await page.getByRole("button", { name: "Trả kết quả" }).click();
+    await page.locator("#status", { hasText: "Đã trả kết quả" }).waitFor();
+    assert.equal(await page.getByLabel("Quyết định hoặc giấy chứng nhận đã ký (PDF, JPEG, PNG)").count(), 0,
+      "no new result document once the result is returned");
   } else {
     throw new Error(`unknown phase ${phase}`);
   }
