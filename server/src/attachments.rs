@@ -763,6 +763,18 @@ async fn attachment_content(
     content(&app, &user, &id).await
 }
 
+/// The details of `owner`'s attachments among `ids` (others are absent): what a form
+/// already holds for its owner, shown again when it comes back with errors.
+pub(crate) async fn owned_details(app: &AppState, owner: Uuid, ids: &[Uuid]) -> ApiResult<Vec<Attachment>> {
+    let mut out = Vec::new();
+    for id in owned_attachments(&app.db, owner, ids).await? {
+        if let Some(row) = attachment_by(&app.db, "a.id = $1", id, None).await? {
+            out.push(row.wire());
+        }
+    }
+    Ok(out)
+}
+
 /// The details of attachment `raw_id` (type, name, size), if `user` may see it.
 pub(crate) async fn details(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<Attachment> {
     Ok(visible_attachment(app, user, parse_id(raw_id)?).await?.wire())

@@ -3,6 +3,7 @@
 //! reuse detection, and the `AuthUser` extractor (which also refuses tokens whose family
 //! was revoked, within `revocation_cache`).
 
+pub mod counter;
 pub mod keys;
 pub mod passwords;
 pub mod phone;

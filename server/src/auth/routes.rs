@@ -209,7 +209,10 @@ pub async fn authenticate(app: &AppState, ip: std::net::IpAddr, login: &str, pas
     }
     let user = super::find_by_login(&app.db, login).await?;
     metrics::counter!("motcua_password_checks_total").increment(1);
-    let ok = app.hasher.verify(turn, password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    // A counter account has no password yet: checked against the dummy hash, like an
+    // unknown login (the same work, the same answer).
+    let stored = user.as_ref().map(|u| u.password_hash.clone()).filter(|h| h != super::counter::NO_PASSWORD);
+    let ok = app.hasher.verify(turn, password, stored).await?;
     match user {
         Some(user) if ok => {
             ratelimit::clear(&app.db, &per_network).await?;

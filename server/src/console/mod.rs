@@ -10,6 +10,7 @@
 //! random cookie does both, and the account's current role and branch are read with it on
 //! every request (a moved or demoted officer loses access at once).
 
+mod intake;
 mod multipart;
 mod pages;
 
@@ -82,6 +83,12 @@ pub fn router(config: &crate::config::Config) -> Router<AppState> {
         .route("/console/dossiers/{id}", get(dossier))
         .route("/console/dossiers/{id}/actions", post(act))
         .route("/console/dossiers/{id}/result", get(result_document))
+        .route("/console/dossiers/{id}/receipt", get(intake::receipt))
+        .route(
+            "/console/intake",
+            get(intake::start).post(intake::file).layer(DefaultBodyLimit::max(one_file.saturating_mul(4))),
+        )
+        .route("/console/intake/new", get(intake::new))
         .route("/console/attachments/{id}", get(attachment))
         .layer(middleware::from_fn(console_layer))
 }

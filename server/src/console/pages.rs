@@ -21,7 +21,7 @@ pub(crate) fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
     if lang == Lang::En { en } else { vi }
 }
 
-fn local(at: DateTime<Utc>) -> String {
+pub(crate) fn local(at: DateTime<Utc>) -> String {
     let zone = FixedOffset::east_opt(7 * 3600).unwrap_or(FixedOffset::east_opt(0).expect("UTC is a valid offset"));
     at.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string()
 }
@@ -55,7 +55,7 @@ fn role_label(lang: Lang, role: Role) -> &'static str {
 }
 
 /// The page frame: language switch, who is signed in, and the sign-out form.
-fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Markup {
+pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.as_str()) {
@@ -75,6 +75,12 @@ fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Mar
                         a href="/console/lang/en" lang="en" { "English" }
                     }
                     @if let Some(staff) = staff {
+                        nav aria-label=(t(lang, "Trang cán bộ", "Console")) {
+                            a href="/console/queue" { (t(lang, "Hồ sơ", "Dossiers")) }
+                            @if staff.user.role == Role::Officer {
+                                " · " a href="/console/intake" { (t(lang, "Tiếp nhận trực tiếp", "Walk-in intake")) }
+                            }
+                        }
                         div.who {
                             span { (staff.name) " (" (role_label(lang, staff.user.role)) @if let Some(b) = &staff.user.branch { ", " (b) } ")" }
                             form method="post" action="/console/logout" {

@@ -10,6 +10,7 @@
 //! branch; an agency officer those forwarded to their agency (now or before); an admin
 //! everything. Anything else is a 404 (existence is not revealed).
 
+pub mod counter;
 pub mod public;
 pub mod result;
 pub mod stats;

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use motcua_domain::form::{FieldDef, FieldKind};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -19,7 +20,9 @@ both!(
     forms_need_the_sessions_csrf_token,
     other_branches_and_citizens_are_kept_out,
     the_queue_pages_through_every_dossier,
-    the_result_document_is_attached_in_the_console
+    the_result_document_is_attached_in_the_console,
+    a_walk_in_is_filed_at_the_counter_and_found_in_the_app,
+    walk_in_intake_is_refused_without_session_token_or_consistent_identity
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -541,5 +544,253 @@ async fn the_result_document_is_attached_in_the_console(backend: Backend) {
         .expect("request");
     assert_eq!(file.status().as_u16(), 200);
     assert_eq!(file.bytes().await.expect("bytes").as_ref(), pdf);
+    app.stop().await;
+}
+
+/// The intake form's fields for `values` as a browser sends them (`v.key`, `v.key.street`,
+/// `v.key.0.sub`; unticked boxes are not sent), and the attachment fields' keys.
+fn intake_fields(fields: &[FieldDef], values: &Value, prefix: &str, out: &mut Vec<(String, String)>) -> Vec<String> {
+    let mut papers = Vec::new();
+    for field in fields {
+        let name = format!("{prefix}{}", field.key);
+        let Some(value) = values.get(&field.key) else { continue };
+        match (&field.kind, value) {
+            (FieldKind::Attachment { .. }, _) => papers.push(field.key.clone()),
+            (FieldKind::Group { fields, .. }, Value::Array(rows)) => {
+                for (i, row) in rows.iter().enumerate() {
+                    intake_fields(fields, row, &format!("{name}.{i}."), out);
+                }
+            }
+            (FieldKind::Address, Value::Object(parts)) => {
+                for (k, v) in parts {
+                    out.push((format!("{name}.{k}"), v.as_str().unwrap_or_default().to_owned()));
+                }
+            }
+            (_, Value::Array(items)) => {
+                out.extend(items.iter().map(|v| (name.clone(), v.as_str().unwrap_or_default().to_owned())));
+            }
+            (_, Value::Bool(true)) => out.push((name, "true".to_owned())),
+            (_, Value::Bool(false)) => {}
+            (_, Value::String(s)) => out.push((name, s.clone())),
+            (_, other) => out.push((name, other.to_string())),
+        }
+    }
+    papers
+}
+
+/// The intake form for `procedure`, as the officer's browser got it: its hidden fields.
+async fn intake_form(officer: &mut Browser, procedure: &str) -> Vec<(String, String)> {
+    let page = officer.page(&format!("/console/intake/new?procedure={procedure}"), 200).await;
+    ["csrf", "key", "procedure", "form_version"].iter().map(|n| ((*n).to_owned(), hidden(&page, n))).collect()
+}
+
+async fn post_intake(
+    officer: &mut Browser,
+    fields: &[(String, String)],
+    files: &[(String, String, Vec<u8>)],
+) -> Response {
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let files: Vec<(&str, &str, &[u8])> =
+        files.iter().map(|(k, n, b)| (k.as_str(), n.as_str(), b.as_slice())).collect();
+    officer.post_files("/console/intake", &fields, &files).await
+}
+
+async fn a_walk_in_is_filed_at_the_counter_and_found_in_the_app(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.clock.set(crate::dossiers::at("2027-04-13T02:00:00Z"));
+    app.officer("0987654321", "H26.00").await;
+    let procedure = pick_procedure(&app).await;
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let choose = officer.page("/console/intake", 200).await;
+    assert!(choose.contains(&format!("value=\"{}\"", procedure.code)), "the procedure is offered");
+
+    let values = crate::forms::valid_values(&procedure.form, day("2027-04-13"), &mut |doc| vec![doc.to_owned()]);
+    let mut form = intake_form(&mut officer, &procedure.code).await;
+    let papers = intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    assert!(papers.len() >= 2);
+    let scan_pdf = b"%PDF-1.7\n% to khai ky tai quay\n%%EOF\n".to_vec();
+    let mut photo = crate::dossiers::PNG.to_vec();
+    photo.extend_from_slice(b"giay-to-quay");
+    let files = vec![
+        (format!("f.{}", papers[0]), "to-khai.pdf".to_owned(), scan_pdf.clone()),
+        (format!("f.{}", papers[1]), "giay-to.png".to_owned(), photo),
+    ];
+
+    // A new citizen: naming them by citizen id alone is not enough to make an account.
+    let mut first = form.clone();
+    first.push(("citizen_id".into(), "001203004999".into()));
+    let back = post_intake(&mut officer, &first, &files).await;
+    assert_eq!(back.status().as_u16(), 422);
+    let page = back.text().await.expect("body");
+    assert!(page.contains("role=\"alert\"") && page.contains("Số điện thoại"), "names the phone");
+    assert!(page.contains("value=\"001203004999\""), "what was typed stays");
+
+    // With the phone and name, but a required answer left out: the form comes back with
+    // what was typed and the papers kept.
+    let required = procedure
+        .form
+        .fields
+        .iter()
+        .find(|f| f.required && f.visible_when.is_none() && matches!(f.kind, FieldKind::Text { .. }))
+        .expect("a required text field");
+    let who = [
+        ("citizen_id".to_owned(), "001203004999".to_owned()),
+        ("phone".to_owned(), "0912 888 777".to_owned()),
+        ("full_name".to_owned(), "Lê Thị Quầy".to_owned()),
+    ];
+    let incomplete: Vec<(String, String)> =
+        form.iter().filter(|(k, _)| *k != format!("v.{}", required.key)).cloned().chain(who.clone()).collect();
+    let back = post_intake(&mut officer, &incomplete, &files).await;
+    assert_eq!(back.status().as_u16(), 422);
+    let page = back.text().await.expect("body");
+    assert!(page.contains(&format!("{}: ", required.label.vi)), "names the field by its label");
+    assert!(page.contains("value=\"Lê Thị Quầy\""));
+    let kept = format!("name=\"a.{}\" value=\"", papers[0]);
+    let at = page.find(&kept).expect("the first paper is kept") + kept.len();
+    let kept_id = page[at..at + page[at..].find('"').expect("end")].to_owned();
+    assert!(page.contains("Đã nhận: to-khai.pdf"));
+
+    // Complete, with the kept PDF and the photo again: filed, received.
+    let mut second = form.clone();
+    second.extend(who);
+    second.push((format!("a.{}", papers[0]), kept_id));
+    let filed = post_intake(&mut officer, &second, &files[1..]).await;
+    assert_eq!(filed.status().as_u16(), 303);
+    let receipt_path = location(&filed);
+    assert!(receipt_path.starts_with("/console/dossiers/") && receipt_path.ends_with("/receipt"), "{receipt_path}");
+    let id = receipt_path.trim_start_matches("/console/dossiers/").trim_end_matches("/receipt").to_owned();
+    // The same form posted twice files one dossier.
+    let again = post_intake(&mut officer, &second, &files[1..]).await;
+    assert_eq!((again.status().as_u16(), location(&again)), (303, receipt_path.clone()));
+
+    let token = app.token("0987654321", "canbo12345").await;
+    let dossier = status_in_api(&app, &token, &id).await;
+    assert_eq!(dossier["status"], "received");
+    assert_eq!(dossier["applicant_name"], "Lê Thị Quầy");
+    assert_eq!(dossier["branch_code"], "H26.00");
+    let steps: Vec<&str> =
+        dossier["timeline"].as_array().expect("timeline").iter().map(|e| e["action"].as_str().expect("a")).collect();
+    assert_eq!(steps, ["submit", "receive"]);
+    assert_eq!(dossier["timeline"][1]["note"], "Tiếp nhận trực tiếp tại quầy");
+
+    // The receipt: code, appointment date (the legal due date), tracking verifier; print-ready.
+    let receipt = officer.page(&receipt_path, 200).await;
+    let code = dossier["code"].as_str().expect("code");
+    let due = chrono::NaiveDate::parse_from_str(dossier["due_date"].as_str().expect("due"), "%Y-%m-%d").expect("date");
+    assert!(receipt.contains(&format!("<dd id=\"receipt-code\">{code}</dd>")));
+    assert!(receipt.contains(&format!("<dd id=\"receipt-due\">{}</dd>", due.format("%d/%m/%Y"))));
+    let verifier = dossier["tracking_verifier"].as_str().expect("verifier");
+    assert!(receipt.contains(&format!("<dd id=\"receipt-verifier\">{verifier}</dd>")));
+    assert!(receipt.contains("to-khai.pdf") && receipt.contains("giay-to.png"));
+    let tracked = app.get(&format!("/api/v1/public/dossiers/{code}?verifier={verifier}")).await;
+    assert_eq!(tracked.status().as_u16(), 200, "the receipt's pair tracks the dossier");
+    let css = officer.get("/console/static/console.css").await.text().await.expect("css");
+    assert!(css.contains("@media print"));
+
+    // The PDF is shown in the dossier page (framed), the photo as an image.
+    let page = officer.page(&format!("/console/dossiers/{id}"), 200).await;
+    assert!(page.contains("<iframe class=\"paper\" src=\"/console/attachments/"), "the PDF is framed in the page");
+    assert!(page.contains("<img class=\"paper\""));
+
+    // The citizen cannot sign in yet (no password); registering with the same citizen id and
+    // phone takes the counter account over, and the dossier is in the app.
+    let login = app.post_json("/api/v1/auth/login", &json!({"login": "0912888777", "password": "matkhau123"})).await;
+    assert_eq!(login.status().as_u16(), 401);
+    let citizen = app.citizen("001203004999", "0912888777").await;
+    let mine = expect_json(app.get_as(&citizen, "/api/v1/dossiers").await, 200).await;
+    let codes: Vec<&str> = mine["items"].as_array().expect("items").iter().filter_map(|d| d["code"].as_str()).collect();
+    assert_eq!(codes, [code]);
+    let seen = status_in_api(&app, &citizen, &id).await;
+    assert_eq!(seen["tracking_verifier"], verifier);
+    let paper = seen["values"][&papers[0]][0].as_str().expect("a paper id").to_owned();
+    let file = app.get_as(&citizen, &format!("/api/v1/attachments/{paper}/content")).await;
+    assert_eq!(file.bytes().await.expect("bytes").as_ref(), scan_pdf.as_slice(), "the scan is the citizen's");
+
+    // A second walk-in of the same citizen, by phone only: the same account.
+    let mut form = intake_form(&mut officer, &procedure.code).await;
+    intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    form.push(("phone".into(), "+84912888777".into()));
+    let filed = post_intake(&mut officer, &form, &files).await;
+    assert_eq!(filed.status().as_u16(), 303);
+    let mine = expect_json(app.get_as(&citizen, "/api/v1/dossiers").await, 200).await;
+    assert_eq!(mine["items"].as_array().expect("items").len(), 2);
+    app.stop().await;
+}
+
+async fn queue_length(app: &TestApp, token: &str) -> usize {
+    expect_json(app.get_as(token, "/api/v1/dossiers").await, 200).await["items"].as_array().expect("items").len()
+}
+
+async fn walk_in_intake_is_refused_without_session_token_or_consistent_identity(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, id, _, _) = filed(&app).await;
+    app.officer("0987654321", "H26.00").await;
+    app.officer("0987654399", "H26.01").await;
+    app.citizen("001203007777", "0912777777").await;
+    let procedure = pick_procedure(&app).await;
+    let values = crate::forms::valid_values(&procedure.form, day("2027-04-13"), &mut |doc| vec![doc.to_owned()]);
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let mut form = intake_form(&mut officer, &procedure.code).await;
+    let papers = intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let mut photo = crate::dossiers::PNG.to_vec();
+    photo.extend_from_slice(b"refused");
+    let files: Vec<(String, String, Vec<u8>)> =
+        papers.iter().map(|p| (format!("f.{p}"), "scan.png".to_owned(), photo.clone())).collect();
+    let officer_token = app.token("0987654321", "canbo12345").await;
+    let before = queue_length(&app, &officer_token).await;
+
+    // No session: to the sign-in page; every intake page too.
+    let mut anonymous = Browser::new(&app);
+    for path in [
+        "/console/intake",
+        &format!("/console/intake/new?procedure={}", procedure.code),
+        &format!("/console/dossiers/{id}/receipt"),
+    ] {
+        assert_eq!(anonymous.get(path).await.status().as_u16(), 303, "GET {path}");
+    }
+    let mut with = form.clone();
+    with.extend([("citizen_id".to_owned(), "001203004567".to_owned())]);
+    let response = post_intake(&mut anonymous, &with, &files).await;
+    assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/login".to_owned()));
+    // No token, or another session's.
+    let no_token: Vec<(String, String)> = with.iter().filter(|(k, _)| k != "csrf").cloned().collect();
+    assert_eq!(post_intake(&mut officer, &no_token, &files).await.status().as_u16(), 403);
+    let mut other = Browser::new(&app);
+    assert_eq!(other.sign_in("0987654399", "canbo12345").await.status().as_u16(), 303);
+    let theirs = hidden(&other.page("/console/queue", 200).await, "csrf");
+    let forged: Vec<(String, String)> = with
+        .iter()
+        .map(|(k, v)| if k == "csrf" { (k.clone(), theirs.clone()) } else { (k.clone(), v.clone()) })
+        .collect();
+    assert_eq!(post_intake(&mut officer, &forged, &files).await.status().as_u16(), 403);
+    // Another branch's officer does not see this branch's receipt.
+    other.page(&format!("/console/dossiers/{id}/receipt"), 404).await;
+    officer.page(&format!("/console/dossiers/{id}/receipt"), 200).await;
+
+    // A citizen id and a phone of two different accounts; a staff member's phone.
+    let mut split = form.clone();
+    split.extend([("citizen_id".to_owned(), "001203004567".to_owned()), ("phone".to_owned(), "0912777777".to_owned())]);
+    let response = post_intake(&mut officer, &split, &files).await;
+    assert_eq!(response.status().as_u16(), 422);
+    let mut staff = form.clone();
+    staff.extend([("phone".to_owned(), "0987654399".to_owned())]);
+    assert_eq!(post_intake(&mut officer, &staff, &files).await.status().as_u16(), 422);
+    // A procedure that does not exist; a form that does not validate (in English on request).
+    let mut unknown = with.clone();
+    for (k, v) in unknown.iter_mut() {
+        if k == "procedure" {
+            *v = "khong-co".into();
+        }
+    }
+    assert_eq!(post_intake(&mut officer, &unknown, &files).await.status().as_u16(), 422);
+    let empty: Vec<(String, String)> =
+        form.iter().cloned().chain([("citizen_id".to_owned(), "001203004567".to_owned())]).collect();
+    officer.extra.push(("accept-language", "en"));
+    let response = post_intake(&mut officer, &empty, &[]).await;
+    assert_eq!(response.status().as_u16(), 422);
+    assert!(response.text().await.expect("body").contains("lang=\"en\""));
+    assert_eq!(queue_length(&app, &officer_token).await, before, "nothing was filed");
     app.stop().await;
 }
