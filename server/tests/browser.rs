@@ -3,6 +3,8 @@
 //! signs an officer in, finds it in the queue, receives it and requests a supplement; the
 //! citizen answers through the API; the browser approves, attaches the signed decision and
 //! returns the result; the API shows every step and the citizen downloads the decision.
+//! Then a walk-in intake in the browser, with a printed receipt, which the citizen finds in
+//! the app after registering.
 //! Built only with the `browser-test` feature: `cargo xtask test --step browser` installs
 //! Chromium and playwright-core and runs it.
 
@@ -61,9 +63,10 @@ async fn dossier_body(app: &TestApp, token: &str) -> Value {
     json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"})
 }
 
-fn journey(app: &TestApp, code: &str, phase: &str) {
+fn journey(app: &TestApp, code: &str, phase: &str, extra: &[(&str, String)]) -> String {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console-browser/journey.mjs");
     let out = Command::new("node")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .arg(script)
         .arg(phase)
         .env("CONSOLE_URL", app.url(""))
@@ -81,6 +84,7 @@ fn journey(app: &TestApp, code: &str, phase: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -103,7 +107,7 @@ async fn an_officers_journey_in_chromium() {
     // The browser blocks on its child process: run it off the server's threads.
     let phase = |name: &'static str| {
         let (app, code) = (&app, code.to_owned());
-        tokio::task::block_in_place(move || journey(app, &code, name))
+        tokio::task::block_in_place(move || journey(app, &code, name, &[]))
     };
     phase("receive");
     let seen = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
@@ -136,5 +140,41 @@ async fn an_officers_journey_in_chromium() {
     assert_eq!(file.status().as_u16(), 200);
     assert!(file.bytes().await.expect("bytes").starts_with(b"%PDF-1.7"));
     assert_eq!(dossier["timeline"][2]["note"], "Bản sao giấy khai sinh rõ nét hơn");
+
+    // A walk-in at the counter: the form filled in the browser, a scan uploaded, the
+    // receipt printed; the citizen then registers and finds the dossier in the app.
+    let procedure = body["procedure_code"].as_str().expect("procedure").to_owned();
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let all: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone()).expect("procedures");
+    let form = all.into_iter().find(|p| p.code == procedure).expect("the procedure").form;
+    let today = motcua_server::dossiers::store::local_date(chrono::Utc::now());
+    let values = forms::valid_values(&form, today, &mut |doc| vec![doc.to_owned()]);
+    let mut fields = Vec::new();
+    let papers = forms::intake_fields(&form.fields, &values, "v.", &mut fields);
+    let scans = std::env::temp_dir().join(format!("motcua-scans-{}", std::process::id()));
+    std::fs::create_dir_all(&scans).expect("scan folder");
+    let files: Vec<(String, String)> = papers
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let path = scans.join(format!("giay-to-{i}.pdf"));
+            std::fs::write(&path, format!("%PDF-1.7\n% scan {i}\n%%EOF\n")).expect("scan");
+            (format!("f.{key}"), path.display().to_string())
+        })
+        .collect();
+    let extra = [
+        ("INTAKE_PROCEDURE", procedure),
+        ("INTAKE_CITIZEN_ID", "001203004999".to_owned()),
+        ("INTAKE_PHONE", "0912888777".to_owned()),
+        ("INTAKE_FIELDS", serde_json::to_string(&fields).expect("json")),
+        ("INTAKE_FILES", serde_json::to_string(&files).expect("json")),
+    ];
+    let out = tokio::task::block_in_place(|| journey(&app, code, "intake", &extra));
+    std::fs::remove_dir_all(&scans).ok();
+    let printed = out.lines().find_map(|l| l.strip_prefix("receipt ")).expect("the receipt's code").trim().to_owned();
+    let walk_in = app.citizen("001203004999", "0912888777").await;
+    let mine = expect_json(app.get_as(&walk_in, "/api/v1/dossiers").await, 200).await;
+    assert_eq!(mine["items"][0]["code"], printed.as_str());
+    assert_eq!(mine["items"][0]["status"], "received");
     app.stop().await;
 }

@@ -1,7 +1,8 @@
 // The officer's journey in a real browser (Debian's Chromium driven by playwright-core),
 // one phase per run against a live motcua-server: `receive` signs in, finds the citizen's
 // dossier in the queue, receives it and requests a supplement; `approve` signs in, sees
-// the citizen's answer, approves, attaches the signed decision and returns the result. The browser must report no error (a CSP violation,
+// the citizen's answer, approves, attaches the signed decision and returns the result;
+// `intake` files a walk-in citizen's dossier at the counter and prints the receipt. The browser must report no error (a CSP violation,
 // a missing resource); axe-core finds no serious or critical violation on the sign-in,
 // queue and dossier pages, which are screenshotted into SCREENSHOTS. Run by the Rust test
 // server/tests/browser.rs (`cargo xtask test --step browser`), which sets the environment.
@@ -35,6 +36,44 @@ async function audit(page, name) {
   assert.deepEqual(bad, [], `axe-core on the ${name} page`);
 }
 
+/**
+ * Walk-in intake: from the menu, the procedure, the applicant's id, phone and name, the
+ * form's answers (INTAKE_FIELDS: [input name, value], from the Rust test) and the scanned
+ * papers (INTAKE_FILES: [input name, path]); then the receipt, printed (print media).
+ */
+async function intake(page) {
+  await page.getByRole("link", { name: "Tiếp nhận trực tiếp" }).click();
+  await page.getByLabel("Thủ tục công dân cần làm").selectOption(env("INTAKE_PROCEDURE"));
+  await page.getByRole("button", { name: "Mở tờ khai" }).click();
+  await page.locator("#citizen_id").fill(env("INTAKE_CITIZEN_ID"));
+  await page.locator("#phone").fill(env("INTAKE_PHONE"));
+  await page.locator("#full_name").fill("Lê Thị Quầy");
+  for (const [name, value] of JSON.parse(env("INTAKE_FIELDS"))) {
+    const input = page.locator(`[name="${name}"]`).first();
+    const kind = await input.evaluate((e) => (e.tagName === "SELECT" ? "select" : e.type));
+    if (kind === "checkbox") await input.check();
+    else if (kind === "select") await input.selectOption(value);
+    else await input.fill(value);
+  }
+  for (const [name, path] of JSON.parse(env("INTAKE_FILES"))) {
+    await page.locator(`input[type=file][name="${name}"]`).setInputFiles(path);
+  }
+  await audit(page, "walk-in intake");
+  await page.screenshot({ path: `${shots}/tiep-nhan.png`, fullPage: true });
+  await page.getByRole("button", { name: "Tiếp nhận và in phiếu hẹn" }).click();
+  await page.getByRole("heading", { name: "Giấy tiếp nhận hồ sơ và hẹn trả kết quả" }).waitFor();
+  const receiptCode = (await page.locator("#receipt-code").textContent()).trim();
+  assert.match(receiptCode, /^H26\.00-/);
+  assert.match((await page.locator("#receipt-due").textContent()).trim(), /^\d{2}\/\d{2}\/\d{4}$/);
+  assert.match((await page.locator("#receipt-verifier").textContent()).trim(), /^[A-Z2-9]{8}$/);
+  await audit(page, "receipt");
+  await page.emulateMedia({ media: "print" });
+  assert.equal(await page.getByRole("button", { name: "Đăng xuất" }).isVisible(), false, "the print shows the receipt only");
+  await page.screenshot({ path: `${shots}/phieu-hen.png`, fullPage: true });
+  await page.emulateMedia({ media: "screen" });
+  console.log(`receipt ${receiptCode}`);
+}
+
 const browser = await chromium.launch({ executablePath: env("CHROMIUM"), args: ["--no-sandbox"] });
 const problems = [];
 try {
@@ -58,10 +97,14 @@ try {
     await audit(page, "queue");
     await page.screenshot({ path: `${shots}/hang-doi.png`, fullPage: true });
   }
-  await row.click();
-  await page.getByRole("heading", { name: `Hồ sơ ${code}` }).waitFor();
+  if (phase !== "intake") {
+    await row.click();
+    await page.getByRole("heading", { name: `Hồ sơ ${code}` }).waitFor();
+  }
 
-  if (phase === "receive") {
+  if (phase === "intake") {
+    await intake(page);
+  } else if (phase === "receive") {
     assert.equal(await page.getByRole("button", { name: "Phê duyệt" }).count(), 0, "no approval before reception");
     await page.getByRole("button", { name: "Tiếp nhận" }).click();
     await page.locator("#status", { hasText: "Đã tiếp nhận" }).waitFor();

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use motcua_domain::form::{FieldDef, FieldKind};
+use motcua_domain::form::FieldKind;
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
 use reqwest::{Client, Method, Response};
 use serde_json::{Value, json};
@@ -547,37 +547,6 @@ async fn the_result_document_is_attached_in_the_console(backend: Backend) {
     app.stop().await;
 }
 
-/// The intake form's fields for `values` as a browser sends them (`v.key`, `v.key.street`,
-/// `v.key.0.sub`; unticked boxes are not sent), and the attachment fields' keys.
-fn intake_fields(fields: &[FieldDef], values: &Value, prefix: &str, out: &mut Vec<(String, String)>) -> Vec<String> {
-    let mut papers = Vec::new();
-    for field in fields {
-        let name = format!("{prefix}{}", field.key);
-        let Some(value) = values.get(&field.key) else { continue };
-        match (&field.kind, value) {
-            (FieldKind::Attachment { .. }, _) => papers.push(field.key.clone()),
-            (FieldKind::Group { fields, .. }, Value::Array(rows)) => {
-                for (i, row) in rows.iter().enumerate() {
-                    intake_fields(fields, row, &format!("{name}.{i}."), out);
-                }
-            }
-            (FieldKind::Address, Value::Object(parts)) => {
-                for (k, v) in parts {
-                    out.push((format!("{name}.{k}"), v.as_str().unwrap_or_default().to_owned()));
-                }
-            }
-            (_, Value::Array(items)) => {
-                out.extend(items.iter().map(|v| (name.clone(), v.as_str().unwrap_or_default().to_owned())));
-            }
-            (_, Value::Bool(true)) => out.push((name, "true".to_owned())),
-            (_, Value::Bool(false)) => {}
-            (_, Value::String(s)) => out.push((name, s.clone())),
-            (_, other) => out.push((name, other.to_string())),
-        }
-    }
-    papers
-}
-
 /// The intake form for `procedure`, as the officer's browser got it: its hidden fields.
 async fn intake_form(officer: &mut Browser, procedure: &str) -> Vec<(String, String)> {
     let page = officer.page(&format!("/console/intake/new?procedure={procedure}"), 200).await;
@@ -607,7 +576,7 @@ async fn a_walk_in_is_filed_at_the_counter_and_found_in_the_app(backend: Backend
 
     let values = crate::forms::valid_values(&procedure.form, day("2027-04-13"), &mut |doc| vec![doc.to_owned()]);
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    let papers = intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let papers = crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     assert!(papers.len() >= 2);
     let scan_pdf = b"%PDF-1.7\n% to khai ky tai quay\n%%EOF\n".to_vec();
     let mut photo = crate::dossiers::PNG.to_vec();
@@ -709,7 +678,7 @@ async fn a_walk_in_is_filed_at_the_counter_and_found_in_the_app(backend: Backend
 
     // A second walk-in of the same citizen, by phone only: the same account.
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     form.push(("phone".into(), "+84912888777".into()));
     let filed = post_intake(&mut officer, &form, &files).await;
     assert_eq!(filed.status().as_u16(), 303);
@@ -733,7 +702,7 @@ async fn walk_in_intake_is_refused_without_session_token_or_consistent_identity(
     let mut officer = Browser::new(&app);
     assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    let papers = intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let papers = crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     let mut photo = crate::dossiers::PNG.to_vec();
     photo.extend_from_slice(b"refused");
     let files: Vec<(String, String, Vec<u8>)> =
