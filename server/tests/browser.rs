@@ -14,6 +14,8 @@ mod forms;
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "api/intake_form.rs"]
+mod intake_form;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -150,7 +152,7 @@ async fn an_officers_journey_in_chromium() {
     let today = motcua_server::dossiers::store::local_date(chrono::Utc::now());
     let values = forms::valid_values(&form, today, &mut |doc| vec![doc.to_owned()]);
     let mut fields = Vec::new();
-    let papers = forms::intake_fields(&form.fields, &values, "v.", &mut fields);
+    let papers = intake_form::intake_fields(&form.fields, &values, "v.", &mut fields);
     let scans = std::env::temp_dir().join(format!("motcua-scans-{}", std::process::id()));
     std::fs::create_dir_all(&scans).expect("scan folder");
     let files: Vec<(String, String)> = papers

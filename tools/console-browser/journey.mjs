@@ -129,6 +129,13 @@ try {
     await page.locator("#status", { hasText: "Đã trả kết quả" }).waitFor();
     assert.equal(await page.getByLabel("Quyết định hoặc giấy chứng nhận đã ký (PDF, JPEG, PNG)").count(), 0,
       "no new result document once the result is returned");
+    // The branch's figures: the decision counted, charts drawn on the server.
+    await page.getByRole("link", { name: "Số liệu" }).click();
+    await page.getByRole("heading", { name: /Số liệu của trung tâm/ }).waitFor();
+    assert.equal((await page.locator("#fig-decided").textContent()).trim(), "1");
+    assert.ok(await page.locator("svg[role=img]").count() >= 2, "charts");
+    await audit(page, "dashboard");
+    await page.screenshot({ path: `${shots}/so-lieu.png`, fullPage: true });
   } else {
     throw new Error(`unknown phase ${phase}`);
   }

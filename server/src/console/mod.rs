@@ -10,6 +10,7 @@
 //! random cookie does both, and the account's current role and branch are read with it on
 //! every request (a moved or demoted officer loses access at once).
 
+mod dashboard;
 mod intake;
 mod multipart;
 mod pages;
@@ -89,6 +90,8 @@ pub fn router(config: &crate::config::Config) -> Router<AppState> {
             get(intake::start).post(intake::file).layer(DefaultBodyLimit::max(one_file.saturating_mul(4))),
         )
         .route("/console/intake/new", get(intake::new))
+        .route("/console/dashboard", get(dashboard::page))
+        .route("/console/dashboard.csv", get(dashboard::csv))
         .route("/console/attachments/{id}", get(attachment))
         .layer(middleware::from_fn(console_layer))
 }

@@ -80,6 +80,9 @@ pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Mar
                             @if staff.user.role == Role::Officer {
                                 " · " a href="/console/intake" { (t(lang, "Tiếp nhận trực tiếp", "Walk-in intake")) }
                             }
+                            @if matches!(staff.user.role, Role::Officer | Role::Admin) {
+                                " · " a href="/console/dashboard" { (t(lang, "Số liệu", "Figures")) }
+                            }
                         }
                         div.who {
                             span { (staff.name) " (" (role_label(lang, staff.user.role)) @if let Some(b) = &staff.user.branch { ", " (b) } ")" }

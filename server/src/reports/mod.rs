@@ -966,6 +966,12 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
         params.push("from", FieldErrorCode::DateTooEarly, to - chrono::TimeDelta::days(366));
     }
     params.finish()?;
+    Ok(axum::Json(figures(&app, from, to).await?))
+}
+
+/// The figures of reports filed over `[from, to]` (local days, inclusive): the API's and
+/// the web console's dashboard.
+pub(crate) async fn figures(app: &AppState, from: NaiveDate, to: NaiveDate) -> ApiResult<ReportStats> {
     let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::hours(7)).unwrap_or_default();
     let end = to
         .succ_opt()
@@ -1000,13 +1006,13 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
             .map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() })
             .unwrap_or_default()
     };
-    Ok(axum::Json(ReportStats {
+    Ok(ReportStats {
         from,
         to,
         total: stats_row(&total, if lang == Lang::En { "All".to_owned() } else { "Tất cả".to_owned() }),
         by_category: by_category.iter().map(|g| stats_row(g, category_name(&g.key))).collect(),
         by_ward: by_ward.iter().map(|g| stats_row(g, places().ward_name(&g.key))).collect(),
-    }))
+    })
 }
 
 fn stats_row(g: &store::StatsGroup, name: String) -> ReportStatsRow {

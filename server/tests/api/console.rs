@@ -22,7 +22,9 @@ both!(
     the_queue_pages_through_every_dossier,
     the_result_document_is_attached_in_the_console,
     a_walk_in_is_filed_at_the_counter_and_found_in_the_app,
-    walk_in_intake_is_refused_without_session_token_or_consistent_identity
+    walk_in_intake_is_refused_without_session_token_or_consistent_identity,
+    the_dashboard_shows_a_branchs_figures_and_exports_them,
+    the_dashboard_is_for_the_branch_or_an_admin_only
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -576,7 +578,7 @@ async fn a_walk_in_is_filed_at_the_counter_and_found_in_the_app(backend: Backend
 
     let values = crate::forms::valid_values(&procedure.form, day("2027-04-13"), &mut |doc| vec![doc.to_owned()]);
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    let papers = crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let papers = crate::intake_form::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     assert!(papers.len() >= 2);
     let scan_pdf = b"%PDF-1.7\n% to khai ky tai quay\n%%EOF\n".to_vec();
     let mut photo = crate::dossiers::PNG.to_vec();
@@ -678,7 +680,7 @@ async fn a_walk_in_is_filed_at_the_counter_and_found_in_the_app(backend: Backend
 
     // A second walk-in of the same citizen, by phone only: the same account.
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    crate::intake_form::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     form.push(("phone".into(), "+84912888777".into()));
     let filed = post_intake(&mut officer, &form, &files).await;
     assert_eq!(filed.status().as_u16(), 303);
@@ -702,7 +704,7 @@ async fn walk_in_intake_is_refused_without_session_token_or_consistent_identity(
     let mut officer = Browser::new(&app);
     assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
     let mut form = intake_form(&mut officer, &procedure.code).await;
-    let papers = crate::forms::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let papers = crate::intake_form::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
     let mut photo = crate::dossiers::PNG.to_vec();
     photo.extend_from_slice(b"refused");
     let files: Vec<(String, String, Vec<u8>)> =
@@ -761,5 +763,96 @@ async fn walk_in_intake_is_refused_without_session_token_or_consistent_identity(
     assert_eq!(response.status().as_u16(), 422);
     assert!(response.text().await.expect("body").contains("lang=\"en\""));
     assert_eq!(queue_length(&app, &officer_token).await, before, "nothing was filed");
+    app.stop().await;
+}
+
+/// The text of the element with id `id` in `html`.
+fn element_text(html: &str, id: &str) -> String {
+    let marker = format!("id=\"{id}\">");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no #{id}")) + marker.len();
+    html[start..start + html[start..].find('<').expect("end")].to_owned()
+}
+
+async fn the_dashboard_shows_a_branchs_figures_and_exports_them(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (citizen, id, _, values) = filed(&app).await;
+    let token = app.officer("0987654321", "H26.00").await;
+    for action in ["receive", "start_processing", "approve"] {
+        act(&app, &token, &id, action, None).await;
+    }
+    // Another branch's dossier, which this branch's figures leave out.
+    let procedure = pick_procedure(&app).await;
+    let body = json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.01"});
+    let other = expect_json(submit(&app, &citizen, "dashboard-2", &body).await, 201).await;
+    let elsewhere = app.officer("0987654399", "H26.01").await;
+    act(&app, &elsewhere, other["id"].as_str().expect("id"), "receive", None).await;
+
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let page = officer.page("/console/dashboard?from=2027-04-01&to=2027-04-30&branch=H26.01", 200).await;
+    let api = expect_json(app.get_as(&token, "/api/v1/stats?from=2027-04-01&to=2027-04-30").await, 200).await;
+    assert_eq!(api["branch"], "H26.00");
+    assert!(page.contains("Chi nhánh H26.00"), "an officer sees their own branch, whatever they ask");
+    assert_eq!(element_text(&page, "fig-received"), api["totals"]["received"].to_string());
+    assert_eq!(element_text(&page, "fig-received"), "1");
+    assert_eq!(element_text(&page, "fig-decided"), "1");
+    assert!(element_text(&page, "fig-on-time").starts_with("100.0 %"));
+    assert_eq!(element_text(&page, "fig-overdue"), "0");
+    assert!(page.contains("<svg") && page.contains("role=\"img\""), "charts drawn on the server");
+    assert!(page.contains("Cán bộ Tiếp nhận"), "by officer");
+    assert_eq!(api["by_officer"][0]["decided"], 1);
+    assert!(page.contains(&procedure.name));
+    assert!(page.contains("Phản ánh hiện trường"));
+
+    let file = officer.get("/console/dashboard.csv?from=2027-04-01&to=2027-04-30").await;
+    assert_eq!(file.status().as_u16(), 200);
+    assert_eq!(file.headers()["content-type"], "text/csv; charset=utf-8");
+    let disposition = file.headers()["content-disposition"].to_str().expect("cd").to_owned();
+    assert_eq!(disposition, "attachment; filename=\"motcua-H26.00-2027-04-01-2027-04-30.csv\"");
+    let text = file.text().await.expect("csv");
+    let lines: Vec<&str> = text.trim_start_matches('\u{feff}').lines().collect();
+    assert!(lines[0].starts_with("section,key,name,received,"));
+    assert!(lines.contains(&"dossiers_total,H26.00,,1,1,1,1.0000,0,0,"), "{text}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("dossiers_officer,") && l.contains(",Cán bộ Tiếp nhận,1,1,1,")),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("reports_total,")));
+    assert!(!text.contains("H26.01"), "nothing of the other branch");
+
+    // Days beyond the allowed span or in the wrong order: named, in a page.
+    officer.page("/console/dashboard?from=2025-01-01&to=2027-04-30", 422).await;
+    officer.page("/console/dashboard?from=2027-05-01&to=2027-04-30", 422).await;
+    officer.page("/console/dashboard?from=hom-qua", 422).await;
+    app.stop().await;
+}
+
+async fn the_dashboard_is_for_the_branch_or_an_admin_only(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (_, id, _, _) = filed(&app).await;
+    let token = app.officer("0987654321", "H26.00").await;
+    act(&app, &token, &id, "receive", None).await;
+    let mut anonymous = Browser::new(&app);
+    for path in ["/console/dashboard", "/console/dashboard.csv"] {
+        let response = anonymous.get(path).await;
+        assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/login".to_owned()), "{path}");
+    }
+    app.agency_officer("0987000011", "HN.SXD", "Trần Văn Chuyên Viên").await;
+    let mut agency = Browser::new(&app);
+    assert_eq!(agency.sign_in("0987000011", "chuyenvien123").await.status().as_u16(), 303);
+    agency.page("/console/dashboard", 403).await;
+    assert_eq!(agency.get("/console/dashboard.csv").await.status().as_u16(), 403);
+
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success());
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in("0987000099", "quantri123").await.status().as_u16(), 303);
+    let whole = admin.page("/console/dashboard?from=2027-04-01&to=2027-04-30", 200).await;
+    assert!(whole.contains("Toàn trung tâm"));
+    assert_eq!(element_text(&whole, "fig-received"), "1");
+    let other = admin.page("/console/dashboard?from=2027-04-01&to=2027-04-30&branch=H26.01", 200).await;
+    assert_eq!(element_text(&other, "fig-received"), "0");
+    admin.page("/console/dashboard?branch=KHONG-CO", 422).await;
     app.stop().await;
 }

@@ -3,6 +3,7 @@
 
 mod forms;
 mod helpers;
+mod intake_form;
 
 mod abuse;
 mod agencies;
