@@ -14,6 +14,7 @@ mod dashboard;
 mod intake;
 mod multipart;
 mod pages;
+mod reports;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -90,6 +91,10 @@ pub fn router(config: &crate::config::Config) -> Router<AppState> {
             get(intake::start).post(intake::file).layer(DefaultBodyLimit::max(one_file.saturating_mul(4))),
         )
         .route("/console/intake/new", get(intake::new))
+        .route("/console/reports", get(reports::queue))
+        .route("/console/reports/{id}", get(reports::report))
+        .route("/console/reports/{id}/actions", post(reports::act).layer(DefaultBodyLimit::max(one_file)))
+        .route("/console/reports/{id}/moderation", post(reports::moderate))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/dashboard.csv", get(dashboard::csv))
         .route("/console/attachments/{id}", get(attachment))

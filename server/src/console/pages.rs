@@ -81,6 +81,7 @@ pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Mar
                                 " · " a href="/console/intake" { (t(lang, "Tiếp nhận trực tiếp", "Walk-in intake")) }
                             }
                             @if matches!(staff.user.role, Role::Officer | Role::Admin) {
+                                " · " a href="/console/reports" { (t(lang, "Phản ánh", "Reports")) }
                                 " · " a href="/console/dashboard" { (t(lang, "Số liệu", "Figures")) }
                             }
                         }

@@ -24,7 +24,8 @@ both!(
     a_walk_in_is_filed_at_the_counter_and_found_in_the_app,
     walk_in_intake_is_refused_without_session_token_or_consistent_identity,
     the_dashboard_shows_a_branchs_figures_and_exports_them,
-    the_dashboard_is_for_the_branch_or_an_admin_only
+    the_dashboard_is_for_the_branch_or_an_admin_only,
+    a_ward_handles_its_field_reports_in_the_console
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -854,5 +855,118 @@ async fn the_dashboard_is_for_the_branch_or_an_admin_only(backend: Backend) {
     let other = admin.page("/console/dashboard?from=2027-04-01&to=2027-04-30&branch=H26.01", 200).await;
     assert_eq!(element_text(&other, "fig-received"), "0");
     admin.page("/console/dashboard?branch=KHONG-CO", 422).await;
+    app.stop().await;
+}
+
+async fn a_ward_handles_its_field_reports_in_the_console(backend: Backend) {
+    use crate::reports::{LAKE, file, jpeg_with_gps, report_body};
+    let app = spawn_app(backend).await;
+    let reporter = app.citizen("001203004567", "0912345678").await;
+    app.officer("0911222333", "HN.00070").await;
+    app.officer("0911222444", "HN.00004").await;
+    let mut ids = Vec::new();
+    for i in 0..3u8 {
+        let photo = crate::dossiers::upload_whole(&app, &reporter, &jpeg_with_gps(10 + i), "anh.jpg").await;
+        let filed =
+            expect_json(file(&app, &reporter, &format!("c-{i}"), &report_body("rac-thai", &[photo], LAKE)).await, 201)
+                .await;
+        ids.push((filed["id"].as_str().expect("id").to_owned(), filed["code"].as_str().expect("code").to_owned()));
+    }
+    let mut ward = Browser::new(&app);
+    assert_eq!(ward.sign_in("0911222333", "canbo12345").await.status().as_u16(), 303);
+    let mut other = Browser::new(&app);
+    assert_eq!(other.sign_in("0911222444", "canbo12345").await.status().as_u16(), 303);
+    let queue = ward.page("/console/reports", 200).await;
+    assert!(ids.iter().all(|(_, code)| queue.contains(code.as_str())), "the ward's reports");
+    let elsewhere = other.page("/console/reports", 200).await;
+    assert!(!ids.iter().any(|(_, code)| elsewhere.contains(code.as_str())), "not another ward's");
+    let (first, _) = &ids[0];
+    other.page(&format!("/console/reports/{first}"), 404).await;
+
+    let page = ward.page(&format!("/console/reports/{first}"), 200).await;
+    let csrf = hidden(&page, "csrf");
+    let actions = format!("/console/reports/{first}/actions");
+    let status = |id: String| {
+        let (app, reporter) = (&app, &reporter);
+        async move { expect_json(app.get_as(reporter, &format!("/api/v1/reports/{id}")).await, 200).await["status"].clone() }
+    };
+    // No session, no token, another ward: nothing moves.
+    let mut anonymous = Browser::new(&app);
+    let response = anonymous.post_files(&actions, &[("csrf", &csrf), ("action", "assign")], &[]).await;
+    assert_eq!((response.status().as_u16(), location(&response)), (303, "/console/login".to_owned()));
+    assert_eq!(ward.post_files(&actions, &[("action", "assign")], &[]).await.status().as_u16(), 403);
+    let theirs = hidden(&elsewhere, "csrf");
+    assert_eq!(
+        other.post_files(&actions, &[("csrf", &theirs), ("action", "assign")], &[]).await.status().as_u16(),
+        404
+    );
+    assert_eq!(status(first.clone()).await, "received");
+
+    // Assign, start, resolve: an answer and an after photo are needed.
+    for action in ["assign", "start"] {
+        let done = ward.post_files(&actions, &[("csrf", &csrf), ("action", action)], &[]).await;
+        assert_eq!(done.status().as_u16(), 303, "{action}");
+    }
+    assert_eq!(status(first.clone()).await, "in_progress");
+    let unproven =
+        ward.post_files(&actions, &[("csrf", &csrf), ("action", "resolve"), ("response", "Đã dọn")], &[]).await;
+    assert_eq!(unproven.status().as_u16(), 422);
+    let after = jpeg_with_gps(40);
+    let done = ward
+        .post_files(
+            &actions,
+            &[("csrf", &csrf), ("action", "resolve"), ("response", "Đã thu gom, vệ sinh mặt đường")],
+            &[("after_photo", "sau.jpg", &after)],
+        )
+        .await;
+    assert_eq!(done.status().as_u16(), 303);
+    let resolved = expect_json(app.get_as(&reporter, &format!("/api/v1/reports/{first}")).await, 200).await;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["response"], "Đã thu gom, vệ sinh mặt đường");
+    assert!(resolved["photos"].as_array().expect("photos").iter().any(|p| p["stage"] == "after"));
+
+    // Reject with a reason; move another to a ward, which then has it.
+    let (second, _) = &ids[1];
+    let rejected = ward
+        .post_files(
+            &format!("/console/reports/{second}/actions"),
+            &[("csrf", &csrf), ("action", "reject"), ("reason", "duplicate"), ("note", "Trùng phản ánh trước")],
+            &[],
+        )
+        .await;
+    assert_eq!(rejected.status().as_u16(), 303);
+    assert_eq!(status(second.clone()).await, "rejected");
+    let (third, third_code) = &ids[2];
+    let moved = ward
+        .post_files(
+            &format!("/console/reports/{third}/actions"),
+            &[("csrf", &csrf), ("action", "move_ward"), ("ward_code", "00004")],
+            &[],
+        )
+        .await;
+    assert_eq!(moved.status().as_u16(), 303);
+    assert!(other.page("/console/reports", 200).await.contains(third_code.as_str()));
+    ward.page(&format!("/console/reports/{third}"), 404).await;
+
+    // Moderation: the description hidden from the public, with a reason.
+    let unreasoned = ward
+        .post_files(
+            &format!("/console/reports/{first}/moderation"),
+            &[("csrf", &csrf), ("hide_description", "true")],
+            &[],
+        )
+        .await;
+    assert_eq!(unreasoned.status().as_u16(), 422);
+    let hidden_now = ward
+        .post_files(
+            &format!("/console/reports/{first}/moderation"),
+            &[("csrf", &csrf), ("hide_description", "true"), ("reason", "Ngôn từ không phù hợp")],
+            &[],
+        )
+        .await;
+    assert_eq!(hidden_now.status().as_u16(), 303);
+    let public = expect_json(app.get_as(&reporter, &format!("/api/v1/reports/{first}")).await, 200).await;
+    assert_eq!(public["description_hidden"], true);
+    assert!(ward.page(&format!("/console/reports/{first}"), 200).await.contains("đã ẩn với công chúng"));
     app.stop().await;
 }
