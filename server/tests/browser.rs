@@ -178,5 +178,37 @@ async fn an_officers_journey_in_chromium() {
     let mine = expect_json(app.get_as(&walk_in, "/api/v1/dossiers").await, 200).await;
     assert_eq!(mine["items"][0]["code"], printed.as_str());
     assert_eq!(mine["items"][0]["status"], "received");
+
+    // A field report, handled from the console.
+    let mut photo = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut photo, 85)
+        .encode_image(&image::RgbImage::from_fn(48, 32, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, 90])))
+        .expect("a photo");
+    let uploaded = app
+        .request(Method::POST, "/api/v1/attachments?name=anh.jpg")
+        .bearer_auth(&citizen)
+        .header("content-type", "application/octet-stream")
+        .body(photo)
+        .send()
+        .await
+        .expect("upload");
+    let photo_id = expect_json(uploaded, 201).await["id"].as_str().expect("id").to_owned();
+    let report = json!({"category": "rac-thai", "description": "Rác thải đổ tràn ra lòng đường, bốc mùi.",
+        "photos": [photo_id], "lat": 21.0287, "lng": 105.8524, "address": "Phố Đinh Tiên Hoàng", "hide_identity": false});
+    let filed = app
+        .request(Method::POST, "/api/v1/reports")
+        .bearer_auth(&citizen)
+        .header("idempotency-key", "browser-report")
+        .json(&report)
+        .send()
+        .await
+        .expect("report");
+    let filed = expect_json(filed, 201).await;
+    let report_code = filed["code"].as_str().expect("code").to_owned();
+    tokio::task::block_in_place(|| journey(&app, code, "reports", &[("REPORT_CODE", report_code)]));
+    let seen =
+        expect_json(app.get_as(&citizen, &format!("/api/v1/reports/{}", filed["id"].as_str().expect("id"))).await, 200)
+            .await;
+    assert_eq!(seen["status"], "in_progress");
     app.stop().await;
 }

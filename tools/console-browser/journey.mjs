@@ -2,7 +2,8 @@
 // one phase per run against a live motcua-server: `receive` signs in, finds the citizen's
 // dossier in the queue, receives it and requests a supplement; `approve` signs in, sees
 // the citizen's answer, approves, attaches the signed decision and returns the result;
-// `intake` files a walk-in citizen's dossier at the counter and prints the receipt. The browser must report no error (a CSP violation,
+// `intake` files a walk-in citizen's dossier at the counter and prints the receipt;
+// `reports` assigns and starts a field report. The browser must report no error (a CSP violation,
 // a missing resource); axe-core finds no serious or critical violation on the sign-in,
 // queue and dossier pages, which are screenshotted into SCREENSHOTS. Run by the Rust test
 // server/tests/browser.rs (`cargo xtask test --step browser`), which sets the environment.
@@ -97,13 +98,23 @@ try {
     await audit(page, "queue");
     await page.screenshot({ path: `${shots}/hang-doi.png`, fullPage: true });
   }
-  if (phase !== "intake") {
+  if (phase !== "intake" && phase !== "reports") {
     await row.click();
     await page.getByRole("heading", { name: `Hồ sơ ${code}` }).waitFor();
   }
 
   if (phase === "intake") {
     await intake(page);
+  } else if (phase === "reports") {
+    // A field report: from the menu, assigned and started, its status shown each time.
+    await page.getByRole("link", { name: "Phản ánh", exact: true }).click();
+    await page.getByRole("link", { name: env("REPORT_CODE") }).click();
+    await page.getByRole("button", { name: "Phân công" }).click();
+    await page.locator("#report-status", { hasText: "Đã phân công" }).waitFor();
+    await page.getByRole("button", { name: "Bắt đầu xử lý" }).click();
+    await page.locator("#report-status", { hasText: "Đang xử lý" }).waitFor();
+    await audit(page, "field report");
+    await page.screenshot({ path: `${shots}/phan-anh.png`, fullPage: true });
   } else if (phase === "receive") {
     assert.equal(await page.getByRole("button", { name: "Phê duyệt" }).count(), 0, "no approval before reception");
     await page.getByRole("button", { name: "Tiếp nhận" }).click();
