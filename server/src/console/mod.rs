@@ -10,6 +10,7 @@
 //! random cookie does both, and the account's current role and branch are read with it on
 //! every request (a moved or demoted officer loses access at once).
 
+mod campaigns;
 mod dashboard;
 mod intake;
 mod multipart;
@@ -95,6 +96,8 @@ pub fn router(config: &crate::config::Config) -> Router<AppState> {
         .route("/console/reports/{id}", get(reports::report))
         .route("/console/reports/{id}/actions", post(reports::act).layer(DefaultBodyLimit::max(one_file)))
         .route("/console/reports/{id}/moderation", post(reports::moderate))
+        .route("/console/campaigns", get(campaigns::page).post(campaigns::create))
+        .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/dashboard.csv", get(dashboard::csv))
         .route("/console/attachments/{id}", get(attachment))

@@ -84,6 +84,9 @@ pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Mar
                                 " · " a href="/console/reports" { (t(lang, "Phản ánh", "Reports")) }
                                 " · " a href="/console/dashboard" { (t(lang, "Số liệu", "Figures")) }
                             }
+                            @if staff.user.role == Role::Admin {
+                                " · " a href="/console/campaigns" { (t(lang, "Thông báo đẩy", "Push")) }
+                            }
                         }
                         div.who {
                             span { (staff.name) " (" (role_label(lang, staff.user.role)) @if let Some(b) = &staff.user.branch { ", " (b) } ")" }

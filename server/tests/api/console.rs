@@ -25,7 +25,8 @@ both!(
     walk_in_intake_is_refused_without_session_token_or_consistent_identity,
     the_dashboard_shows_a_branchs_figures_and_exports_them,
     the_dashboard_is_for_the_branch_or_an_admin_only,
-    a_ward_handles_its_field_reports_in_the_console
+    a_ward_handles_its_field_reports_in_the_console,
+    an_admin_runs_push_campaigns_in_the_console
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -968,5 +969,120 @@ async fn a_ward_handles_its_field_reports_in_the_console(backend: Backend) {
     let public = expect_json(app.get_as(&reporter, &format!("/api/v1/reports/{first}")).await, 200).await;
     assert_eq!(public["description_hidden"], true);
     assert!(ward.page(&format!("/console/reports/{first}"), 200).await.contains("đã ẩn với công chúng"));
+    app.stop().await;
+}
+
+async fn an_admin_runs_push_campaigns_in_the_console(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.citizen("001203004567", "0912345678").await;
+    app.officer("0987654321", "H26.00").await;
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success());
+    let admin_token = app.token("0987000099", "quantri123").await;
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in("0987000099", "quantri123").await.status().as_u16(), 303);
+    let page = admin.page("/console/campaigns", 200).await;
+    assert!(page.contains("Chưa có chiến dịch nào."));
+    let csrf = hidden(&page, "csrf");
+
+    // Every problem named at once: the English title missing, an unknown account, a bad time.
+    let refused = admin
+        .post(
+            "/console/campaigns",
+            &[
+                ("csrf", &csrf),
+                ("title_vi", "Lịch nghỉ Tết"),
+                ("body_vi", "Trung tâm nghỉ từ 14/2"),
+                ("body_en", "The centre closes on 14 Feb"),
+                ("audience", "accounts"),
+                ("accounts", "0912345678\n0999999999"),
+                ("scheduled_at", "ngay-mai"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status().as_u16(), 422);
+    let text = refused.text().await.expect("body");
+    assert!(text.contains("accounts[1]") && text.contains("scheduled_at"), "{text}");
+    assert!(text.contains("Lịch nghỉ Tết"), "what was typed stays");
+
+    // Scheduled for later (Hanoi time), listed accounts by phone: created, then cancelled.
+    let hanoi = (chrono::Utc::now() + chrono::TimeDelta::days(30) + chrono::TimeDelta::hours(7)).naive_utc();
+    let typed = hanoi.format("%Y-%m-%dT%H:%M").to_string();
+    let later = admin
+        .post(
+            "/console/campaigns",
+            &[
+                ("csrf", &csrf),
+                ("title_vi", "Lịch nghỉ Tết"),
+                ("title_en", "Tết holiday"),
+                ("body_vi", "Trung tâm nghỉ từ 14/2"),
+                ("body_en", "The centre closes on 14 Feb"),
+                ("audience", "accounts"),
+                ("accounts", "0912345678"),
+                ("scheduled_at", &typed),
+            ],
+        )
+        .await;
+    assert_eq!((later.status().as_u16(), location(&later)), (303, "/console/campaigns".to_owned()));
+    let listed = expect_json(app.get_as(&admin_token, "/api/v1/ops/push/campaigns").await, 200).await;
+    let campaign = listed[0].clone();
+    assert_eq!(campaign["title"]["en"], "Tết holiday");
+    let expected = (hanoi - chrono::TimeDelta::hours(7)).format("%Y-%m-%dT%H:%M:00Z").to_string();
+    assert_eq!(campaign["scheduled_at"], expected.as_str());
+    assert_eq!(campaign["audience"]["kind"], "accounts");
+    let id = campaign["id"].as_str().expect("id").to_owned();
+    let page = admin.page("/console/campaigns", 200).await;
+    assert!(page.contains("Chờ đến giờ gửi") && page.contains(&hanoi.format("%d/%m/%Y %H:%M").to_string()));
+    let cancel = format!("/console/campaigns/{id}/cancel");
+    assert_eq!(admin.post(&cancel, &[]).await.status().as_u16(), 403, "the token is needed");
+    assert_eq!(admin.post(&cancel, &[("csrf", &csrf)]).await.status().as_u16(), 303);
+    assert!(admin.page("/console/campaigns", 200).await.contains("Đã hủy"));
+    assert_eq!(admin.post(&cancel, &[("csrf", &csrf)]).await.status().as_u16(), 409, "cancelled once");
+
+    // Now, to the whole city: the page follows the delivery (it refreshes while sending).
+    let now = admin
+        .post(
+            "/console/campaigns",
+            &[
+                ("csrf", &csrf),
+                ("title_vi", "Thông báo"),
+                ("title_en", "Notice"),
+                ("body_vi", "Nội dung"),
+                ("body_en", "Body"),
+                ("audience", "city"),
+            ],
+        )
+        .await;
+    assert_eq!(now.status().as_u16(), 303);
+    let stats = expect_json(app.get_as(&admin_token, "/api/v1/ops/push/stats").await, 200).await;
+    let page = admin.page("/console/campaigns", 200).await;
+    assert_eq!(element_text(&page, "push-sent"), stats["overall"]["sent"].to_string());
+
+    // Nobody else: no session, an officer.
+    let mut anonymous = Browser::new(&app);
+    assert_eq!(anonymous.get("/console/campaigns").await.status().as_u16(), 303);
+    let response = anonymous.post("/console/campaigns", &[("csrf", "x"), ("audience", "city")]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    officer.page("/console/campaigns", 403).await;
+    let theirs = hidden(&officer.page("/console/queue", 200).await, "csrf");
+    let forged = officer
+        .post(
+            "/console/campaigns",
+            &[
+                ("csrf", &theirs),
+                ("title_vi", "x"),
+                ("title_en", "x"),
+                ("body_vi", "x"),
+                ("body_en", "x"),
+                ("audience", "city"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status().as_u16(), 403);
+    let after = expect_json(app.get_as(&admin_token, "/api/v1/ops/push/campaigns").await, 200).await;
+    assert_eq!(after.as_array().expect("list").len(), 2);
     app.stop().await;
 }
