@@ -214,7 +214,8 @@ pub async fn authenticate(app: &AppState, ip: std::net::IpAddr, login: &str, pas
     let stored = user.as_ref().map(|u| u.password_hash.clone()).filter(|h| h != super::counter::NO_PASSWORD);
     let ok = app.hasher.verify(turn, password, stored).await?;
     match user {
-        Some(user) if ok => {
+        // A disabled account: refused like a wrong password (nothing told apart).
+        Some(user) if ok && user.disabled_at.is_none() => {
             ratelimit::clear(&app.db, &per_network).await?;
             ratelimit::refund(&app.db, &per_account).await?;
             metrics::counter!("motcua_logins_total", "outcome" => "ok").increment(1);

@@ -16,6 +16,7 @@ mod intake;
 mod multipart;
 mod pages;
 mod reports;
+mod staff;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -98,6 +99,8 @@ pub fn router(config: &crate::config::Config) -> Router<AppState> {
         .route("/console/reports/{id}/moderation", post(reports::moderate))
         .route("/console/campaigns", get(campaigns::page).post(campaigns::create))
         .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/console/staff", get(staff::page).post(staff::create))
+        .route("/console/staff/{id}", post(staff::change))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/dashboard.csv", get(dashboard::csv))
         .route("/console/attachments/{id}", get(attachment))
@@ -221,7 +224,7 @@ async fn find_session(app: &AppState, headers: &HeaderMap) -> Result<Option<Staf
     let row: Option<SessionRow> = on_db!(&app.db, read, pool => {
         sqlx::query_as(
             "SELECT s.csrf_token, s.expires_at, u.id, u.role, u.branch_code, u.agency_code, u.full_name \
-             FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+             FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(pool)

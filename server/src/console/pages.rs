@@ -86,6 +86,7 @@ pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Mar
                             }
                             @if staff.user.role == Role::Admin {
                                 " · " a href="/console/campaigns" { (t(lang, "Thông báo đẩy", "Push")) }
+                                " · " a href="/console/staff" { (t(lang, "Tài khoản cán bộ", "Staff")) }
                             }
                         }
                         div.who {

@@ -26,7 +26,8 @@ both!(
     the_dashboard_shows_a_branchs_figures_and_exports_them,
     the_dashboard_is_for_the_branch_or_an_admin_only,
     a_ward_handles_its_field_reports_in_the_console,
-    an_admin_runs_push_campaigns_in_the_console
+    an_admin_runs_push_campaigns_in_the_console,
+    an_admin_manages_staff_accounts_in_the_console
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -1084,5 +1085,124 @@ async fn an_admin_runs_push_campaigns_in_the_console(backend: Backend) {
     assert_eq!(forged.status().as_u16(), 403);
     let after = expect_json(app.get_as(&admin_token, "/api/v1/ops/push/campaigns").await, 200).await;
     assert_eq!(after.as_array().expect("list").len(), 2);
+    app.stop().await;
+}
+
+/// The id of the staff account named `name` on the staff page (from its forms' action).
+fn staff_id(page: &str, name: &str) -> String {
+    let row = page.find(&format!("<th scope=\"row\">{name}</th>")).unwrap_or_else(|| panic!("no row for {name}"));
+    let marker = "action=\"/console/staff/";
+    let start = page[row..].find(marker).expect("a form") + row + marker.len();
+    page[start..start + page[start..].find('"').expect("end")].to_owned()
+}
+
+async fn an_admin_manages_staff_accounts_in_the_console(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success());
+    app.officer("0987654321", "H26.00").await;
+    let mut admin = Browser::new(&app);
+    assert_eq!(admin.sign_in("0987000099", "quantri123").await.status().as_u16(), 303);
+    let page = admin.page("/console/staff", 200).await;
+    let csrf = hidden(&page, "csrf");
+
+    // Create: every problem named (a weak password, an officer without a branch), then done.
+    let weak = admin
+        .post(
+            "/console/staff",
+            &[
+                ("csrf", &csrf),
+                ("role", "officer"),
+                ("full_name", "Phạm Văn Mới"),
+                ("phone", "0987111222"),
+                ("password", "abc"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status().as_u16(), 422);
+    let text = weak.text().await.expect("body");
+    assert!(text.contains("<code>branch</code>") && text.contains("<code>password</code>"), "{text}");
+    let made = admin
+        .post(
+            "/console/staff",
+            &[
+                ("csrf", &csrf),
+                ("role", "officer"),
+                ("full_name", "Phạm Văn Mới"),
+                ("phone", "0987 111 222"),
+                ("branch", "H26.00"),
+                ("password", "batdau123"),
+            ],
+        )
+        .await;
+    assert_eq!(made.status().as_u16(), 303);
+    let token = app.token("0987111222", "batdau123").await;
+    let me = expect_json(app.get_as(&token, "/api/v1/me").await, 200).await;
+    assert_eq!((me["role"].as_str(), me["branch"].as_str()), (Some("officer"), Some("H26.00")));
+
+    // Change the branch: the officer's queue is the new branch's.
+    let page = admin.page("/console/staff", 200).await;
+    let id = staff_id(&page, "Phạm Văn Mới");
+    let path = format!("/console/staff/{id}");
+    let moved = admin.post(&path, &[("csrf", &csrf), ("op", "branch"), ("branch", "H26.01")]).await;
+    assert_eq!(moved.status().as_u16(), 303);
+    assert_eq!(
+        admin.post(&path, &[("csrf", &csrf), ("op", "branch"), ("branch", "KHONG")]).await.status().as_u16(),
+        422
+    );
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987111222", "batdau123").await.status().as_u16(), 303);
+    assert!(officer.page("/console/queue", 200).await.contains("H26.01"), "the new branch");
+
+    // Reset the password: the old one and the old sign-ins stop at once.
+    let reset = admin.post(&path, &[("csrf", &csrf), ("op", "password"), ("password", "matkhaumoi9")]).await;
+    assert_eq!(reset.status().as_u16(), 303);
+    assert_eq!(officer.get("/console/queue").await.status().as_u16(), 303, "the console session ended");
+    assert_eq!(app.get_as(&token, "/api/v1/me").await.status().as_u16(), 401, "the API sign-in ended");
+    let old = app.post_json("/api/v1/auth/login", &json!({"login": "0987111222", "password": "batdau123"})).await;
+    assert_eq!(old.status().as_u16(), 401);
+    let token = app.token("0987111222", "matkhaumoi9").await;
+
+    // Disable: no sign-in at all (API or console), sessions ended; enable again.
+    assert_eq!(admin.post(&path, &[("csrf", &csrf), ("op", "disable")]).await.status().as_u16(), 303);
+    assert!(admin.page("/console/staff", 200).await.contains("Đã khóa"));
+    assert_eq!(app.get_as(&token, "/api/v1/me").await.status().as_u16(), 401);
+    let refused = app.post_json("/api/v1/auth/login", &json!({"login": "0987111222", "password": "matkhaumoi9"})).await;
+    assert_eq!(refused.status().as_u16(), 401);
+    let mut again = Browser::new(&app);
+    assert_eq!(again.sign_in("0987111222", "matkhaumoi9").await.status().as_u16(), 401);
+    assert_eq!(admin.post(&path, &[("csrf", &csrf), ("op", "enable")]).await.status().as_u16(), 303);
+    app.token("0987111222", "matkhaumoi9").await;
+
+    // An administrator cannot disable themselves; citizens are not administered here.
+    let page = admin.page("/console/staff", 200).await;
+    let own = staff_id(&page, "Quản trị");
+    assert_eq!(
+        admin.post(&format!("/console/staff/{own}"), &[("csrf", &csrf), ("op", "disable")]).await.status().as_u16(),
+        403
+    );
+    let citizen = app.citizen("001203004567", "0912345678").await;
+    let citizen_id =
+        expect_json(app.get_as(&citizen, "/api/v1/me").await, 200).await["id"].as_str().expect("id").to_owned();
+    let response = admin
+        .post(
+            &format!("/console/staff/{citizen_id}"),
+            &[("csrf", &csrf), ("op", "password"), ("password", "hack12345")],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 404);
+
+    // Nobody else: no session, no token, an officer.
+    let mut anonymous = Browser::new(&app);
+    assert_eq!(anonymous.get("/console/staff").await.status().as_u16(), 303);
+    assert_eq!(anonymous.post(&path, &[("csrf", &csrf), ("op", "disable")]).await.status().as_u16(), 303);
+    assert_eq!(admin.post(&path, &[("op", "disable")]).await.status().as_u16(), 403);
+    let mut plain = Browser::new(&app);
+    assert_eq!(plain.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    plain.page("/console/staff", 403).await;
+    let theirs = hidden(&plain.page("/console/queue", 200).await, "csrf");
+    assert_eq!(plain.post(&path, &[("csrf", &theirs), ("op", "disable")]).await.status().as_u16(), 403);
+    app.token("0987111222", "matkhaumoi9").await;
     app.stop().await;
 }
