@@ -210,5 +210,23 @@ async fn an_officers_journey_in_chromium() {
         expect_json(app.get_as(&citizen, &format!("/api/v1/reports/{}", filed["id"].as_str().expect("id"))).await, 200)
             .await;
     assert_eq!(seen["status"], "in_progress");
+
+    // The administrator's pages: a push campaign (scheduled, then cancelled), the staff.
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success());
+    let at = (chrono::Utc::now() + chrono::TimeDelta::days(30) + chrono::TimeDelta::hours(7)).naive_utc();
+    let extra = [
+        ("ADMIN_LOGIN", "0987000099".to_owned()),
+        ("ADMIN_PASSWORD", "quantri123".to_owned()),
+        ("CAMPAIGN_AT", at.format("%Y-%m-%dT%H:%M").to_string()),
+    ];
+    tokio::task::block_in_place(|| journey(&app, code, "admin", &extra));
+    let admin = app.token("0987000099", "quantri123").await;
+    let campaigns = expect_json(app.get_as(&admin, "/api/v1/ops/push/campaigns").await, 200).await;
+    assert_eq!(
+        (campaigns[0]["state"].as_str(), campaigns[0]["audience"]["ward_code"].as_str()),
+        (Some("cancelled"), Some("00070"))
+    );
     app.stop().await;
 }

@@ -3,7 +3,8 @@
 // dossier in the queue, receives it and requests a supplement; `approve` signs in, sees
 // the citizen's answer, approves, attaches the signed decision and returns the result;
 // `intake` files a walk-in citizen's dossier at the counter and prints the receipt;
-// `reports` assigns and starts a field report. The browser must report no error (a CSP violation,
+// `reports` assigns and starts a field report; `admin` (an administrator) composes and
+// cancels a push campaign and opens the staff accounts. The browser must report no error (a CSP violation,
 // a missing resource); axe-core finds no serious or critical violation on the sign-in,
 // queue and dossier pages, which are screenshotted into SCREENSHOTS. Run by the Rust test
 // server/tests/browser.rs (`cargo xtask test --step browser`), which sets the environment.
@@ -88,8 +89,9 @@ try {
     await audit(page, "sign-in");
     await page.screenshot({ path: `${shots}/dang-nhap.png`, fullPage: true });
   }
-  await page.getByLabel("Số CCCD hoặc số điện thoại").fill(env("OFFICER_LOGIN"));
-  await page.getByLabel("Mật khẩu").fill(env("OFFICER_PASSWORD"));
+  const admin = phase === "admin";
+  await page.getByLabel("Số CCCD hoặc số điện thoại").fill(env(admin ? "ADMIN_LOGIN" : "OFFICER_LOGIN"));
+  await page.getByLabel("Mật khẩu").fill(env(admin ? "ADMIN_PASSWORD" : "OFFICER_PASSWORD"));
   await page.getByLabel("Mật khẩu").press("Enter");
   await page.waitForURL(`${base}/console/queue`);
   const row = page.getByRole("link", { name: code });
@@ -98,13 +100,34 @@ try {
     await audit(page, "queue");
     await page.screenshot({ path: `${shots}/hang-doi.png`, fullPage: true });
   }
-  if (phase !== "intake" && phase !== "reports") {
+  if (phase !== "intake" && phase !== "reports" && phase !== "admin") {
     await row.click();
     await page.getByRole("heading", { name: `Hồ sơ ${code}` }).waitFor();
   }
 
   if (phase === "intake") {
     await intake(page);
+  } else if (phase === "admin") {
+    // A push campaign composed for later in both languages, seen, then cancelled.
+    await page.getByRole("link", { name: "Thông báo đẩy" }).click();
+    await page.getByLabel("Tiêu đề (tiếng Việt)").fill("Lịch nghỉ Tết");
+    await page.getByLabel("Tiêu đề (tiếng Anh)").fill("Tết holiday");
+    await page.getByLabel("Nội dung (tiếng Việt)").fill("Trung tâm nghỉ từ ngày 14/2.");
+    await page.getByLabel("Nội dung (tiếng Anh)").fill("The centre closes on 14 February.");
+    await page.getByLabel("Một phường, xã").check();
+    await page.getByLabel("Phường, xã", { exact: true }).selectOption("00070");
+    await page.getByLabel("Giờ gửi (giờ Hà Nội; để trống: gửi ngay)").fill(env("CAMPAIGN_AT"));
+    await page.getByRole("button", { name: "Tạo chiến dịch" }).click();
+    await page.getByRole("cell", { name: "Chờ đến giờ gửi" }).waitFor();
+    await audit(page, "campaigns");
+    await page.screenshot({ path: `${shots}/thong-bao-day.png`, fullPage: true });
+    await page.getByRole("button", { name: "Hủy chiến dịch Lịch nghỉ Tết" }).click();
+    await page.getByRole("cell", { name: "Đã hủy" }).waitFor();
+    // Staff accounts: an officer moved to another branch.
+    await page.getByRole("link", { name: "Tài khoản cán bộ" }).click();
+    await page.getByRole("heading", { name: "Tài khoản cán bộ" }).waitFor();
+    await audit(page, "staff accounts");
+    await page.screenshot({ path: `${shots}/tai-khoan.png`, fullPage: true });
   } else if (phase === "reports") {
     // A field report: from the menu, assigned and started, its status shown each time.
     await page.getByRole("link", { name: "Phản ánh", exact: true }).click();
