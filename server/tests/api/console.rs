@@ -27,7 +27,8 @@ both!(
     the_dashboard_is_for_the_branch_or_an_admin_only,
     a_ward_handles_its_field_reports_in_the_console,
     an_admin_runs_push_campaigns_in_the_console,
-    an_admin_manages_staff_accounts_in_the_console
+    an_admin_manages_staff_accounts_in_the_console,
+    a_counter_account_is_claimed_only_with_its_phone_and_citizen_id
 );
 
 /// A browser: a cookie jar (name → value; an empty value or `Max-Age=0` removes one).
@@ -1204,5 +1205,45 @@ async fn an_admin_manages_staff_accounts_in_the_console(backend: Backend) {
     let theirs = hidden(&plain.page("/console/queue", 200).await, "csrf");
     assert_eq!(plain.post(&path, &[("csrf", &theirs), ("op", "disable")]).await.status().as_u16(), 403);
     app.token("0987111222", "matkhaumoi9").await;
+    app.stop().await;
+}
+
+async fn a_counter_account_is_claimed_only_with_its_phone_and_citizen_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.clock.set(crate::dossiers::at("2027-04-13T02:00:00Z"));
+    app.officer("0987654321", "H26.00").await;
+    let procedure = pick_procedure(&app).await;
+    let values = crate::forms::valid_values(&procedure.form, day("2027-04-13"), &mut |doc| vec![doc.to_owned()]);
+    let mut officer = Browser::new(&app);
+    assert_eq!(officer.sign_in("0987654321", "canbo12345").await.status().as_u16(), 303);
+    let mut form = intake_form(&mut officer, &procedure.code).await;
+    let papers = crate::intake_form::intake_fields(&procedure.form.fields, &values, "v.", &mut form);
+    let mut photo = crate::dossiers::PNG.to_vec();
+    photo.extend_from_slice(b"claim");
+    let files: Vec<(String, String, Vec<u8>)> =
+        papers.iter().map(|p| (format!("f.{p}"), "scan.png".to_owned(), photo.clone())).collect();
+    form.extend([
+        ("citizen_id".to_owned(), "001203004999".to_owned()),
+        ("phone".to_owned(), "0912888777".to_owned()),
+        ("full_name".to_owned(), "Lê Thị Quầy".to_owned()),
+    ]);
+    assert_eq!(post_intake(&mut officer, &form, &files).await.status().as_u16(), 303);
+
+    // The phone's owner registering with another citizen id does not take the account over.
+    let challenge = app.start_registration("001203005000", "0912888777", "matkhau123").await;
+    let code = app.last_code("0912888777").expect("a code is sent: the number has no usable account yet");
+    let other = app
+        .post_json(
+            "/api/v1/auth/register/verify",
+            &json!({"verification_id": challenge["verification_id"], "code": code}),
+        )
+        .await;
+    assert_eq!(other.status().as_u16(), 409);
+    let login = app.post_json("/api/v1/auth/login", &json!({"login": "0912888777", "password": "matkhau123"})).await;
+    assert_eq!(login.status().as_u16(), 401, "still nobody's to sign in to");
+    // With the same citizen id: theirs, with the dossier.
+    let citizen = app.citizen("001203004999", "0912888777").await;
+    let mine = expect_json(app.get_as(&citizen, "/api/v1/dossiers").await, 200).await;
+    assert_eq!(mine["items"].as_array().expect("items").len(), 1);
     app.stop().await;
 }
