@@ -115,6 +115,18 @@ class Server(private val binary: String, private val dir: File) {
         return response.statusCode() to response.body()
     }
 
+    /** A whole file uploaded as [token] (`POST /api/v1/attachments`); returns (status, body text). */
+    fun upload(token: String, name: String, bytes: ByteArray): Pair<Int, String> {
+        val query = java.net.URLEncoder.encode(name, Charsets.UTF_8).replace("+", "%20")
+        val request = java.net.http.HttpRequest.newBuilder(URI.create("$baseUrl/api/v1/attachments?name=$query"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/octet-stream")
+            .header("Authorization", "Bearer $token")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes))
+        val response = http.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString())
+        return response.statusCode() to response.body()
+    }
+
     fun officerToken(): String {
         val (status, body) = call("POST", "/api/v1/auth/login", json = """{"login":"$OFFICER_PHONE","password":"$OFFICER_PASSWORD"}""")
         expectEqual(status, 200, "officer login ($body)")
@@ -397,10 +409,24 @@ suspend fun citizenJourney(server: Server, dir: File) {
 
     // The officer finishes it; the citizen rates it, once.
     expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 5u, null) }.reason, "not_returned_yet", "early rating")
-    for (action in listOf("approve", "return_result")) {
+    for (action in listOf("approve")) {
         val (s, b) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"$action"}""")
         expectEqual(s, 200, "$action ($b)")
     }
+    // The officer attaches the signed decision; the citizen downloads it once returned.
+    expectThrows<MotcuaException.NotFound> { client.downloadResult(dossierId) }
+    val decision = "%PDF-1.7\n% Giay khai sinh ban chinh\n%%EOF\n".toByteArray()
+    val (uploaded, stored) = server.upload(officer, "Giấy khai sinh.pdf", decision)
+    expectEqual(uploaded, 201, "result upload ($stored)")
+    val attachmentId = Regex("\"id\"\\s*:\\s*\"([^\"]+)\"").find(stored)?.groupValues?.get(1) ?: throw TestFailure("no id in $stored")
+    val (attached, attachedBody) = server.call("POST", "/api/v1/dossiers/$dossierId/result", officer, """{"attachment_id":"$attachmentId"}""")
+    expectEqual(attached, 200, "attach result ($attachedBody)")
+    expectEqual(expectThrows<MotcuaException.Conflict> { client.downloadResult(dossierId) }.reason, "not_returned_yet", "early download")
+    val (returned, returnedBody) = server.call("POST", "/api/v1/dossiers/$dossierId/transitions", officer, """{"action":"return_result"}""")
+    expectEqual(returned, 200, "return_result ($returnedBody)")
+    val result = client.downloadResult(dossierId)
+    expectEqual(result.fileName to result.contentType, "Giấy khai sinh.pdf" to "application/pdf", "result file")
+    expectEqual(result.bytes.toList(), decision.toList(), "result bytes")
     val rated = client.rateDossier(dossierId, 5u, "Nhanh gọn") ?: throw TestFailure("queued while online")
     expectEqual(rated.ratingScore to rated.ratingComment, 5u to "Nhanh gọn", "rating")
     expectEqual(expectThrows<MotcuaException.Conflict> { client.rateDossier(dossierId, 4u, null) }.reason, "already_rated", "second rating")

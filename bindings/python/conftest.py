@@ -12,6 +12,7 @@ import subprocess
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -101,6 +102,18 @@ class Server:
             request.add_header("Content-Type", "application/json")
         if token is not None:
             request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def upload(self, token: str, name: str, data: bytes):
+        """A whole file uploaded as `token` (`POST /api/v1/attachments`); returns (status, body)."""
+        query = urllib.parse.urlencode({"name": name})
+        request = urllib.request.Request(f"{self.base_url}/api/v1/attachments?{query}", data=data, method="POST")
+        request.add_header("Content-Type", "application/octet-stream")
+        request.add_header("Authorization", f"Bearer {token}")
         try:
             with urllib.request.urlopen(request, timeout=10) as r:
                 return r.status, json.loads(r.read() or b"null")

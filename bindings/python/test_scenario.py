@@ -295,10 +295,27 @@ async def citizen_journey(server, tmp_path):
     with pytest.raises(m.MotcuaError.Conflict) as early:
         await client.rate_dossier(dossier_id, 5, None)
     assert early.value.reason == "not_returned_yet"
-    for action in ["approve", "return_result"]:
+    for action in ["approve"]:
         status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
                                    body={"action": action})
         assert status == 200, body
+    # The officer attaches the signed decision; the citizen downloads it once returned.
+    with pytest.raises(m.MotcuaError.NotFound):
+        await client.download_result(dossier_id)
+    decision = b"%PDF-1.7\n% Giay khai sinh ban chinh\n%%EOF\n"
+    status, stored = server.upload(officer, "Giấy khai sinh.pdf", decision)
+    assert status == 201, stored
+    status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/result", token=officer,
+                               body={"attachment_id": stored["id"]})
+    assert status == 200, body
+    with pytest.raises(m.MotcuaError.Conflict) as not_yet:
+        await client.download_result(dossier_id)
+    assert not_yet.value.reason == "not_returned_yet"
+    status, body = server.call("POST", f"/api/v1/dossiers/{dossier_id}/transitions", token=officer,
+                               body={"action": "return_result"})
+    assert status == 200, body
+    result = await client.download_result(dossier_id)
+    assert (result.file_name, result.content_type, result.bytes) == ("Giấy khai sinh.pdf", "application/pdf", decision)
     rated = await client.rate_dossier(dossier_id, 5, "Nhanh gọn")
     assert rated is not None, "queued while online"
     assert (rated.rating_score, rated.rating_comment, rated.item.status) == (5, "Nhanh gọn", m.DossierStatus.RESULT_RETURNED())

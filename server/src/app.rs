@@ -223,7 +223,7 @@ pub fn router_with(state: AppState, extra: Router<AppState>) -> Router {
     let (routes, openapi) = api(&config);
     let routes = routes
         .merge(extra)
-        .merge(crate::console::router())
+        .merge(crate::console::router(&config))
         .merge(SwaggerUi::new("/docs").url("/openapi.json", openapi))
         .fallback(|| async { crate::error::ApiError::NotFound })
         .layer(DefaultBodyLimit::max(config.max_body_bytes))

@@ -654,8 +654,28 @@ async fn upload_whole(
     ApiQuery(q): ApiQuery<WholeQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
+    let (stored, attachment) = store_whole(&app, user.id, q.name.as_deref(), &body).await?;
+    let status = if stored == Stored::New { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, axum::Json(attachment)).into_response())
+}
+
+/// Whether [`store_whole`] stored new bytes or found the owner's earlier copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    New,
+    Already,
+}
+
+/// Stores a whole (small) file for `owner` (the API's one-shot upload and the web
+/// console's form uploads): checked by content, quota taken, photos cleaned.
+pub(crate) async fn store_whole(
+    app: &AppState,
+    owner: Uuid,
+    name: Option<&str>,
+    body: &[u8],
+) -> ApiResult<(Stored, Attachment)> {
     let mut errors = Vec::new();
-    let file_name = clean_file_name("name", q.name.as_deref().unwrap_or("tep-dinh-kem"), &mut errors);
+    let file_name = clean_file_name("name", name.unwrap_or("tep-dinh-kem"), &mut errors);
     if body.is_empty() {
         errors.push(FieldError::new("body", FieldErrorCode::Required));
     } else if crate::images::is_heif(&body[..body.len().min(16)]) {
@@ -669,30 +689,30 @@ async fn upload_whole(
     if body.len() as u64 > app.config.max_upload_bytes {
         return Err(ApiError::PayloadTooLarge);
     }
-    let sha = hex(&Sha256::digest(&body));
-    if let Some(existing) = attachment_by(&app.db, OWNED_BY_ANNOUNCED_SHA, user.id, Some(&sha)).await? {
-        return Ok((StatusCode::OK, axum::Json(existing.wire())).into_response());
+    let sha = hex(&Sha256::digest(body));
+    if let Some(existing) = attachment_by(&app.db, OWNED_BY_ANNOUNCED_SHA, owner, Some(&sha)).await? {
+        return Ok((Stored::Already, existing.wire()));
     }
-    check_disk(&app, body.len() as u64)?;
-    claim_upload_quota(&app, user.id, body.len() as u64).await?;
+    check_disk(app, body.len() as u64)?;
+    claim_upload_quota(app, owner, body.len() as u64).await?;
     // The same path as a resumable upload sent in one chunk, so there is one way a file
     // becomes an attachment.
     let size = i64::try_from(body.len()).map_err(|_| ApiError::PayloadTooLarge)?;
     let id = Uuid::now_v7();
-    insert_upload(&app.db, id, user.id, &sha, size, &file_name, 0, None, Utc::now()).await?;
-    let row = upload_row(&app.db, id, user.id).await?;
-    if !write_chunk(&app, &row, 0, body).await? {
+    insert_upload(&app.db, id, owner, &sha, size, &file_name, 0, None, Utc::now()).await?;
+    let row = upload_row(&app.db, id, owner).await?;
+    if !write_chunk(app, &row, 0, body).await? {
         return Err(ApiError::internal("a fresh one-shot upload lost its own claim"));
     }
-    finish_upload(&app, id, user.id).await?;
-    let attachment = upload_row(&app.db, id, user.id)
+    finish_upload(app, id, owner).await?;
+    let attachment = upload_row(&app.db, id, owner)
         .await?
         .attachment_id
         .ok_or_else(|| ApiError::internal("a finished one-shot upload has no attachment"))?;
     let row = attachment_by(&app.db, "a.id = $1", attachment, None)
         .await?
         .ok_or_else(|| ApiError::internal("an attachment just recorded is gone"))?;
-    Ok((StatusCode::CREATED, axum::Json(row.wire())).into_response())
+    Ok((Stored::New, row.wire()))
 }
 
 /// The attachment, if `user` may see it: its owner, staff of a branch holding a dossier
@@ -811,7 +831,7 @@ fn content_headers(row: &AttachmentRow) -> [(header::HeaderName, HeaderValue); 3
         HeaderValue::from_str(&row.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
     [
         (header::CONTENT_TYPE, content_type),
-        (header::CONTENT_DISPOSITION, content_disposition(&row.file_name)),
+        (header::CONTENT_DISPOSITION, content_disposition("inline", &row.file_name)),
         (header::ACCEPT_RANGES, HeaderValue::from_static("bytes")),
     ]
 }
@@ -819,6 +839,18 @@ fn content_headers(row: &AttachmentRow) -> [(header::HeaderName, HeaderValue); 3
 async fn send_whole(app: &AppState, row: &AttachmentRow) -> ApiResult<Response> {
     let bytes = app.blobs.get(&row.sha256).await?.ok_or_else(|| missing_file(row))?;
     Ok((content_headers(row), bytes).into_response())
+}
+
+/// The details of `owner`'s attachments among `ids` (others are absent): what a form
+/// already holds for its owner, shown again when it comes back with errors.
+pub(crate) async fn owned_details(app: &AppState, owner: Uuid, ids: &[Uuid]) -> ApiResult<Vec<Attachment>> {
+    let mut out = Vec::new();
+    for id in owned_attachments(&app.db, owner, ids).await? {
+        if let Some(row) = attachment_by(&app.db, "a.id = $1", id, None).await? {
+            out.push(row.wire());
+        }
+    }
+    Ok(out)
 }
 
 /// The details of attachment `raw_id` (type, name, size), if `user` may see it.
@@ -833,9 +865,10 @@ pub(crate) async fn content(app: &AppState, user: &AuthUser, raw_id: &str) -> Ap
     send_whole(app, &row).await
 }
 
-/// `inline` (images and PDFs are shown in the officer's page, never run), with the file
-/// name as typed (RFC 6266: an ASCII fallback and the UTF-8 name percent-encoded).
-fn content_disposition(file_name: &str) -> HeaderValue {
+/// `kind` (`inline`: images and PDFs shown in the officer's page, never run; or
+/// `attachment`: a file to save), with the file name as typed (RFC 6266: an ASCII
+/// fallback and the UTF-8 name percent-encoded).
+pub(crate) fn content_disposition(kind: &'static str, file_name: &str) -> HeaderValue {
     let ascii: String = deunicode::deunicode(file_name)
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
@@ -850,8 +883,8 @@ fn content_disposition(file_name: &str) -> HeaderValue {
             }
         })
         .collect();
-    HeaderValue::from_str(&format!("inline; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
-        .unwrap_or(HeaderValue::from_static("inline"))
+    HeaderValue::from_str(&format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"))
+        .unwrap_or(HeaderValue::from_static(kind))
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub enum Conflict {
     ReporterWindowClosed,
     /// A campaign whose sending has begun (or that was cancelled) cannot be cancelled.
     CampaignStarted,
+    /// A result document for a dossier not decided yet, or whose result was returned.
+    ResultNotAttachable,
 }
 
 impl Conflict {
@@ -68,6 +70,7 @@ impl Conflict {
             Conflict::ProcedureRetired => "procedure_retired",
             Conflict::AgencyLegsPending => "agency_legs_pending",
             Conflict::AgencyRefused => "agency_refused",
+            Conflict::ResultNotAttachable => "result_not_attachable",
             Conflict::NoAgencyLeg => "no_agency_leg",
             Conflict::ReportNotRateable => "report_not_rateable",
             Conflict::ReporterWindowClosed => "reporter_window_closed",
@@ -97,6 +100,10 @@ impl Conflict {
                 ("Chỉ đánh giá được sau khi đã nhận kết quả.", "A rating is possible once the result was returned.")
             }
             Conflict::AlreadyRated => ("Hồ sơ này đã được đánh giá.", "This dossier was already rated."),
+            Conflict::ResultNotAttachable => (
+                "Chỉ đính kèm được văn bản kết quả khi hồ sơ đã được phê duyệt hoặc từ chối và chưa trả kết quả.",
+                "A result document can be attached once the dossier is approved or rejected, before the result is returned.",
+            ),
             Conflict::CampaignStarted => (
                 "Chiến dịch đã bắt đầu gửi hoặc đã bị hủy; không thể hủy nữa.",
                 "The campaign has started sending or was cancelled; it can no longer be cancelled.",

@@ -1,7 +1,10 @@
 //! The web console in a real browser: a citizen files a dossier through the API, then
 //! headless Chromium (driven by `tools/console-browser/journey.mjs` with playwright-core)
 //! signs an officer in, finds it in the queue, receives it and requests a supplement; the
-//! citizen answers through the API; the browser approves; the API shows every step.
+//! citizen answers through the API; the browser approves, attaches the signed decision and
+//! returns the result; the API shows every step and the citizen downloads the decision.
+//! Then a walk-in intake in the browser, with a printed receipt, which the citizen finds in
+//! the app after registering.
 //! Built only with the `browser-test` feature: `cargo xtask test --step browser` installs
 //! Chromium and playwright-core and runs it.
 
@@ -11,6 +14,8 @@ mod forms;
 #[path = "api/helpers.rs"]
 #[allow(dead_code)]
 mod helpers;
+#[path = "api/intake_form.rs"]
+mod intake_form;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -60,9 +65,10 @@ async fn dossier_body(app: &TestApp, token: &str) -> Value {
     json!({"procedure_code": procedure.code, "form_version": procedure.form.version, "values": values, "branch_code": "H26.00"})
 }
 
-fn journey(app: &TestApp, code: &str, phase: &str) {
+fn journey(app: &TestApp, code: &str, phase: &str, extra: &[(&str, String)]) -> String {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tools/console-browser/journey.mjs");
     let out = Command::new("node")
+        .envs(extra.iter().map(|(k, v)| (*k, v.as_str())))
         .arg(script)
         .arg(phase)
         .env("CONSOLE_URL", app.url(""))
@@ -80,6 +86,7 @@ fn journey(app: &TestApp, code: &str, phase: &str) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,7 +109,7 @@ async fn an_officers_journey_in_chromium() {
     // The browser blocks on its child process: run it off the server's threads.
     let phase = |name: &'static str| {
         let (app, code) = (&app, code.to_owned());
-        tokio::task::block_in_place(move || journey(app, &code, name))
+        tokio::task::block_in_place(move || journey(app, &code, name, &[]))
     };
     phase("receive");
     let seen = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
@@ -118,10 +125,108 @@ async fn an_officers_journey_in_chromium() {
     phase("approve");
 
     let dossier = expect_json(app.get_as(&citizen, &format!("/api/v1/dossiers/{id}")).await, 200).await;
-    assert_eq!(dossier["status"], "approved");
+    assert_eq!(dossier["status"], "result_returned");
     let steps: Vec<&str> =
         dossier["timeline"].as_array().expect("timeline").iter().map(|e| e["action"].as_str().expect("a")).collect();
-    assert_eq!(steps, ["submit", "receive", "request_supplement", "answer_supplement", "approve"]);
+    assert_eq!(
+        steps,
+        ["submit", "receive", "request_supplement", "answer_supplement", "approve", "attach_result", "return_result"]
+    );
+    // The citizen downloads the decision the browser attached.
+    let file = app
+        .request(Method::GET, &format!("/api/v1/dossiers/{id}/result"))
+        .bearer_auth(&citizen)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(file.status().as_u16(), 200);
+    assert!(file.bytes().await.expect("bytes").starts_with(b"%PDF-1.7"));
     assert_eq!(dossier["timeline"][2]["note"], "Bản sao giấy khai sinh rõ nét hơn");
+
+    // A walk-in at the counter: the form filled in the browser, a scan uploaded, the
+    // receipt printed; the citizen then registers and finds the dossier in the app.
+    let procedure = body["procedure_code"].as_str().expect("procedure").to_owned();
+    let changes = expect_json(app.get("/api/v1/catalogue/changes").await, 200).await;
+    let all: Vec<Procedure> = serde_json::from_value(changes["procedures"].clone()).expect("procedures");
+    let form = all.into_iter().find(|p| p.code == procedure).expect("the procedure").form;
+    let today = motcua_server::dossiers::store::local_date(chrono::Utc::now());
+    let values = forms::valid_values(&form, today, &mut |doc| vec![doc.to_owned()]);
+    let mut fields = Vec::new();
+    let papers = intake_form::intake_fields(&form.fields, &values, "v.", &mut fields);
+    let scans = std::env::temp_dir().join(format!("motcua-scans-{}", std::process::id()));
+    std::fs::create_dir_all(&scans).expect("scan folder");
+    let files: Vec<(String, String)> = papers
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let path = scans.join(format!("giay-to-{i}.pdf"));
+            std::fs::write(&path, format!("%PDF-1.7\n% scan {i}\n%%EOF\n")).expect("scan");
+            (format!("f.{key}"), path.display().to_string())
+        })
+        .collect();
+    let extra = [
+        ("INTAKE_PROCEDURE", procedure),
+        ("INTAKE_CITIZEN_ID", "001203004999".to_owned()),
+        ("INTAKE_PHONE", "0912888777".to_owned()),
+        ("INTAKE_FIELDS", serde_json::to_string(&fields).expect("json")),
+        ("INTAKE_FILES", serde_json::to_string(&files).expect("json")),
+    ];
+    let out = tokio::task::block_in_place(|| journey(&app, code, "intake", &extra));
+    std::fs::remove_dir_all(&scans).ok();
+    let printed = out.lines().find_map(|l| l.strip_prefix("receipt ")).expect("the receipt's code").trim().to_owned();
+    let walk_in = app.citizen("001203004999", "0912888777").await;
+    let mine = expect_json(app.get_as(&walk_in, "/api/v1/dossiers").await, 200).await;
+    assert_eq!(mine["items"][0]["code"], printed.as_str());
+    assert_eq!(mine["items"][0]["status"], "received");
+
+    // A field report, handled from the console.
+    let mut photo = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut photo, 85)
+        .encode_image(&image::RgbImage::from_fn(48, 32, |x, y| image::Rgb([(x * 5) as u8, (y * 7) as u8, 90])))
+        .expect("a photo");
+    let uploaded = app
+        .request(Method::POST, "/api/v1/attachments?name=anh.jpg")
+        .bearer_auth(&citizen)
+        .header("content-type", "application/octet-stream")
+        .body(photo)
+        .send()
+        .await
+        .expect("upload");
+    let photo_id = expect_json(uploaded, 201).await["id"].as_str().expect("id").to_owned();
+    let report = json!({"category": "rac-thai", "description": "Rác thải đổ tràn ra lòng đường, bốc mùi.",
+        "photos": [photo_id], "lat": 21.0287, "lng": 105.8524, "address": "Phố Đinh Tiên Hoàng", "hide_identity": false});
+    let filed = app
+        .request(Method::POST, "/api/v1/reports")
+        .bearer_auth(&citizen)
+        .header("idempotency-key", "browser-report")
+        .json(&report)
+        .send()
+        .await
+        .expect("report");
+    let filed = expect_json(filed, 201).await;
+    let report_code = filed["code"].as_str().expect("code").to_owned();
+    tokio::task::block_in_place(|| journey(&app, code, "reports", &[("REPORT_CODE", report_code)]));
+    let seen =
+        expect_json(app.get_as(&citizen, &format!("/api/v1/reports/{}", filed["id"].as_str().expect("id"))).await, 200)
+            .await;
+    assert_eq!(seen["status"], "in_progress");
+
+    // The administrator's pages: a push campaign (scheduled, then cancelled), the staff.
+    let out = app
+        .operator(&["user", "add", "--role", "admin", "--phone", "0987000099", "--name", "Quản trị"], "quantri123\n");
+    assert!(out.status.success());
+    let at = (chrono::Utc::now() + chrono::TimeDelta::days(30) + chrono::TimeDelta::hours(7)).naive_utc();
+    let extra = [
+        ("ADMIN_LOGIN", "0987000099".to_owned()),
+        ("ADMIN_PASSWORD", "quantri123".to_owned()),
+        ("CAMPAIGN_AT", at.format("%Y-%m-%dT%H:%M").to_string()),
+    ];
+    tokio::task::block_in_place(|| journey(&app, code, "admin", &extra));
+    let admin = app.token("0987000099", "quantri123").await;
+    let campaigns = expect_json(app.get_as(&admin, "/api/v1/ops/push/campaigns").await, 200).await;
+    assert_eq!(
+        (campaigns[0]["state"].as_str(), campaigns[0]["audience"]["ward_code"].as_str()),
+        (Some("cancelled"), Some("00070"))
+    );
     app.stop().await;
 }

@@ -249,6 +249,11 @@ impl MotcuaClient {
         Ok(self.inner.track_dossier(code, verifier).await?)
     }
 
+    /// The result document of one of the citizen's dossiers, once returned (online).
+    pub async fn download_result(&self, dossier_id: String) -> Result<motcua_client::ResultFile> {
+        Ok(self.inner.download_result(dossier_id).await?)
+    }
+
     pub async fn refresh_notifications(&self) -> Result<Vec<NotificationItem>> {
         Ok(self.inner.refresh_notifications().await?)
     }

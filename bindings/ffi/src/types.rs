@@ -15,6 +15,8 @@ use motcua_client::{
     SupplementRequest, TimelineAction, TimelineItem, TrackingStep, UserProfile, WardItem,
 };
 
+use motcua_client::ResultFile;
+
 /// How the app configures the client: `base_url` and `data_dir` are required; `language`
 /// defaults to `vi`; `upload_chunk_size` and `request_timeout_ms` default to 0 (the
 /// core's defaults: 256 KiB, 30 s).
@@ -624,4 +626,12 @@ pub enum OnlineLevel {
     Full,
     Partial,
     Unknown { code: String },
+}
+
+/// A dossier's result document as downloaded.
+#[uniffi::remote(Record)]
+pub struct ResultFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
 }

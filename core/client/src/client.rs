@@ -527,6 +527,12 @@ impl Client {
         self.run(dossiers::track(&self.api, &code, &verifier)).await
     }
 
+    /// The result document (signed decision or certificate) of one of the citizen's
+    /// dossiers, once the result is returned or the dossier rejected (online).
+    pub async fn download_result(&self, dossier_id: String) -> Public<crate::model::ResultFile> {
+        self.run(dossiers::download_result(&self.api, &dossier_id)).await
+    }
+
     pub async fn refresh_notifications(&self) -> Public<Vec<NotificationItem>> {
         self.run(dossiers::refresh_notifications(&self.store, &self.api)).await
     }

@@ -416,3 +416,75 @@ pub(crate) async fn mark_read(store: &Store, api: &Api, id: &str) -> Result<()> 
         .await?;
     Ok(())
 }
+
+/// The result document of dossier `id` (online): the applicant's once the result is
+/// returned (or the dossier rejected); a `Conflict` (`not_returned_yet`) before, `NotFound`
+/// when there is none.
+pub(crate) async fn download_result(api: &Api, id: &str) -> Result<crate::model::ResultFile> {
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(Error::Invalid("dossier id is empty or too long"));
+    }
+    let path = format!("/api/v1/dossiers/{}/result", encode(id));
+    let response = check(api.send_authed("GET", &path, Vec::new(), Vec::new()).await?)?;
+    let file_name =
+        response.header("Content-Disposition").and_then(disposition_file_name).unwrap_or_else(|| "ket-qua".to_owned());
+    let content_type = response.header("Content-Type").unwrap_or("application/octet-stream").trim().to_owned();
+    Ok(crate::model::ResultFile { file_name, content_type, bytes: response.body })
+}
+
+/// The file name of a `Content-Disposition` header: the UTF-8 `filename*` (RFC 6266 and
+/// 8187) when given, else the plain `filename`; without any folder part.
+fn disposition_file_name(header: &str) -> Option<String> {
+    let params: Vec<(&str, &str)> =
+        header.split(';').skip(1).filter_map(|p| p.trim().split_once('=')).map(|(k, v)| (k.trim(), v.trim())).collect();
+    let extended = params.iter().find(|(k, _)| k.eq_ignore_ascii_case("filename*")).and_then(|(_, v)| {
+        let (charset, rest) = v.split_once('\'')?;
+        let (_, encoded) = rest.split_once('\'')?;
+        charset.eq_ignore_ascii_case("utf-8").then(|| percent_decode(encoded))?
+    });
+    let plain = || {
+        params
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("filename"))
+            .map(|(_, v)| v.strip_prefix('"').and_then(|v| v.strip_suffix('"')).unwrap_or(v).to_owned())
+    };
+    let name = extended.or_else(plain)?;
+    let name = name.rsplit(['/', '\\']).next().unwrap_or_default().trim().to_owned();
+    (!name.is_empty()).then_some(name)
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod result_file_tests {
+    use super::disposition_file_name;
+
+    #[test]
+    fn the_file_name_comes_from_the_disposition() {
+        let header = "attachment; filename=\"Quyet_dinh.pdf\"; filename*=UTF-8''Quy%E1%BA%BFt%20%C4%91%E1%BB%8Bnh.pdf";
+        assert_eq!(disposition_file_name(header).as_deref(), Some("Quyết định.pdf"));
+        assert_eq!(disposition_file_name("attachment; filename=\"kq.pdf\"").as_deref(), Some("kq.pdf"));
+        assert_eq!(disposition_file_name("attachment; filename=\"../../etc/kq.pdf\"").as_deref(), Some("kq.pdf"));
+        assert_eq!(
+            disposition_file_name("attachment; filename*=UTF-8''%ZZ; filename=\"b.pdf\"").as_deref(),
+            Some("b.pdf")
+        );
+        assert_eq!(disposition_file_name("attachment").as_deref(), None);
+    }
+}

@@ -836,3 +836,14 @@ mod tests {
         assert_eq!(OnlineLevel::from_code("full"), OnlineLevel::Full);
     }
 }
+
+/// The result document of one of the citizen's dossiers (the signed decision or
+/// certificate), as downloaded: the file name the centre gave it, its type
+/// (`application/pdf`, `image/jpeg` or `image/png`) and its bytes, for the app to save or
+/// open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultFile {
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}

@@ -3,12 +3,14 @@
 //! reuse detection, and the `AuthUser` extractor (which also refuses tokens whose family
 //! was revoked, within `revocation_cache`).
 
+pub mod counter;
 pub mod keys;
 pub mod passwords;
 pub mod phone;
 pub mod ratelimit;
 pub mod revocation;
 pub mod routes;
+pub mod staff;
 pub mod verified;
 
 use axum::extract::FromRequestParts;
@@ -63,6 +65,8 @@ pub struct User {
     pub role: String,
     pub branch_code: Option<String>,
     pub agency_code: Option<String>,
+    /// Set while an administrator has disabled the account (no sign-in).
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 impl User {
@@ -108,7 +112,8 @@ pub enum CreateUserError {
     Db(#[from] sqlx::Error),
 }
 
-const USER_COLUMNS: &str = "id, citizen_id, phone, full_name, email, password_hash, role, branch_code, agency_code";
+const USER_COLUMNS: &str =
+    "id, citizen_id, phone, full_name, email, password_hash, role, branch_code, agency_code, disabled_at";
 
 pub async fn create_user(db: &Db, user: &NewUser) -> Result<Uuid, CreateUserError> {
     let id = Uuid::now_v7();

@@ -58,7 +58,12 @@ fn new_code() -> anyhow::Result<String> {
 
 async fn phone_taken(app: &AppState, phone: &str) -> Result<bool, sqlx::Error> {
     let found: Option<i32> = on_db!(&app.db, read, pool => {
-        sqlx::query_scalar("SELECT 1 FROM users WHERE phone = $1").bind(phone).fetch_optional(pool).await
+        // A counter account (made at a walk-in intake, no password yet) is the citizen's to claim.
+        sqlx::query_scalar("SELECT 1 FROM users WHERE phone = $1 AND password_hash <> $2")
+            .bind(phone)
+            .bind(super::counter::NO_PASSWORD)
+            .fetch_optional(pool)
+            .await
     })?;
     Ok(found.is_some())
 }
@@ -179,7 +184,14 @@ pub async fn verify(app: &AppState, id: &str, code: &str) -> Result<User, ApiErr
         branch_code: None,
         agency_code: None,
     };
-    let user_id = match super::create_user(&app.db, &new).await {
+    // The number's own code and the same citizen id: an account made for them at the
+    // counter becomes theirs (with their dossiers), instead of a second account.
+    let claimed = super::counter::claim(&app.db, &new).await?;
+    let created = match claimed {
+        Some(id) => Ok(id),
+        None => super::create_user(&app.db, &new).await,
+    };
+    let user_id = match created {
         Ok(id) => id,
         // Only reachable with the number's own code: the citizen id is registered to
         // another phone (the number itself was free when the code was sent).

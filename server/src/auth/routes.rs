@@ -209,9 +209,13 @@ pub async fn authenticate(app: &AppState, ip: std::net::IpAddr, login: &str, pas
     }
     let user = super::find_by_login(&app.db, login).await?;
     metrics::counter!("motcua_password_checks_total").increment(1);
-    let ok = app.hasher.verify(turn, password, user.as_ref().map(|u| u.password_hash.clone())).await?;
+    // A counter account has no password yet: checked against the dummy hash, like an
+    // unknown login (the same work, the same answer).
+    let stored = user.as_ref().map(|u| u.password_hash.clone()).filter(|h| h != super::counter::NO_PASSWORD);
+    let ok = app.hasher.verify(turn, password, stored).await?;
     match user {
-        Some(user) if ok => {
+        // A disabled account: refused like a wrong password (nothing told apart).
+        Some(user) if ok && user.disabled_at.is_none() => {
             ratelimit::clear(&app.db, &per_network).await?;
             ratelimit::refund(&app.db, &per_account).await?;
             metrics::counter!("motcua_logins_total", "outcome" => "ok").increment(1);

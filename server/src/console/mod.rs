@@ -10,11 +10,17 @@
 //! random cookie does both, and the account's current role and branch are read with it on
 //! every request (a moved or demoted officer loses access at once).
 
+mod campaigns;
+mod dashboard;
+mod intake;
+mod multipart;
 mod pages;
+mod reports;
+mod staff;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -64,8 +70,12 @@ pub(crate) const OFFERED: [Action; 7] = [
     Action::ReturnResult,
 ];
 
-pub fn router() -> Router<AppState> {
+/// The console's routes; forms that carry files take bodies up to the upload limit (a
+/// walk-in intake: several papers).
+pub fn router(config: &crate::config::Config) -> Router<AppState> {
+    let one_file = usize::try_from(config.max_upload_bytes).unwrap_or(usize::MAX).saturating_add(64 * 1024);
     Router::new()
+        .route("/console/dossiers/{id}/result", post(attach_result).layer(DefaultBodyLimit::max(one_file)))
         .route("/console", get(|| async { Redirect::to("/console/queue") }))
         .route("/console/", get(|| async { Redirect::to("/console/queue") }))
         .route("/console/login", get(login_page).post(login))
@@ -76,6 +86,23 @@ pub fn router() -> Router<AppState> {
         .route("/console/queue", get(queue))
         .route("/console/dossiers/{id}", get(dossier))
         .route("/console/dossiers/{id}/actions", post(act))
+        .route("/console/dossiers/{id}/result", get(result_document))
+        .route("/console/dossiers/{id}/receipt", get(intake::receipt))
+        .route(
+            "/console/intake",
+            get(intake::start).post(intake::file).layer(DefaultBodyLimit::max(one_file.saturating_mul(4))),
+        )
+        .route("/console/intake/new", get(intake::new))
+        .route("/console/reports", get(reports::queue))
+        .route("/console/reports/{id}", get(reports::report))
+        .route("/console/reports/{id}/actions", post(reports::act).layer(DefaultBodyLimit::max(one_file)))
+        .route("/console/reports/{id}/moderation", post(reports::moderate))
+        .route("/console/campaigns", get(campaigns::page).post(campaigns::create))
+        .route("/console/campaigns/{id}/cancel", post(campaigns::cancel))
+        .route("/console/staff", get(staff::page).post(staff::create))
+        .route("/console/staff/{id}", post(staff::change))
+        .route("/console/dashboard", get(dashboard::page))
+        .route("/console/dashboard.csv", get(dashboard::csv))
         .route("/console/attachments/{id}", get(attachment))
         .layer(middleware::from_fn(console_layer))
 }
@@ -87,13 +114,11 @@ async fn console_layer(req: Request, next: Next) -> Response {
     let lang = lang_of(req.headers());
     let mut response = LANG.scope(lang, next.run(req)).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
-        ),
-    );
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // A page may say otherwise (a paper shown in a frame of the dossier page).
+    headers.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    ));
+    headers.entry(header::X_FRAME_OPTIONS).or_insert(HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
     headers.insert(header::CONTENT_LANGUAGE, HeaderValue::from_static(lang.as_str()));
     headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
@@ -199,7 +224,7 @@ async fn find_session(app: &AppState, headers: &HeaderMap) -> Result<Option<Staf
     let row: Option<SessionRow> = on_db!(&app.db, read, pool => {
         sqlx::query_as(
             "SELECT s.csrf_token, s.expires_at, u.id, u.role, u.branch_code, u.agency_code, u.full_name \
-             FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+             FROM console_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND u.disabled_at IS NULL",
         )
         .bind(&hash)
         .fetch_optional(pool)
@@ -504,6 +529,8 @@ async fn dossier_page(app: &AppState, lang: Lang, staff: &Staff, id: &str) -> Re
         }
     }
     let view = pages::DossierView {
+        result_attachable: crate::dossiers::result::attachable(row.status())
+            && matches!(staff.user.role, Role::Officer | Role::Admin),
         dossier: &full,
         revision: row.revision,
         procedure: procedure.as_deref(),
@@ -565,10 +592,87 @@ async fn act_on(app: &AppState, staff: &Staff, id: &str, form: &ActForm) -> Resu
     apply_action(app, &staff.user, applied).await.map(|_| ())
 }
 
-/// An attachment of a dossier this member of staff may see (the API's rule), inline.
+/// An attachment of a dossier this member of staff may see (the API's rule), inline: a
+/// photo in an `img`, a PDF in a frame of the dossier page (the only framing allowed, by
+/// this server's own pages; the file itself may run nothing).
 async fn attachment(State(app): State<AppState>, headers: HeaderMap, staff: Staff, Path(id): Path<String>) -> Response {
     match crate::attachments::content(&app, &staff.user, &id).await {
+        Ok(mut response) => {
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'self'",
+                ),
+            );
+            h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+            h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+            response
+        }
+        Err(e) => error_page(lang_of(&headers), e, Some(&staff)),
+    }
+}
+
+/// The dossier's result document, as a file to save.
+async fn result_document(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Response {
+    match crate::dossiers::result::result_file(&app, &staff.user, &id).await {
         Ok(response) => response,
         Err(e) => error_page(lang_of(&headers), e, Some(&staff)),
+    }
+}
+
+/// The parts of a console form that carries files, once its CSRF token is checked.
+fn file_form<'a>(staff: &Staff, headers: &HeaderMap, body: &'a [u8]) -> Result<Vec<multipart::Part<'a>>, ApiError> {
+    let parts = multipart::parse(headers, body)?;
+    let csrf = parts.iter().find(|p| p.name == "csrf").and_then(multipart::Part::text);
+    if !csrf_ok(staff, csrf) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(parts)
+}
+
+/// The first file a form's `field` carries (a file input left empty sends an empty part).
+fn form_file<'a, 'b>(parts: &'b [multipart::Part<'a>], field: &str) -> Option<&'b multipart::Part<'a>> {
+    parts.iter().find(|p| p.name == field && p.file_name.is_some() && !p.data.is_empty())
+}
+
+/// Attaches the result document: the file is stored as the officer's upload (the API's
+/// checks), then attached through the same function as the API.
+async fn attach_result(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    staff: Staff,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let lang = lang_of(&headers);
+    let done = async {
+        let parts = file_form(&staff, &headers, &body)?;
+        let revision = parts
+            .iter()
+            .find(|p| p.name == "revision")
+            .and_then(multipart::Part::text)
+            .and_then(|r| r.trim().parse::<i64>().ok())
+            .ok_or_else(|| ApiError::field("revision", FieldErrorCode::Invalid))?;
+        let file = form_file(&parts, "file").ok_or_else(|| ApiError::field("file", FieldErrorCode::Required))?;
+        // The dossier is looked at first: a stranger's request, or one too early or too
+        // late, stores nothing (the attachment itself checks again, atomically).
+        staff.user.require(&[Role::Officer, Role::Admin])?;
+        let (row, _) = crate::dossiers::visible(&app, &staff.user, &id).await?;
+        if !crate::dossiers::result::attachable(row.status()) {
+            return Err(ApiError::Conflict(Conflict::ResultNotAttachable));
+        }
+        let (_, stored) =
+            crate::attachments::store_whole(&app, staff.user.id, file.file_name.as_deref(), file.data).await?;
+        crate::dossiers::result::attach_result(&app, &staff.user, &id, &stored.id, Some(revision)).await
+    };
+    match done.await {
+        Ok(_) => Redirect::to(&format!("/console/dossiers/{id}")).into_response(),
+        Err(e) => error_page(lang, e, Some(&staff)),
     }
 }

@@ -21,7 +21,7 @@ pub(crate) fn t<'a>(lang: Lang, vi: &'a str, en: &'a str) -> &'a str {
     if lang == Lang::En { en } else { vi }
 }
 
-fn local(at: DateTime<Utc>) -> String {
+pub(crate) fn local(at: DateTime<Utc>) -> String {
     let zone = FixedOffset::east_opt(7 * 3600).unwrap_or(FixedOffset::east_opt(0).expect("UTC is a valid offset"));
     at.with_timezone(&zone).format("%d/%m/%Y %H:%M").to_string()
 }
@@ -55,7 +55,7 @@ fn role_label(lang: Lang, role: Role) -> &'static str {
 }
 
 /// The page frame: language switch, who is signed in, and the sign-out form.
-fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Markup {
+pub(crate) fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang=(lang.as_str()) {
@@ -75,6 +75,20 @@ fn frame(lang: Lang, title: &str, staff: Option<&Staff>, content: Markup) -> Mar
                         a href="/console/lang/en" lang="en" { "English" }
                     }
                     @if let Some(staff) = staff {
+                        nav aria-label=(t(lang, "Trang cán bộ", "Console")) {
+                            a href="/console/queue" { (t(lang, "Hồ sơ", "Dossiers")) }
+                            @if staff.user.role == Role::Officer {
+                                " · " a href="/console/intake" { (t(lang, "Tiếp nhận trực tiếp", "Walk-in intake")) }
+                            }
+                            @if matches!(staff.user.role, Role::Officer | Role::Admin) {
+                                " · " a href="/console/reports" { (t(lang, "Phản ánh", "Reports")) }
+                                " · " a href="/console/dashboard" { (t(lang, "Số liệu", "Figures")) }
+                            }
+                            @if staff.user.role == Role::Admin {
+                                " · " a href="/console/campaigns" { (t(lang, "Thông báo đẩy", "Push")) }
+                                " · " a href="/console/staff" { (t(lang, "Tài khoản cán bộ", "Staff")) }
+                            }
+                        }
                         div.who {
                             span { (staff.name) " (" (role_label(lang, staff.user.role)) @if let Some(b) = &staff.user.branch { ", " (b) } ")" }
                             form method="post" action="/console/logout" {
@@ -255,6 +269,9 @@ fn value_of(lang: Lang, field: &FieldDef, value: &Value, papers: &Papers) -> Mar
                                 @if paper.content_type.starts_with("image/") {
                                     br;
                                     img.paper src=(href) alt=(paper.file_name) loading="lazy";
+                                } @else if paper.content_type == "application/pdf" {
+                                    br;
+                                    iframe.paper src=(href) title=(paper.file_name) loading="lazy" {}
                                 }
                             }
                             None => a href=(href) target="_blank" rel="noopener" { (t(lang, "Tệp", "File")) " " (i + 1) },
@@ -308,6 +325,9 @@ fn action_name(lang: Lang, entry: &TimelineEntry) -> String {
         "submit" => t(lang, "Nộp hồ sơ", "Filed").to_owned(),
         "assign" => t(lang, "Phân công", "Assigned").to_owned(),
         "rate" => t(lang, "Đánh giá", "Rated").to_owned(),
+        crate::dossiers::result::ATTACH_ACTION => {
+            t(lang, "Đính kèm văn bản kết quả", "Result document attached").to_owned()
+        }
         other => Action::ALL.iter().find(|a| a.as_str() == other).map_or(other, |a| a.label(lang)).to_owned(),
     }
 }
@@ -320,10 +340,12 @@ pub(crate) struct DossierView<'a> {
     pub procedure: Option<&'a Procedure>,
     pub allowed: &'a [Action],
     pub papers: &'a Papers,
+    /// Whether this member of staff may attach the result document now.
+    pub result_attachable: bool,
 }
 
 pub(crate) fn dossier(lang: Lang, staff: &Staff, view: &DossierView<'_>) -> Markup {
-    let DossierView { dossier: d, revision, procedure, allowed, papers } = *view;
+    let DossierView { dossier: d, revision, procedure, allowed, papers, result_attachable } = *view;
     let title = format!("{} {}", t(lang, "Hồ sơ", "Dossier"), d.code);
     frame(
         lang,
@@ -364,6 +386,30 @@ pub(crate) fn dossier(lang: Lang, staff: &Staff, view: &DossierView<'_>) -> Mark
                             textarea id=(note_id) name="note" required maxlength="2000" rows="2" {}
                         }
                         button type="submit" { (action.label(lang)) }
+                    }
+                }
+            }
+            section aria-labelledby="result-h" {
+                h2 #result-h { (t(lang, "Văn bản kết quả", "Result document")) }
+                @match &d.result_document {
+                    Some(doc) => p #result-document {
+                        a href={ "/console/dossiers/" (d.id) "/result" } download=(doc.file_name) { (doc.file_name) }
+                        " (" (doc.size.div_ceil(1024)) " KB, " (local(doc.attached_at)) ")"
+                    },
+                    None => p { (t(lang, "Chưa có văn bản kết quả.", "No result document yet.")) },
+                }
+                @if result_attachable {
+                    form.action method="post" enctype="multipart/form-data" action={ "/console/dossiers/" (d.id) "/result" } {
+                        input type="hidden" name="csrf" value=(staff.csrf);
+                        input type="hidden" name="revision" value=(revision);
+                        label for="result-file" {
+                            (t(lang, "Quyết định hoặc giấy chứng nhận đã ký (PDF, JPEG, PNG)", "Signed decision or certificate (PDF, JPEG, PNG)"))
+                        }
+                        input #result-file type="file" name="file" required accept="application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png";
+                        button type="submit" {
+                            @if d.result_document.is_some() { (t(lang, "Thay văn bản kết quả", "Replace the result document")) }
+                            @else { (t(lang, "Đính kèm văn bản kết quả", "Attach the result document")) }
+                        }
                     }
                 }
             }

@@ -10,7 +10,9 @@
 //! branch; an agency officer those forwarded to their agency (now or before); an admin
 //! everything. Anything else is a 404 (existence is not revealed).
 
+pub mod counter;
 pub mod public;
+pub mod result;
 pub mod stats;
 pub mod store;
 
@@ -49,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(answer_supplement))
         .routes(routes!(assign))
         .routes(routes!(rate))
+        .merge(result::router())
         .merge(public::router())
         .merge(stats::router())
 }
@@ -88,6 +91,9 @@ fn may_see(user: &AuthUser, row: &DossierRow, legs: &[LegRow]) -> bool {
 fn shown(user: &AuthUser, mut dossier: Dossier) -> Dossier {
     match user.role {
         Role::Citizen => {
+            if !result::released(dossier.status) {
+                dossier.result_document = None;
+            }
             for entry in dossier.timeline.iter_mut().filter(|e| e.actor_role == Role::AgencyOfficer) {
                 entry.actor_name = entry.agency_name.clone();
             }
@@ -417,7 +423,9 @@ async fn get_dossier(
     if !may_see(&user, &row, &legs) {
         return Err(ApiError::NotFound);
     }
-    Ok(axum::Json(shown(&user, row.full(timeline, &legs, local_date(app.clock.now())))))
+    let mut dossier = row.full(timeline, &legs, local_date(app.clock.now()));
+    dossier.result_document = result::document(&app.db, row.id).await?;
+    Ok(axum::Json(shown(&user, dossier)))
 }
 
 /// What an action is applied to and with: the dossier (already visible to the caller)

@@ -94,6 +94,20 @@ impl Figures {
 pub struct BranchFigures {
     pub branch_code: String,
     pub figures: Figures,
+    /// Its dossiers under way past their due date today (supplement waits excluded).
+    pub open_overdue: u64,
+}
+
+/// What one officer did in the period: dossiers received, and decided (approved or
+/// rejected) with how many on time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct OfficerFigures {
+    pub officer_id: String,
+    pub officer_name: String,
+    pub received: u64,
+    pub decided: u64,
+    pub decided_on_time: u64,
+    pub on_time_rate: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -151,10 +165,14 @@ pub struct Stats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
     pub totals: Figures,
+    /// Dossiers under way past their due date today (supplement waits excluded).
+    pub open_overdue: u64,
     pub by_branch: Vec<BranchFigures>,
     pub by_procedure: Vec<ProcedureFigures>,
     /// The competent agencies' legs (of the branch's dossiers, for a branch).
     pub by_agency: Vec<AgencyFigures>,
+    /// The officers who received or decided dossiers in the period.
+    pub by_officer: Vec<OfficerFigures>,
 }
 
 /// Figures of the center (staff only; officers see their own branch).
@@ -169,11 +187,19 @@ async fn stats(
     ApiQuery(q): ApiQuery<StatsQuery>,
 ) -> ApiResult<axum::Json<Stats>> {
     user.require(&[Role::Officer, Role::Admin])?;
-    let today = local_date(app.clock.now());
+    let (from, to) = period(local_date(app.clock.now()), q.from.as_deref(), q.to.as_deref())?;
+    Ok(axum::Json(figures(&app, &user, q.branch.as_deref(), from, to).await?))
+}
+
+/// The period of a statistics request (the API's and the web console's): `to` defaults to
+/// today, `from` to 30 days before it; both within the records' bounds, in order.
+pub(crate) fn period(today: NaiveDate, from: Option<&str>, to: Option<&str>) -> ApiResult<(NaiveDate, NaiveDate)> {
+    let (from, to) =
+        (from.map(str::to_owned).filter(|s| !s.is_empty()), to.map(str::to_owned).filter(|s| !s.is_empty()));
     let mut errors = ParamErrors::default();
-    let to: NaiveDate = errors.parse("to", &q.to).unwrap_or(today);
+    let to: NaiveDate = errors.parse("to", &to).unwrap_or(today);
     let from: NaiveDate =
-        errors.parse("from", &q.from).unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(30)).unwrap_or(to));
+        errors.parse("from", &from).unwrap_or_else(|| to.checked_sub_days(chrono::Days::new(30)).unwrap_or(to));
     let (earliest, latest) = date_bounds();
     for (name, date) in [("from", from), ("to", to)] {
         if date < earliest {
@@ -186,12 +212,28 @@ async fn stats(
         errors.push("from", FieldErrorCode::DateTooLate, to);
     }
     errors.finish()?;
+    Ok((from, to))
+}
+
+/// The figures `user` may see over `[from, to]`: an officer their own branch's (whatever
+/// `branch` says), an admin the branch asked for or the whole centre.
+pub(crate) async fn figures(
+    app: &AppState,
+    user: &AuthUser,
+    branch: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> ApiResult<Stats> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let today = local_date(app.clock.now());
     let branch = match user.role {
         Role::Officer => user.branch.clone(),
-        _ => q.branch.clone().filter(|b| !b.is_empty()),
+        _ => branch.map(str::to_owned).filter(|b| !b.is_empty()),
     };
     let groups = store::stats_groups(&app.db, branch.as_deref(), from, to).await?;
     let agencies = store::stats_agencies(&app.db, branch.as_deref(), from, to, today).await?;
+    let officers = store::stats_officers(&app.db, branch.as_deref(), from, to).await?;
+    let open_overdue = store::open_overdue(&app.db, branch.as_deref(), today).await?;
     let lang = crate::error::current_lang();
     let mut totals = Figures::default();
     let mut by_branch: BTreeMap<String, Figures> = BTreeMap::new();
@@ -205,14 +247,19 @@ async fn stats(
             .1
             .add(g);
     }
-    Ok(axum::Json(Stats {
+    let n = |v: i64| u64::try_from(v).unwrap_or_default();
+    Ok(Stats {
         from,
         to,
         branch,
         totals: totals.finish(),
+        open_overdue: n(open_overdue.iter().map(|(_, c)| *c).sum()),
         by_branch: by_branch
             .into_iter()
-            .map(|(branch_code, f)| BranchFigures { branch_code, figures: f.finish() })
+            .map(|(branch_code, f)| {
+                let overdue = open_overdue.iter().find(|(b, _)| *b == branch_code).map_or(0, |(_, c)| n(*c));
+                BranchFigures { branch_code, figures: f.finish(), open_overdue: overdue }
+            })
             .collect(),
         by_procedure: by_procedure
             .into_iter()
@@ -223,5 +270,20 @@ async fn stats(
             })
             .collect(),
         by_agency: agencies.iter().map(|g| AgencyFigures::of(g, lang)).collect(),
-    }))
+        by_officer: officers
+            .iter()
+            .map(|o| {
+                let decided = n(o.decided);
+                OfficerFigures {
+                    officer_id: o.actor_id.to_string(),
+                    officer_name: o.actor_name.clone(),
+                    received: n(o.received),
+                    decided,
+                    decided_on_time: n(o.decided_on_time),
+                    on_time_rate: (decided > 0)
+                        .then(|| ((n(o.decided_on_time) as f64 / decided as f64) * 10_000.0).round() / 10_000.0),
+                }
+            })
+            .collect(),
+    })
 }

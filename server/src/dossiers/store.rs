@@ -119,6 +119,7 @@ impl DossierRow {
             tracking_verifier: self.tracking_verifier.clone(),
             timeline,
             legs: legs.iter().map(|l| l.wire(today)).collect(),
+            result_document: None,
         }
     }
 }
@@ -369,7 +370,9 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
 
 /// The full dossier with its timeline and legs, as of `now`.
 pub async fn load_full(db: &Db, row: &DossierRow, now: DateTime<Utc>) -> sqlx::Result<Dossier> {
-    Ok(row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now)))
+    let mut dossier = row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now));
+    dossier.result_document = super::result::document(db, row.id).await?;
+    Ok(dossier)
 }
 
 /// Who did something, for the timeline.
@@ -1203,6 +1206,65 @@ pub async fn stats_groups(
     ));
     let branch = branch.unwrap_or_default().to_owned();
     on_db!(db, read, pool => sqlx::query_as(sql).bind(branch).bind(from).bind(to).fetch_all(pool).await)
+}
+
+/// One officer's receptions and decisions over a period.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OfficerStatsGroup {
+    pub actor_id: Uuid,
+    pub actor_name: String,
+    pub received: i64,
+    pub decided: i64,
+    pub decided_on_time: i64,
+}
+
+/// Most officers a statistics answer lists.
+pub const MAX_OFFICERS: i64 = 500;
+
+/// Receptions and decisions per officer over `[from, to]` (local dates; the timeline's
+/// instants), of the dossiers of `branch` when given: a decision is on time when the
+/// dossier was decided on or before its due date.
+pub async fn stats_officers(
+    db: &Db,
+    branch: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<OfficerStatsGroup>> {
+    let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::hours(7)).unwrap_or_default();
+    let end = to
+        .succ_opt()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc() - chrono::TimeDelta::hours(7))
+        .unwrap_or_default();
+    on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT e.actor_id, MAX(e.actor_name) AS actor_name, \
+             CAST(SUM(CASE WHEN e.action = 'receive' THEN 1 ELSE 0 END) AS BIGINT) AS received, \
+             CAST(SUM(CASE WHEN e.action IN ('approve', 'reject') THEN 1 ELSE 0 END) AS BIGINT) AS decided, \
+             CAST(SUM(CASE WHEN e.action IN ('approve', 'reject') AND d.due_date IS NOT NULL AND d.decided_on <= d.due_date \
+                 THEN 1 ELSE 0 END) AS BIGINT) AS decided_on_time \
+             FROM dossier_events e JOIN dossiers d ON d.id = e.dossier_id \
+             WHERE e.actor_role = 'officer' AND e.action IN ('receive', 'approve', 'reject') \
+             AND ($1 = '' OR d.branch_code = $1) AND e.at >= $2 AND e.at < $3 \
+             GROUP BY e.actor_id ORDER BY MAX(e.actor_name), e.actor_id LIMIT $4",
+        )
+        .bind(branch.unwrap_or_default().to_owned()).bind(start).bind(end).bind(MAX_OFFICERS)
+        .fetch_all(pool).await
+    })
+}
+
+/// Dossiers under way (received or in processing) past their due date on `today`, per
+/// branch (of `branch` only when given).
+pub async fn open_overdue(db: &Db, branch: Option<&str>, today: NaiveDate) -> sqlx::Result<Vec<(String, i64)>> {
+    on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT branch_code, CAST(COUNT(*) AS BIGINT) FROM dossiers \
+             WHERE status IN ('received', 'in_processing') AND due_date < $1 AND ($2 = '' OR branch_code = $2) \
+             GROUP BY branch_code ORDER BY branch_code",
+        )
+        .bind(today).bind(branch.unwrap_or_default().to_owned())
+        .fetch_all(pool).await
+    })
 }
 
 /// Sums of one agency's legs: forwarded to it and finished by it over a period (local

@@ -134,9 +134,14 @@ async fn create_campaign(
     user: AuthUser,
     ApiJson(req): ApiJson<NewCampaign>,
 ) -> ApiResult<(StatusCode, axum::Json<Campaign>)> {
+    Ok((StatusCode::CREATED, axum::Json(create(&app, &user, &req).await?)))
+}
+
+/// Creates a campaign (the API's and the web console's): administrators only.
+pub(crate) async fn create(app: &AppState, user: &AuthUser, req: &NewCampaign) -> ApiResult<Campaign> {
     user.require(&[Role::Admin])?;
     let now = Utc::now();
-    let accounts = validate(&req, now)?;
+    let accounts = validate(req, now)?;
     let id = Uuid::now_v7();
     let scheduled_at = req.scheduled_at.unwrap_or(now).max(now);
     let (audience, ward_code) = match &req.audience {
@@ -164,8 +169,7 @@ async fn create_campaign(
         tx.commit().await
     }.await)?;
     metrics::counter!("motcua_push_campaigns_total").increment(1);
-    let campaign = find(&app.db, id).await?.ok_or(ApiError::Internal)?;
-    Ok((StatusCode::CREATED, axum::Json(campaign)))
+    find(&app.db, id).await?.ok_or(ApiError::Internal)
 }
 
 async fn find(db: &Db, id: Uuid) -> Result<Option<Campaign>, sqlx::Error> {
@@ -187,11 +191,16 @@ async fn find(db: &Db, id: Uuid) -> Result<Option<Campaign>, sqlx::Error> {
 #[utoipa::path(get, path = "/api/v1/ops/push/campaigns", tag = "push", security(("bearer" = [])),
     responses((status = 200, body = Vec<Campaign>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_campaigns(State(app): State<AppState>, user: AuthUser) -> ApiResult<axum::Json<Vec<Campaign>>> {
+    Ok(axum::Json(list(&app, &user).await?))
+}
+
+/// The newest 100 campaigns (the API's and the web console's): administrators only.
+pub(crate) async fn list(app: &AppState, user: &AuthUser) -> ApiResult<Vec<Campaign>> {
     user.require(&[Role::Admin])?;
     let sql = format!("SELECT {COLUMNS} FROM push_campaigns ORDER BY created_at DESC, id DESC LIMIT 100");
     let rows: Vec<Row> =
         on_db!(&app.db, read, pool => sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).fetch_all(pool).await)?;
-    Ok(axum::Json(rows.into_iter().map(|r| r.wire(Vec::new())).collect()))
+    Ok(rows.into_iter().map(|r| r.wire(Vec::new())).collect())
 }
 
 /// Cancel a campaign that has not started sending.
@@ -207,8 +216,14 @@ async fn cancel_campaign(
     user: AuthUser,
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Campaign>> {
+    Ok(axum::Json(cancel(&app, &user, &id).await?))
+}
+
+/// Cancels a campaign that has not started (the API's and the web console's): the state
+/// is checked by the update itself.
+pub(crate) async fn cancel(app: &AppState, user: &AuthUser, id: &str) -> ApiResult<Campaign> {
     user.require(&[Role::Admin])?;
-    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
+    let id = Uuid::parse_str(id).map_err(|_| ApiError::NotFound)?;
     let cancelled = on_db!(&app.db, write, pool => {
         sqlx::query("UPDATE push_campaigns SET state = 'cancelled' WHERE id = $1 AND state = 'scheduled' AND lease_until IS NULL")
             .bind(id).execute(pool).await.map(|r| r.rows_affected())
@@ -217,7 +232,7 @@ async fn cancel_campaign(
     if cancelled == 0 {
         return Err(ApiError::Conflict(Conflict::CampaignStarted));
     }
-    Ok(axum::Json(campaign))
+    Ok(campaign)
 }
 
 #[derive(sqlx::FromRow)]

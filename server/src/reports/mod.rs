@@ -608,15 +608,42 @@ async fn queue(
     user: AuthUser,
     ApiQuery(q): ApiQuery<PageQuery>,
 ) -> ApiResult<axum::Json<ReportPage>> {
+    Ok(axum::Json(staff_queue(&app, &user, &q).await?))
+}
+
+/// The queue `user` handles (the API's and the web console's): a ward service point's
+/// officer their ward's, others every ward's or the ward asked for.
+async fn staff_queue(app: &AppState, user: &AuthUser, q: &PageQuery) -> ApiResult<ReportPage> {
     user.require(&[Role::Officer, Role::Admin])?;
-    let own = if user.role == Role::Officer { officer_ward(&app, &user).await? } else { None };
-    let scope = match (own, q.ward.as_deref()) {
+    let own = if user.role == Role::Officer { officer_ward(app, user).await? } else { None };
+    let scope = match (own, q.ward.as_deref().filter(|w| !w.is_empty())) {
         (Some(own), _) => Scope::Ward(own),
         (None, Some(w)) if places().ward(w).is_some() => Scope::Ward(w.to_owned()),
         (None, Some(_)) => return Err(ApiError::field("ward", FieldErrorCode::InvalidOption)),
         (None, None) => Scope::City,
     };
-    Ok(axum::Json(page(&app, scope, &q).await?))
+    page(app, scope, q).await
+}
+
+/// The web console's queue: a page after `after`, of `ward` when the caller may choose.
+pub(crate) async fn console_queue(
+    app: &AppState,
+    user: &AuthUser,
+    after: Option<&str>,
+    ward: Option<&str>,
+) -> ApiResult<ReportPage> {
+    let q = PageQuery { after: after.map(str::to_owned), limit: Some("25".to_owned()), ward: ward.map(str::to_owned) };
+    staff_queue(app, user, &q).await
+}
+
+/// A report as a member of staff who handles its ward sees it (others: not found).
+pub(crate) async fn staff_view(app: &AppState, user: &AuthUser, raw_id: &str) -> ApiResult<Report> {
+    user.require(&[Role::Officer, Role::Admin])?;
+    let row = visible(app, raw_id).await?;
+    if !handles(app, user, &row.ward_code).await? {
+        return Err(ApiError::NotFound);
+    }
+    view(app, &row, Some(user), app.clock.now()).await
 }
 
 /// The API error of a refused move, naming the field to fix.
@@ -651,7 +678,13 @@ async fn take_action(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReportActionRequest>,
 ) -> ApiResult<axum::Json<Report>> {
-    let row = visible(&app, &id).await?;
+    Ok(axum::Json(act(&app, &user, &id, req).await?))
+}
+
+/// Takes an action on report `id` (the API's and the web console's).
+pub(crate) async fn act(app: &AppState, user: &AuthUser, id: &str, req: ReportActionRequest) -> ApiResult<Report> {
+    let (app, user) = (app.clone(), user.clone());
+    let row = visible(&app, id).await?;
     let reporter = row.reporter_id == Some(user.id);
     if !req.action.by_reporter() && !handles(&app, &user, &row.ward_code).await? {
         return Err(if user.role == Role::Citizen { ApiError::Forbidden } else { ApiError::NotFound });
@@ -751,7 +784,7 @@ async fn take_action(
     }
     metrics::counter!("motcua_report_actions_total", "action" => req.action.as_str()).increment(1);
     let row = store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a report just moved is gone"))?;
-    Ok(axum::Json(view(&app, &row, Some(&user), now).await?))
+    view(&app, &row, Some(&user), now).await
 }
 
 /// The reporter rates a resolution (1-5), once, within 7 days.
@@ -828,8 +861,19 @@ async fn moderate(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ModerateReport>,
 ) -> ApiResult<axum::Json<Report>> {
+    Ok(axum::Json(moderate_report(&app, &user, &id, req).await?))
+}
+
+/// Hides a report's abusive text or photos (the API's and the web console's).
+pub(crate) async fn moderate_report(
+    app: &AppState,
+    user: &AuthUser,
+    id: &str,
+    req: ModerateReport,
+) -> ApiResult<Report> {
+    let (app, user) = (app.clone(), user.clone());
     user.require(&[Role::Officer, Role::Admin])?;
-    let row = visible(&app, &id).await?;
+    let row = visible(&app, id).await?;
     if !handles(&app, &user, &row.ward_code).await? {
         return Err(ApiError::NotFound);
     }
@@ -859,7 +903,7 @@ async fn moderate(
     let now = app.clock.now();
     store::moderate(&app.db, &row, req.hide_description, &ids, reason, user.id, now).await?;
     let row = store::find(&app.db, row.id).await?.ok_or_else(|| ApiError::internal("a moderated report is gone"))?;
-    Ok(axum::Json(view(&app, &row, Some(&user), now).await?))
+    view(&app, &row, Some(&user), now).await
 }
 
 fn place_wire(p: &store::PlaceRow) -> PlaceFollow {
@@ -966,6 +1010,12 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
         params.push("from", FieldErrorCode::DateTooEarly, to - chrono::TimeDelta::days(366));
     }
     params.finish()?;
+    Ok(axum::Json(figures(&app, from, to).await?))
+}
+
+/// The figures of reports filed over `[from, to]` (local days, inclusive): the API's and
+/// the web console's dashboard.
+pub(crate) async fn figures(app: &AppState, from: NaiveDate, to: NaiveDate) -> ApiResult<ReportStats> {
     let start = from.and_hms_opt(0, 0, 0).map(|t| t.and_utc() - chrono::TimeDelta::hours(7)).unwrap_or_default();
     let end = to
         .succ_opt()
@@ -1000,13 +1050,13 @@ async fn stats(State(app): State<AppState>, ApiQuery(q): ApiQuery<StatsQuery>) -
             .map(|c| if lang == Lang::En { c.name_en.clone() } else { c.name.clone() })
             .unwrap_or_default()
     };
-    Ok(axum::Json(ReportStats {
+    Ok(ReportStats {
         from,
         to,
         total: stats_row(&total, if lang == Lang::En { "All".to_owned() } else { "Tất cả".to_owned() }),
         by_category: by_category.iter().map(|g| stats_row(g, category_name(&g.key))).collect(),
         by_ward: by_ward.iter().map(|g| stats_row(g, places().ward_name(&g.key))).collect(),
-    }))
+    })
 }
 
 fn stats_row(g: &store::StatsGroup, name: String) -> ReportStatsRow {

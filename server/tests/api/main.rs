@@ -3,6 +3,7 @@
 
 mod forms;
 mod helpers;
+mod intake_form;
 
 mod abuse;
 mod agencies;
@@ -16,5 +17,6 @@ mod errors;
 mod ops;
 mod push;
 mod reports;
+mod results;
 mod search;
 mod uploads;

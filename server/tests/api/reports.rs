@@ -25,7 +25,7 @@ both!(
 );
 
 /// Hoàn Kiếm lake: in the ward Hoàn Kiếm (code 00070, service point HN.00070).
-const LAKE: (f64, f64) = (21.0287, 105.8524);
+pub(crate) const LAKE: (f64, f64) = (21.0287, 105.8524);
 
 /// A real JPEG carrying an APP1 Exif segment with GPS tags (what a phone writes).
 pub(crate) fn jpeg_with_gps(seed: u8) -> Vec<u8> {
@@ -73,7 +73,7 @@ async fn upload_resumable(app: &TestApp, token: &str, bytes: &[u8], name: &str) 
     done["attachment"]["id"].as_str().expect("attachment after the last chunk").to_owned()
 }
 
-async fn file(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
+pub(crate) async fn file(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::Response {
     app.request(Method::POST, "/api/v1/reports")
         .bearer_auth(token)
         .header("idempotency-key", key)
@@ -83,7 +83,7 @@ async fn file(app: &TestApp, token: &str, key: &str, body: &Value) -> reqwest::R
         .expect("request")
 }
 
-fn report_body(category: &str, photos: &[String], at: (f64, f64)) -> Value {
+pub(crate) fn report_body(category: &str, photos: &[String], at: (f64, f64)) -> Value {
     json!({
         "category": category,
         "description": "Rác thải đổ tràn ra lòng đường, bốc mùi.",

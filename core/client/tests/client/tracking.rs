@@ -1,6 +1,6 @@
 //! Public tracking: anyone holding the receipt (code and verifier) follows a dossier
 //! without an account; a wrong verifier is not found; the labels are in the app's language.
-//! The applicant withdraws a dossier and rates a finished one.
+//! The applicant withdraws a dossier, rates a finished one, and downloads its result document.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -181,4 +181,55 @@ async fn a_rating_given_offline_is_queued_and_sent_once_when_the_network_is_back
     assert_eq!(c.rate_dossier(id.clone(), 3, None).await.unwrap(), None);
     c.logout().await.unwrap();
     assert!(!dir.path().join("pending_ratings.json").exists());
+}
+
+#[tokio::test]
+async fn the_citizen_downloads_the_result_document_once_it_is_returned() {
+    let server = TestServer::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let c = citizen(&server, dir.path()).await;
+    let draft = ready_draft(&c, dir.path(), &[(2_000, 81)]).await;
+    c.submit_draft(draft.summary.id.clone()).await.unwrap();
+    assert_eq!(c.sync_now().await.unwrap().sent, 1);
+    let id = c.outbox().await.unwrap()[0].dossier_id.clone().unwrap();
+    let none = c.download_result(id.clone()).await;
+    assert!(matches!(&none, Err(ClientError::NotFound { .. })), "nothing attached yet: {none:?}");
+    let officer = server.officer("0987654325").await;
+    for action in ["receive", "start_processing", "approve"] {
+        officer_acts(&server, &officer, &id, action).await;
+    }
+    // The officer uploads the signed decision and attaches it.
+    let pdf = b"%PDF-1.7\n% Giay chung nhan\n%%EOF\n".to_vec();
+    let mut upload = request(
+        "POST",
+        &format!("{}/api/v1/attachments?name=Gi%E1%BA%A5y%20ch%E1%BB%A9ng%20nh%E1%BA%ADn.pdf", server.base_url),
+        Some(&officer),
+        None,
+    );
+    upload.headers.push(HttpHeader { name: "Content-Type".into(), value: "application/octet-stream".into() });
+    upload.body = pdf.clone();
+    let stored = ReqwestTransport::new(Duration::from_secs(10)).unwrap().send(upload).await.unwrap();
+    assert_eq!(stored.status, 201);
+    let attachment: serde_json::Value = serde_json::from_slice(&stored.body).unwrap();
+    let (status, body) = server
+        .call(
+            "POST",
+            &format!("/api/v1/dossiers/{id}/result"),
+            Some(&officer),
+            Some(serde_json::json!({"attachment_id": attachment["id"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let early = c.download_result(id.clone()).await;
+    assert!(matches!(&early, Err(ClientError::Conflict { reason, .. }) if reason == "not_returned_yet"), "{early:?}");
+    officer_acts(&server, &officer, &id, "return_result").await;
+    let file = c.download_result(format!(" {id} ")).await.unwrap();
+    assert_eq!(file.file_name, "Giấy chứng nhận.pdf");
+    assert_eq!(file.content_type, "application/pdf");
+    assert_eq!(file.bytes, pdf);
+    let detail = c.dossier(id.clone()).await.unwrap();
+    assert!(
+        detail.timeline.iter().any(|t| t.action == "attach_result" && t.note.as_deref() == Some("Giấy chứng nhận.pdf"))
+    );
+    assert!(matches!(c.download_result(String::new()).await, Err(ClientError::Invalid { .. })));
 }

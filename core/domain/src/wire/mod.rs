@@ -581,6 +581,30 @@ pub struct Dossier {
     /// The route through the competent agencies, in order (absent: none).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub legs: Vec<DossierLeg>,
+    /// The result document (signed decision or certificate) the centre attached: its
+    /// bytes at `GET /api/v1/dossiers/{id}/result`. The applicant sees it once the
+    /// result is returned (or the dossier rejected); staff as soon as it is attached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result_document: Option<ResultDocument>,
+}
+
+/// The result document of a dossier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ResultDocument {
+    pub file_name: String,
+    /// `application/pdf`, `image/jpeg` or `image/png`, detected from the bytes.
+    pub content_type: String,
+    pub size: u64,
+    pub attached_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// `POST /api/v1/dossiers/{id}/result`: the officer's own upload to attach as the result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct AttachResult {
+    /// An attachment the officer uploaded (`POST /api/v1/attachments`).
+    pub attachment_id: String,
 }
 
 /// A dossier in a list.

@@ -1,0 +1,10 @@
+-- The result document of a dossier (SQLite): the signed decision or certificate an officer
+-- attached (an attachment the officer uploaded; also linked in dossier_attachments, so the
+-- branch sees it and the janitor keeps it). One per dossier; attaching again replaces it
+-- until the result is returned; every attachment is in the timeline.
+CREATE TABLE dossier_results (
+    dossier_id BLOB PRIMARY KEY REFERENCES dossiers (id),
+    attachment_id BLOB NOT NULL REFERENCES attachments (id),
+    attached_by BLOB NOT NULL REFERENCES users (id),
+    attached_at TEXT NOT NULL
+);
