@@ -654,7 +654,7 @@ async fn upload_whole(
     ApiQuery(q): ApiQuery<WholeQuery>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let (stored, attachment) = store_whole(&app, user.id, q.name.as_deref(), &body).await?;
+    let (stored, attachment) = store_whole(&app, user.id, q.name.as_deref(), body).await?;
     let status = if stored == Stored::New { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, axum::Json(attachment)).into_response())
 }
@@ -672,7 +672,7 @@ pub(crate) async fn store_whole(
     app: &AppState,
     owner: Uuid,
     name: Option<&str>,
-    body: &[u8],
+    body: Bytes,
 ) -> ApiResult<(Stored, Attachment)> {
     let mut errors = Vec::new();
     let file_name = clean_file_name("name", name.unwrap_or("tep-dinh-kem"), &mut errors);
@@ -689,7 +689,7 @@ pub(crate) async fn store_whole(
     if body.len() as u64 > app.config.max_upload_bytes {
         return Err(ApiError::PayloadTooLarge);
     }
-    let sha = hex(&Sha256::digest(body));
+    let sha = hex(&Sha256::digest(&body));
     if let Some(existing) = attachment_by(&app.db, OWNED_BY_ANNOUNCED_SHA, owner, Some(&sha)).await? {
         return Ok((Stored::Already, existing.wire()));
     }

@@ -154,7 +154,14 @@ pub(super) async fn file(State(app): State<AppState>, headers: HeaderMap, staff:
             Err(e) => return error_page(lang, e, Some(&staff)),
         };
         for part in parts.iter().filter(|p| p.name == format!("f.{}", field.key) && !p.data.is_empty()) {
-            match crate::attachments::store_whole(&app, applicant.id, part.file_name.as_deref(), part.data).await {
+            match crate::attachments::store_whole(
+                &app,
+                applicant.id,
+                part.file_name.as_deref(),
+                bytes::Bytes::copy_from_slice(part.data),
+            )
+            .await
+            {
                 Ok((_, paper)) => papers.push(paper),
                 Err(ApiError::Validation(errors)) => file_errors
                     .extend(errors.into_iter().map(|e| FieldError { path: format!("values.{}", field.key), ..e })),

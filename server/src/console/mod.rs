@@ -667,8 +667,13 @@ async fn attach_result(
         if !crate::dossiers::result::attachable(row.status()) {
             return Err(ApiError::Conflict(Conflict::ResultNotAttachable));
         }
-        let (_, stored) =
-            crate::attachments::store_whole(&app, staff.user.id, file.file_name.as_deref(), file.data).await?;
+        let (_, stored) = crate::attachments::store_whole(
+            &app,
+            staff.user.id,
+            file.file_name.as_deref(),
+            bytes::Bytes::copy_from_slice(file.data),
+        )
+        .await?;
         crate::dossiers::result::attach_result(&app, &staff.user, &id, &stored.id, Some(revision)).await
     };
     match done.await {

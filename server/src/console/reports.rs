@@ -98,8 +98,13 @@ pub(super) async fn act(
         if action == ReportAction::Resolve
             && let Some(photo) = form_file(&parts, "after_photo")
         {
-            let (_, stored) =
-                crate::attachments::store_whole(&app, staff.user.id, photo.file_name.as_deref(), photo.data).await?;
+            let (_, stored) = crate::attachments::store_whole(
+                &app,
+                staff.user.id,
+                photo.file_name.as_deref(),
+                bytes::Bytes::copy_from_slice(photo.data),
+            )
+            .await?;
             after_photos.push(stored.id);
         }
         let req = ReportActionRequest {

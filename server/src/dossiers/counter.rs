@@ -52,7 +52,7 @@ pub(crate) async fn file_at_counter(app: &AppState, officer: &AuthUser, intake: 
         return Ok(id);
     }
     let mut fresh = false;
-    let row = loop {
+    let (row, legs) = loop {
         let snapshot = if fresh { app.catalogue.snapshot(&app.db).await? } else { app.catalogue.held(&app.db).await? };
         let (procedure, branch_code, attachments) = check_submission(app, &snapshot, &req, applicant).await??;
         let tracking_verifier = store::new_tracking_verifier()
@@ -75,7 +75,7 @@ pub(crate) async fn file_at_counter(app: &AppState, officer: &AuthUser, intake: 
         };
         // No quota of the citizen's: the centre files this one.
         match store::insert_submission(&app.db, &submission, &[], app.clock.now()).await {
-            Ok((row, _)) => break row,
+            Ok((row, _, legs)) => break (row, legs),
             Err(InsertError::StaleCatalogue) if !fresh => fresh = true,
             Err(InsertError::StaleCatalogue) => return Err(ApiError::Overloaded { retry_after_secs: 1 }),
             Err(InsertError::Quota(claim)) => return Err(claim.refused(app.clock.now())),
@@ -95,7 +95,6 @@ pub(crate) async fn file_at_counter(app: &AppState, officer: &AuthUser, intake: 
         }
     };
     metrics::counter!("motcua_dossiers_filed_at_counter_total").increment(1);
-    let legs = store::legs(&app.db, &row).await?;
     let applied = Applied {
         row: &row,
         legs: &legs,
