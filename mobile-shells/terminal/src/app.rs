@@ -356,7 +356,7 @@ pub enum Screen {
     },
     /// `saved`: where the result document was saved, once downloaded.
     Dossier {
-        detail: DossierDetail,
+        detail: Box<DossierDetail>,
         rating: Option<Inputs>,
         saved: Option<String>,
     },
@@ -977,10 +977,10 @@ impl App {
                     if old.item.id != detail.item.id {
                         *saved = None;
                     }
-                    *old = detail;
+                    **old = detail;
                     *rating = None;
                 }
-                _ => self.push(Screen::Dossier { detail, rating: None, saved: None }),
+                _ => self.push(Screen::Dossier { detail: Box::new(detail), rating: None, saved: None }),
             },
             Msg::ResultSaved { dossier_id, path } => {
                 if let Screen::Dossier { detail, saved, .. } = &mut self.screen
@@ -1013,7 +1013,7 @@ impl App {
                 if let Screen::Dossier { detail: old, rating, .. } = &mut self.screen {
                     *rating = None;
                     if let Some(d) = detail.clone() {
-                        *old = d;
+                        **old = d;
                     }
                 }
                 self.info(if detail.is_some() {
