@@ -92,6 +92,10 @@ pub enum Cmd {
         score: u32,
         comment: Option<String>,
     },
+    /// Downloads the dossier's result document and saves it in the app's data folder.
+    DownloadResult {
+        dossier_id: String,
+    },
     Notifications,
     OpenNotification {
         notification_id: String,
@@ -147,6 +151,21 @@ pub enum Msg {
     Dossier(DossierDetail),
     /// A rating sent (`Some`) or queued until the network is back (`None`).
     Rated(Option<DossierDetail>),
+    /// The dossier's result document, saved at `path`.
+    ResultSaved {
+        dossier_id: String,
+        path: String,
+    },
+    /// No result document to download: none attached, or (`not_returned_yet`) not
+    /// returned to the citizen yet.
+    NoResult {
+        not_returned_yet: bool,
+    },
+    /// A downloaded file could not be written in the folder `path`.
+    SaveFailed {
+        path: String,
+        reason: String,
+    },
     Notifications {
         items: Vec<NotificationItem>,
         offline: bool,
@@ -300,22 +319,63 @@ impl ReportState {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Screen {
-    Welcome { sel: usize },
+    Welcome {
+        sel: usize,
+    },
     Login(Inputs),
     Register(Inputs),
-    Verify { verification: PhoneVerification, code: Inputs },
-    Home { sel: usize },
-    Search { query: String, results: Vec<ProcedureItem>, sel: usize },
-    Procedure { detail: ProcedureDetail },
+    Verify {
+        verification: PhoneVerification,
+        code: Inputs,
+    },
+    Home {
+        sel: usize,
+    },
+    Search {
+        query: String,
+        results: Vec<ProcedureItem>,
+        sel: usize,
+    },
+    Procedure {
+        detail: ProcedureDetail,
+    },
     Form(FormState),
-    Drafts { items: Vec<DraftSummary>, sel: usize },
-    Outbox { items: Vec<OutboxItem>, names: HashMap<String, String>, sel: usize },
-    Dossiers { items: Vec<DossierItem>, offline: bool, sel: usize },
-    Dossier { detail: DossierDetail, rating: Option<Inputs> },
-    Notifications { items: Vec<NotificationItem>, offline: bool, sel: usize },
-    Points { position: Inputs, items: Vec<ServicePoint>, offline: bool },
+    Drafts {
+        items: Vec<DraftSummary>,
+        sel: usize,
+    },
+    Outbox {
+        items: Vec<OutboxItem>,
+        names: HashMap<String, String>,
+        sel: usize,
+    },
+    Dossiers {
+        items: Vec<DossierItem>,
+        offline: bool,
+        sel: usize,
+    },
+    /// `saved`: where the result document was saved, once downloaded.
+    Dossier {
+        detail: Box<DossierDetail>,
+        rating: Option<Inputs>,
+        saved: Option<String>,
+    },
+    Notifications {
+        items: Vec<NotificationItem>,
+        offline: bool,
+        sel: usize,
+    },
+    Points {
+        position: Inputs,
+        items: Vec<ServicePoint>,
+        offline: bool,
+    },
     Report(ReportState),
-    Reports { items: Vec<ReportItem>, offline: bool, sel: usize },
+    Reports {
+        items: Vec<ReportItem>,
+        offline: bool,
+        sel: usize,
+    },
 }
 
 /// The main menu, in order (a digit key picks one).
@@ -540,7 +600,7 @@ impl App {
                 }
                 _ => {}
             },
-            Screen::Dossier { detail, rating } => {
+            Screen::Dossier { detail, rating, .. } => {
                 if let Some(inputs) = rating {
                     if key == Key::Esc {
                         *rating = None;
@@ -557,6 +617,7 @@ impl App {
                 match key {
                     Key::Esc => self.back(),
                     Key::Char('r') => return vec![Cmd::Dossier { dossier_id: detail.item.id.clone() }],
+                    Key::Char('k') => return vec![Cmd::DownloadResult { dossier_id: detail.item.id.clone() }],
                     Key::Char('b') => {
                         if detail.supplement_request.is_some() {
                             return vec![Cmd::AnswerSupplement { dossier_id: detail.item.id.clone() }];
@@ -912,17 +973,47 @@ impl App {
                 }
             }
             Msg::Dossier(detail) => match &mut self.screen {
-                Screen::Dossier { detail: old, rating } => {
-                    *old = detail;
+                Screen::Dossier { detail: old, rating, saved } => {
+                    if old.item.id != detail.item.id {
+                        *saved = None;
+                    }
+                    **old = detail;
                     *rating = None;
                 }
-                _ => self.push(Screen::Dossier { detail, rating: None }),
+                _ => self.push(Screen::Dossier { detail: Box::new(detail), rating: None, saved: None }),
             },
+            Msg::ResultSaved { dossier_id, path } => {
+                if let Screen::Dossier { detail, saved, .. } = &mut self.screen
+                    && detail.item.id == dossier_id
+                {
+                    *saved = Some(path.clone());
+                }
+                self.info(format!(
+                    "{} {path}",
+                    self.t("Đã lưu văn bản kết quả vào", "The result document is saved at")
+                ));
+            }
+            Msg::NoResult { not_returned_yet } => {
+                self.error(if not_returned_yet {
+                    self.t(
+                        "Kết quả chưa được trả: tải được sau khi cơ quan trả kết quả.",
+                        "The result is not returned yet: it can be downloaded once it is.",
+                    )
+                } else {
+                    self.t("Hồ sơ này chưa có văn bản kết quả.", "This dossier has no result document yet.")
+                });
+            }
+            Msg::SaveFailed { path, reason } => {
+                self.error(format!(
+                    "{} {path}: {reason}",
+                    self.t("Không lưu được tệp vào", "The file could not be saved in")
+                ));
+            }
             Msg::Rated(detail) => {
-                if let Screen::Dossier { detail: old, rating } = &mut self.screen {
+                if let Screen::Dossier { detail: old, rating, .. } = &mut self.screen {
                     *rating = None;
                     if let Some(d) = detail.clone() {
-                        *old = d;
+                        **old = d;
                     }
                 }
                 self.info(if detail.is_some() {
@@ -1333,6 +1424,50 @@ mod tests {
         );
         app.on_msg(Msg::Rated(None));
         assert!(matches!(app.screen, Screen::Dossier { rating: None, .. }));
+    }
+
+    #[test]
+    fn k_downloads_the_result_and_says_where_it_is_or_why_not() {
+        let mut app = App::new(Lang::Vi, Some(user()));
+        let detail = crate::ui::tests::detail(Lang::Vi);
+        app.on_msg(Msg::Dossier(detail.clone()));
+        assert_eq!(app.on_key(Key::Char('k')), [Cmd::DownloadResult { dossier_id: "x".into() }]);
+        app.on_msg(Msg::NoResult { not_returned_yet: true });
+        let flash = app.flash.clone().expect("a message");
+        assert!(flash.error && flash.text.contains("Kết quả chưa được trả"), "{flash:?}");
+        app.on_msg(Msg::NoResult { not_returned_yet: false });
+        let flash = app.flash.clone().expect("a message");
+        assert!(flash.error && flash.text == "Hồ sơ này chưa có văn bản kết quả.", "{flash:?}");
+        assert!(matches!(app.screen, Screen::Dossier { saved: None, .. }));
+        // Saved for another dossier (the citizen moved on): this one shows nothing.
+        app.on_msg(Msg::ResultSaved { dossier_id: "y".into(), path: "/d/ket-qua/y.pdf".into() });
+        assert!(matches!(app.screen, Screen::Dossier { saved: None, .. }));
+        app.on_msg(Msg::ResultSaved { dossier_id: "x".into(), path: "/d/ket-qua/Giấy khai sinh.pdf".into() });
+        let flash = app.flash.clone().expect("a message");
+        assert!(!flash.error && flash.text.ends_with("/d/ket-qua/Giấy khai sinh.pdf"), "{flash:?}");
+        let saved = |app: &App| match &app.screen {
+            Screen::Dossier { saved, .. } => saved.clone(),
+            other => panic!("not the dossier: {other:?}"),
+        };
+        assert_eq!(saved(&app).as_deref(), Some("/d/ket-qua/Giấy khai sinh.pdf"));
+        // A reload keeps it; another dossier in its place forgets it.
+        app.on_msg(Msg::Dossier(detail.clone()));
+        assert_eq!(saved(&app).as_deref(), Some("/d/ket-qua/Giấy khai sinh.pdf"));
+        let mut other = detail;
+        other.item.id = "z".into();
+        app.on_msg(Msg::Dossier(other));
+        assert_eq!(saved(&app), None);
+        app.on_msg(Msg::SaveFailed { path: "/d/ket-qua".into(), reason: "read-only".into() });
+        assert!(
+            app.flash.as_ref().is_some_and(|f| f.error && f.text == "Không lưu được tệp vào /d/ket-qua: read-only")
+        );
+
+        let mut en = App::new(Lang::En, Some(user()));
+        en.on_msg(Msg::Dossier(crate::ui::tests::detail(Lang::En)));
+        en.on_msg(Msg::NoResult { not_returned_yet: true });
+        assert!(en.flash.as_ref().is_some_and(|f| f.text.starts_with("The result is not returned yet")));
+        en.on_msg(Msg::NoResult { not_returned_yet: false });
+        assert!(en.flash.as_ref().is_some_and(|f| f.text == "This dossier has no result document yet."));
     }
 
     #[test]

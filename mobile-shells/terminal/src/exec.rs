@@ -2,7 +2,7 @@
 //! messages for the state machine; the client's listener feeds the same channel.
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
 use motcua_client::{Client, ClientError, ClientListener, DossierStatusChange, OutboxEvent, ReportDraftInput};
@@ -47,15 +47,63 @@ fn file_name(path: &str) -> String {
     Path::new(path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.to_owned())
 }
 
-/// Runs one command; every failure becomes a message (never a panic).
-pub async fn run(client: &Client, lang: Lang, cmd: Cmd) -> Vec<Msg> {
-    match run_inner(client, lang, cmd).await {
+/// The longest saved file name, in characters (before a " (n)" to keep it unique).
+const MAX_FILE_NAME: usize = 100;
+
+/// Distinct names tried for one saved result before giving up.
+const MAX_SAME_NAME: u32 = 100;
+
+/// A file name safe to create in one folder: no folder part, no control or reserved
+/// characters, no leading dot, at most [`MAX_FILE_NAME`] characters; `ket-qua` if nothing is left.
+pub fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let cleaned: String = last
+        .chars()
+        .map(|c| if c.is_control() || matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .collect();
+    let trimmed = cleaned.trim().trim_start_matches('.').trim();
+    let capped: String = trimmed.chars().take(MAX_FILE_NAME).collect();
+    let capped = capped.trim_end().to_owned();
+    if capped.is_empty() { "ket-qua".to_owned() } else { capped }
+}
+
+/// Saves `bytes` as a new file named after `name` in `dir` (made if missing), never over
+/// another file: `name (2).ext`, `name (3).ext`, … when taken. The path written.
+pub fn save_new_file(dir: &Path, name: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    std::fs::create_dir_all(dir)?;
+    let name = safe_file_name(name);
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem.to_owned(), format!(".{ext}")),
+        _ => (name.clone(), String::new()),
+    };
+    for n in 1..=MAX_SAME_NAME {
+        let path = if n == 1 { dir.join(&name) } else { dir.join(format!("{stem} ({n}){ext}")) };
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut file) => {
+                use std::io::Write;
+                if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e);
+                }
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{name}: too many files of that name")))
+}
+
+/// Runs one command; every failure becomes a message (never a panic). Result documents
+/// are saved in `results_dir`.
+pub async fn run(client: &Client, lang: Lang, results_dir: &Path, cmd: Cmd) -> Vec<Msg> {
+    match run_inner(client, lang, results_dir, cmd).await {
         Ok(msgs) => msgs,
         Err(e) => vec![Msg::Failed(e)],
     }
 }
 
-async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, ClientError> {
+async fn run_inner(client: &Client, lang: Lang, results_dir: &Path, cmd: Cmd) -> Result<Vec<Msg>, ClientError> {
     Ok(match cmd {
         Cmd::Login { login, password } => vec![Msg::SignedIn(client.login(login, password).await?)],
         Cmd::Register { citizen_id, phone, full_name, password } => {
@@ -131,6 +179,19 @@ async fn run_inner(client: &Client, lang: Lang, cmd: Cmd) -> Result<Vec<Msg>, Cl
         Cmd::Rate { dossier_id, score, comment } => {
             vec![Msg::Rated(client.rate_dossier(dossier_id, score, comment).await?)]
         }
+        Cmd::DownloadResult { dossier_id } => match client.download_result(dossier_id.clone()).await {
+            Ok(file) => match save_new_file(results_dir, &file.file_name, &file.bytes) {
+                Ok(path) => vec![Msg::ResultSaved { dossier_id, path: path.to_string_lossy().into_owned() }],
+                Err(e) => {
+                    vec![Msg::SaveFailed { path: results_dir.to_string_lossy().into_owned(), reason: e.to_string() }]
+                }
+            },
+            Err(ClientError::NotFound { .. }) => vec![Msg::NoResult { not_returned_yet: false }],
+            Err(ClientError::Conflict { reason, .. }) if reason == "not_returned_yet" => {
+                vec![Msg::NoResult { not_returned_yet: true }]
+            }
+            Err(e) => return Err(e),
+        },
         Cmd::Notifications => match client.refresh_notifications().await {
             Ok(items) => vec![Msg::Notifications { items, offline: false }],
             Err(e) if unreachable(&e) => {
@@ -195,4 +256,41 @@ async fn submit_report(client: &Client, draft_id: String, input: ReportDraftInpu
         Err(e) => Msg::Failed(e),
     });
     Ok(msgs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_name_from_the_server_cannot_leave_the_folder() {
+        assert_eq!(safe_file_name("Giấy khai sinh.pdf"), "Giấy khai sinh.pdf");
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\Windows\\kq.pdf"), "kq.pdf");
+        assert_eq!(safe_file_name("a:b*c?\"<>|\u{7}.pdf"), "a_b_c______.pdf");
+        assert_eq!(safe_file_name(".bashrc"), "bashrc");
+        for empty in ["", "..", " / ", "dir/"] {
+            assert_eq!(safe_file_name(empty), "ket-qua", "{empty:?}");
+        }
+        let long = "ả".repeat(300) + ".pdf";
+        assert_eq!(safe_file_name(&long).chars().count(), MAX_FILE_NAME);
+    }
+
+    #[test]
+    fn a_saved_file_never_replaces_another() {
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let root = std::env::temp_dir().join(format!("motcua-terminal-save-{}-{nanos}", std::process::id()));
+        let dir = root.join("ket-qua");
+        let first = save_new_file(&dir, "kq.pdf", b"one").expect("saved");
+        let second = save_new_file(&dir, "kq.pdf", b"two").expect("saved");
+        let bare = save_new_file(&dir, "../kq", b"three").expect("saved");
+        assert_eq!(first, dir.join("kq.pdf"));
+        assert_eq!(second, dir.join("kq (2).pdf"));
+        assert_eq!(bare, dir.join("kq"));
+        assert_eq!(std::fs::read(&first).expect("read"), b"one");
+        assert_eq!(std::fs::read(&second).expect("read"), b"two");
+        assert_eq!(std::fs::read(&bare).expect("read"), b"three");
+        std::fs::remove_dir_all(&root).expect("cleaned");
+    }
 }

@@ -2,7 +2,7 @@
 //! and runs the loop (draw, read a key, run the commands it gives) until the citizen quits.
 
 use std::collections::VecDeque;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -21,7 +21,7 @@ struct Args {
     /// The server (as started by `cargo run --release -p motcua-server`).
     #[arg(long, env = "MOTCUA_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// Where the app keeps its store, drafts' files and session.
+    /// Where the app keeps its store, drafts' files, session and saved results (`ket-qua/`).
     #[arg(long, env = "MOTCUA_TERMINAL_DIR")]
     data_dir: Option<PathBuf>,
     /// `vi` (default) or `en`.
@@ -75,7 +75,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let user = if client.is_signed_in() { runtime.block_on(client.current_user())? } else { None };
 
     let mut terminal = ratatui::init();
-    let result = run(&runtime, &client, &events, &mut terminal, App::new(lang, user));
+    let results = dir.join("ket-qua");
+    let result = run(&runtime, &client, &results, &events, &mut terminal, App::new(lang, user));
     ratatui::restore();
     runtime.block_on(client.close());
     result
@@ -84,6 +85,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 fn run(
     runtime: &tokio::runtime::Runtime,
     client: &Client,
+    results: &Path,
     events: &mpsc::Receiver<Msg>,
     terminal: &mut ratatui::DefaultTerminal,
     mut app: App,
@@ -105,7 +107,7 @@ fn run(
         }
         if let Some(cmd) = queue.pop_front() {
             terminal.draw(|f| ui::draw(f, &app, true))?;
-            for msg in runtime.block_on(exec::run(client, lang, cmd)) {
+            for msg in runtime.block_on(exec::run(client, lang, results, cmd)) {
                 queue.extend(app.on_msg(msg));
             }
             continue;

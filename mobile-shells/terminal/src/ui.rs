@@ -120,8 +120,8 @@ fn keys(app: &App) -> &'static str {
             t("↑↓ chọn · Enter mở · r tải lại · Esc quay lại", "↑↓ move · Enter open · r reload · Esc back")
         }
         Screen::Dossier { .. } => t(
-            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · Esc quay lại",
-            "r reload · b answer a supplement request · d rate · Esc back",
+            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · k tải kết quả · Esc quay lại",
+            "r reload · b answer a supplement request · d rate · k download the result · Esc back",
         ),
         Screen::Report(_) => t(
             "↑↓ đổi ô · Enter lưu / thêm ảnh / gửi · Esc quay lại",
@@ -318,7 +318,7 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                 list(frame, area, rows, *sel);
             }
         }
-        Screen::Dossier { detail, rating } => {
+        Screen::Dossier { detail, rating, saved } => {
             let d = &detail.item;
             let mut lines = vec![
                 Line::from(vec![bold(format!("{} ", t("Mã hồ sơ:", "Code:"))), Span::raw(d.code.clone())]),
@@ -365,6 +365,12 @@ fn draw_body(frame: &mut Frame, app: &App, area: Rect) {
                     t("Đánh giá:", "Rating:"),
                     score,
                     detail.rating_comment.clone().unwrap_or_default()
+                )));
+            }
+            if let Some(path) = saved {
+                lines.push(Line::from(Span::styled(
+                    format!("{} {path}", t("Văn bản kết quả đã lưu:", "Result document saved:")),
+                    Style::default().fg(Color::Green),
                 )));
             }
             lines.push(Line::from(bold(t("Quá trình xử lý", "Timeline"))));
@@ -636,7 +642,7 @@ pub(crate) mod tests {
             "Ngày nộp: 09/03/2026 08:30",
             "Hạn giải quyết: 12/03/2026 (Sắp đến hạn)",
             "09/03/2026 08:30  Tiếp nhận → Đã tiếp nhận",
-            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · Esc quay lại",
+            "r tải lại · b trả lời yêu cầu bổ sung · d đánh giá · k tải kết quả · Esc quay lại",
         ] {
             assert!(vi.contains(text), "{text}:\n{vi}");
         }
@@ -654,6 +660,10 @@ pub(crate) mod tests {
         app.on_msg(Msg::Dossier(asked));
         let text = screen(&app);
         assert!(text.contains("Yêu cầu bổ sung (cán bộ, 09/03/2026 08:30): Thiếu tờ khai có chữ ký"), "{text}");
+        assert!(!text.contains("Văn bản kết quả đã lưu:"), "{text}");
+        app.on_msg(Msg::ResultSaved { dossier_id: "x".into(), path: "/d/ket-qua/kq.pdf".into() });
+        let text = screen(&app);
+        assert!(text.contains("Văn bản kết quả đã lưu: /d/ket-qua/kq.pdf"), "{text}");
         let en = screen(&dossier(Lang::En));
         assert!(en.contains("Status: In processing") && en.contains("Due: 12/03/2026 (Due soon)"), "{en}");
     }

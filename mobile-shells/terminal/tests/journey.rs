@@ -4,8 +4,9 @@
 //! fills its form (live validation and a conditional field seen on screen), attaches a file
 //! by path, submits while the server is down, syncs once it is back, and sees the dossier
 //! sent; an officer moves it over HTTP and the app shows each status in Vietnamese; the
-//! citizen answers a supplement request, rates the returned result, opens a notification,
-//! lists service points, sends a field report with a photo, signs out and in again; started
+//! citizen answers a supplement request, downloads the result document the officer
+//! attached (refused before it is returned) into the app's folder, rates the returned
+//! result, opens a notification, lists service points, sends a field report with a photo, signs out and in again; started
 //! again in English it is still signed in. On SQLite and PostgreSQL.
 
 use std::io::{Read, Write};
@@ -427,19 +428,56 @@ async fn the_citizens_journey_in_a_terminal(backend: Backend) {
     term.key("enter");
     term.wait_for("Bổ sung hồ sơ");
 
-    // The result is returned: the citizen rates it, once.
-    for action in ["approve", "return_result"] {
-        let r = http
+    // Approved: no result document yet, then one the officer attaches, downloadable once
+    // the result is returned; the citizen keeps it in the app's folder. Then rates, once.
+    let transition = |action: &'static str| {
+        let request = http
             .post(format!("{base}/api/v1/dossiers/{id}/transitions"))
             .bearer_auth(&officer)
-            .json(&json!({"action": action}))
-            .send()
-            .await
-            .expect("transition");
-        assert_eq!(r.status(), 200, "{action}");
-    }
+            .json(&json!({"action": action}));
+        async move {
+            let r = request.send().await.expect("transition");
+            assert_eq!(r.status(), 200, "{action}");
+        }
+    };
+    transition("approve").await;
+    term.typed("k");
+    term.wait_for("Hồ sơ này chưa có văn bản kết quả.");
+    let decision = b"%PDF-1.7\n% Trich luc khai sinh ban chinh\n%%EOF\n".to_vec();
+    let stored: Value = http
+        // ?name=Trích lục khai sinh.pdf
+        .post(format!("{base}/api/v1/attachments?name=Tr%C3%ADch%20l%E1%BB%A5c%20khai%20sinh.pdf"))
+        .bearer_auth(&officer)
+        .header("Content-Type", "application/octet-stream")
+        .body(decision.clone())
+        .send()
+        .await
+        .expect("result upload")
+        .json()
+        .await
+        .expect("json");
+    let attachment_id = stored["id"].as_str().expect("the upload's id").to_owned();
+    let r = http
+        .post(format!("{base}/api/v1/dossiers/{id}/result"))
+        .bearer_auth(&officer)
+        .json(&json!({"attachment_id": attachment_id}))
+        .send()
+        .await
+        .expect("attach the result");
+    assert_eq!(r.status(), 200, "attach the result");
+    term.typed("k");
+    term.wait_for("Kết quả chưa được trả: tải được sau khi cơ quan trả kết quả.");
+    assert!(!app_dir.join("ket-qua").join("Trích lục khai sinh.pdf").exists());
+    transition("return_result").await;
     term.typed("r");
     term.wait_for("Trạng thái: Đã trả kết quả");
+    term.typed("k");
+    let saved = term.wait_for("Văn bản kết quả đã lưu:");
+    let kept = app_dir.join("ket-qua").join("Trích lục khai sinh.pdf");
+    // The path on screen (a long one may wrap): compared without the white space.
+    let squash = |t: &str| t.chars().filter(|c| !c.is_whitespace()).collect::<String>();
+    assert!(squash(&saved).contains(&squash(&kept.to_string_lossy())), "{saved}");
+    assert_eq!(std::fs::read(&kept).expect("the saved result"), decision);
     term.typed("d");
     term.wait_for("Số sao (1-5)");
     term.typed("5");

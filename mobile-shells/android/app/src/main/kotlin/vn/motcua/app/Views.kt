@@ -2,6 +2,8 @@
 // No rule and no formatting lives here (the states carry the words); kept small and obvious.
 package vn.motcua.app
 
+import androidx.activity.compose.rememberLauncherForActivityResult
+import androidx.activity.result.contract.ActivityResultContracts
 import androidx.compose.foundation.clickable
 import androidx.compose.foundation.layout.*
 import androidx.compose.foundation.lazy.LazyColumn
@@ -9,6 +11,7 @@ import androidx.compose.foundation.lazy.items
 import androidx.compose.material3.*
 import androidx.compose.runtime.*
 import androidx.compose.ui.Modifier
+import androidx.compose.ui.platform.LocalContext
 import androidx.compose.ui.text.font.FontWeight
 import androidx.compose.ui.unit.dp
 import androidx.lifecycle.compose.collectAsStateWithLifecycle
@@ -214,6 +217,12 @@ fun DossierView(screen: DossierScreen, id: String, scope: CoroutineScope, answer
     LaunchedEffect(id) { screen.open(id) }
     val s by screen.state.collectAsStateWithLifecycle()
     var comment by remember { mutableStateOf("") }
+    // The platform's "save as" picker; the chosen document gets the downloaded bytes.
+    val resolver = LocalContext.current.contentResolver
+    val save = rememberLauncherForActivityResult(ActivityResultContracts.CreateDocument("*/*")) { uri ->
+        val file = s.result
+        if (uri != null && file != null) resolver.openOutputStream(uri)?.use { it.write(file.bytes) }
+    }
     LazyColumn(Modifier.padding(12.dp)) {
         item {
             s.row?.let { Text("${it.code}: ${it.status}", style = MaterialTheme.typography.titleLarge); it.due?.let { d -> Text("Hạn trả kết quả: $d") } }
@@ -227,6 +236,12 @@ fun DossierView(screen: DossierScreen, id: String, scope: CoroutineScope, answer
                 Row { for (star in 1..5) TextButton({ scope.launch { screen.rate(star, comment) } }) { Text("$star★") } }
             }
             s.rating?.let { Text("Đã đánh giá: $it★ ${s.ratingComment ?: ""}") }
+            Button({ scope.launch { screen.downloadResult() } }) { Text("Tải kết quả") }
+            Message(s.resultUnavailable)
+            s.result?.let { file ->
+                Text("${file.fileName} (${file.bytes.size} byte)")
+                Button({ save.launch(file.fileName) }) { Text("Lưu vào máy") }
+            }
         }
         items(s.timeline) { t -> Line("${t.at} · ${t.what}", t.note) }
     }

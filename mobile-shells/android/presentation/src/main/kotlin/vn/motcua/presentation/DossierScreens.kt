@@ -1,6 +1,7 @@
 // My dossiers and one dossier's page: status in the core's words, due date dd/mm/yyyy,
 // the timeline, the officer's supplement request and its answer (a draft edited on the form
-// screen, sent through the outbox), rating a returned result, withdrawing.
+// screen, sent through the outbox), downloading the result document, rating a returned
+// result, withdrawing.
 package vn.motcua.presentation
 
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -40,6 +41,10 @@ data class DossierState(
     val ratingComment: String? = null,
     val receipt: String? = null,
     val message: String? = null,
+    /** The result document once downloaded (the view saves it through the platform). */
+    val result: ResultFile? = null,
+    /** Why the result document cannot be downloaded (none attached, not returned yet, offline). */
+    val resultUnavailable: String? = null,
 )
 
 class DossierScreen(private val session: Session) {
@@ -54,6 +59,7 @@ class DossierScreen(private val session: Session) {
     }
 
     private fun show(d: DossierDetail, message: String? = null) {
+        val kept = _state.value.takeIf { it.row?.id == d.item.id }
         _state.value = DossierState(
             row = rowOf(lang, d.item),
             timeline = d.timeline.map { t -> TimelineLine(dateTime(t.atMs), actionWords(lang, t.action), statusWords(lang, t.toStatus), t.note) },
@@ -63,6 +69,8 @@ class DossierScreen(private val session: Session) {
             ratingComment = d.ratingComment,
             receipt = d.trackingVerifier?.let { "${d.item.code} / $it" },
             message = message,
+            result = kept?.result,
+            resultUnavailable = kept?.resultUnavailable,
         )
     }
 
@@ -88,6 +96,27 @@ class DossierScreen(private val session: Session) {
             canRate = false,
             message = lang.t("Đánh giá sẽ được gửi khi có mạng.", "The rating will be sent when online."),
         )
+    }
+
+    /** "Tải kết quả": the result document (online), or the sentence saying why not. */
+    suspend fun downloadResult() {
+        val dossierId = id ?: return
+        val file = try {
+            c.downloadResult(dossierId)
+        } catch (e: MotcuaException) {
+            val why = when {
+                e is MotcuaException.NotFound ->
+                    lang.t("Hồ sơ này chưa có văn bản kết quả.", "This dossier has no result document yet.")
+                e is MotcuaException.Conflict && e.reason == "not_returned_yet" -> lang.t(
+                    "Kết quả chưa được trả: tải được sau khi cơ quan trả kết quả.",
+                    "The result is not returned yet: it can be downloaded once it is.",
+                )
+                else -> userMessage(e)
+            }
+            _state.value = _state.value.copy(result = null, resultUnavailable = why)
+            return
+        }
+        _state.value = _state.value.copy(result = file, resultUnavailable = null)
     }
 
     suspend fun withdraw(note: String?) {

@@ -122,6 +122,24 @@ class Server(private val binary: String, private val dir: File, databaseUrl: Str
         return Regex("\"access_token\"\\s*:\\s*\"([^\"]+)\"").find(body)?.groupValues?.get(1) ?: throw TestFailure("no access_token in $body")
     }
 
+    /** The officer uploads [bytes] as [name] and attaches it as the dossier's result document. */
+    fun attachResult(dossierId: String, name: String, bytes: ByteArray) {
+        val token = officerToken()
+        val query = java.net.URLEncoder.encode(name, Charsets.UTF_8).replace("+", "%20")
+        val upload = java.net.http.HttpRequest.newBuilder(URI.create("$baseUrl/api/v1/attachments?name=$query"))
+            .timeout(Duration.ofSeconds(10))
+            .header("Content-Type", "application/octet-stream")
+            .header("Authorization", "Bearer $token")
+            .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(bytes))
+            .build()
+        val stored = http.send(upload, java.net.http.HttpResponse.BodyHandlers.ofString())
+        expectEqual(stored.statusCode(), 201, "result upload (${stored.body()})")
+        val attachmentId = Regex("\"id\"\\s*:\\s*\"([^\"]+)\"").find(stored.body())?.groupValues?.get(1)
+            ?: throw TestFailure("no id in ${stored.body()}")
+        val (status, answer) = call("POST", "/api/v1/dossiers/$dossierId/result", token, """{"attachment_id":"$attachmentId"}""")
+        expectEqual(status, 200, "attach the result ($answer)")
+    }
+
     fun officerDoes(dossierId: String, action: String, note: String? = null) {
         val body = if (note == null) """{"action":"$action"}""" else """{"action":"$action","note":"$note"}"""
         val (status, answer) = call("POST", "/api/v1/dossiers/$dossierId/transitions", officerToken(), body)
@@ -338,13 +356,33 @@ suspend fun journey(server: Server, dir: File) {
     dossier.open(dossierId)
     expect(dossier.state.value.supplementNote == null && "Đã bổ sung hồ sơ" in dossier.state.value.timeline.map { it.what }) { "${dossier.state.value}" }
 
-    // The result is returned; the citizen rates it once.
+    // Approved: no result document yet; the officer attaches the signed decision, which the
+    // citizen downloads once the result is returned; then rates it once.
     server.officerDoes(dossierId, "approve")
+    dossier.open(dossierId)
+    dossier.downloadResult()
+    expect(dossier.state.value.result == null) { "${dossier.state.value}" }
+    expectEqual(dossier.state.value.resultUnavailable, "Hồ sơ này chưa có văn bản kết quả.", "no result document")
+    val decision = "%PDF-1.7\n% Giay khai sinh ban chinh\n%%EOF\n".toByteArray()
+    server.attachResult(dossierId, "Giấy khai sinh.pdf", decision)
+    dossier.downloadResult()
+    expect(dossier.state.value.result == null) { "${dossier.state.value}" }
+    expectEqual(
+        dossier.state.value.resultUnavailable,
+        "Kết quả chưa được trả: tải được sau khi cơ quan trả kết quả.",
+        "downloaded before it is returned",
+    )
     server.officerDoes(dossierId, "return_result")
     dossier.open(dossierId)
     expect(dossier.state.value.canRate) { "${dossier.state.value}" }
+    dossier.downloadResult()
+    val result = dossier.state.value.result ?: throw TestFailure("no result: ${dossier.state.value}")
+    expectEqual(result.fileName to result.contentType, "Giấy khai sinh.pdf" to "application/pdf", "the result file")
+    expectEqual(result.bytes.toList(), decision.toList(), "the result's bytes")
+    expectEqual(dossier.state.value.resultUnavailable, null, "no reason left once downloaded")
     dossier.rate(5, "Nhanh gọn")
     expect(dossier.state.value.rating == 5 && !dossier.state.value.canRate) { "${dossier.state.value}" }
+    expect(dossier.state.value.result?.bytes?.contentEquals(decision) == true) { "the result kept after rating" }
     dossier.rate(4, null)
     expect(dossier.state.value.message != null && dossier.state.value.rating == 5) { "rated twice: ${dossier.state.value}" }
 
