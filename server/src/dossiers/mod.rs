@@ -418,13 +418,12 @@ async fn get_dossier(
     Path(id): Path<String>,
 ) -> ApiResult<axum::Json<Dossier>> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?;
-    let (row, timeline) = store::find_with_timeline(&app.db, id).await?.ok_or(ApiError::NotFound)?;
-    let legs = store::legs(&app.db, &row).await?;
+    let (row, timeline, legs) = store::find_with_timeline(&app.db, id).await?.ok_or(ApiError::NotFound)?;
     if !may_see(&user, &row, &legs) {
         return Err(ApiError::NotFound);
     }
     let mut dossier = row.full(timeline, &legs, local_date(app.clock.now()));
-    dossier.result_document = result::document(&app.db, row.id).await?;
+    dossier.result_document = result::document(&app.db, &row).await?;
     Ok(axum::Json(shown(&user, dossier)))
 }
 

@@ -78,9 +78,20 @@ async fn result_row(db: &Db, dossier: Uuid) -> sqlx::Result<Option<ResultRow>> {
 }
 
 /// The dossier's result document, if one is attached (whoever asks: [`super::shown`]
-/// hides it from the applicant until it is released).
-pub async fn document(db: &Db, dossier: Uuid) -> sqlx::Result<Option<ResultDocument>> {
-    Ok(result_row(db, dossier).await?.map(|r| r.wire()))
+/// hides it from the applicant until it is released). Only a decided dossier can have
+/// one (attached while approved or rejected, kept when the result is returned): the
+/// others cost no query.
+pub async fn document(db: &Db, dossier: &super::store::DossierRow) -> sqlx::Result<Option<ResultDocument>> {
+    if !may_have_one(dossier.status()) {
+        return Ok(None);
+    }
+    Ok(result_row(db, dossier.id).await?.map(|r| r.wire()))
+}
+
+/// The statuses in which a dossier can hold a result document: where one is attached, and
+/// where an approved dossier goes next (the workflow leads nowhere else from them).
+fn may_have_one(status: DossierStatus) -> bool {
+    attachable(status) || status == DossierStatus::ResultReturned
 }
 
 /// Attaches `attachment` (the caller's own upload) as the result document of dossier
@@ -230,4 +241,29 @@ async fn attach(
     ))]
 async fn download(State(app): State<AppState>, user: AuthUser, Path(id): Path<String>) -> ApiResult<Response> {
     result_file(&app, &user, &id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use motcua_domain::wire::Role;
+    use motcua_domain::workflow::{Action, Caller, DossierStatus, transition_on};
+
+    use super::may_have_one;
+
+    /// A dossier holding a result document keeps it wherever the workflow takes it, so
+    /// skipping the look-up elsewhere never hides one.
+    #[test]
+    fn every_status_reachable_from_an_attachable_one_may_have_one() {
+        for from in DossierStatus::ALL.into_iter().filter(|s| super::attachable(*s)) {
+            assert!(may_have_one(from), "{from:?}");
+            for action in Action::ALL {
+                for caller in [Caller::new(Role::Officer, false), Caller::new(Role::Citizen, true)] {
+                    if let Ok((to, _)) = transition_on(from, &[], action, caller, None) {
+                        assert!(may_have_one(to), "{from:?} --{action:?}--> {to:?}");
+                    }
+                }
+            }
+        }
+        assert!(!may_have_one(DossierStatus::InProcessing));
+    }
 }

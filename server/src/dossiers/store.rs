@@ -124,8 +124,9 @@ impl DossierRow {
     }
 }
 
-/// One leg of a dossier's route as stored, with its agency's names.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// One leg of a dossier's route as stored, with its agency's names (also read as JSON,
+/// gathered by the database, on the read path: [`find_with_timeline`]).
+#[derive(Debug, Clone, sqlx::FromRow, serde::Deserialize)]
 pub struct LegRow {
     pub seq: i64,
     pub agency_code: String,
@@ -332,23 +333,43 @@ struct RowWithEvent {
     ev_agency: Option<String>,
     ev_agency_name: Option<String>,
     ev_agency_name_en: Option<String>,
+    /// The route's legs as a JSON array (the same on every row of the dossier).
+    legs_json: Option<String>,
 }
 
-/// A dossier and its timeline in one round trip (the read path of `GET /dossiers/{id}`).
-pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(DossierRow, Vec<TimelineEntry>)>> {
-    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+/// A dossier, its timeline and its route's legs in one round trip (the read path of
+/// `GET /dossiers/{id}`): the legs come as a JSON array gathered by the database.
+pub async fn find_with_timeline(
+    db: &Db,
+    id: Uuid,
+) -> sqlx::Result<Option<(DossierRow, Vec<TimelineEntry>, Vec<LegRow>)>> {
+    const LEG_FIELDS: &str = "'seq', l.seq, 'agency_code', l.agency_code, 'agency_name', la.name, \
+         'agency_name_en', la.name_en, 'days', l.days, 'state', l.state, 'started_on', l.started_on, \
+         'due_date', l.due_date, 'paused_days', l.paused_days, 'pause_started_on', l.pause_started_on, \
+         'finished_on', l.finished_on, 'working_days_taken', l.working_days_taken, 'revision', d.revision";
+    fn sql(legs: &str) -> String {
         let columns: Vec<String> = DOSSIER_COLUMNS.split(',').map(|c| format!("d.{}", c.trim())).collect();
         format!(
             "SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
              e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note, e.agency_code AS ev_agency, \
-             a.name AS ev_agency_name, a.name_en AS ev_agency_name_en \
+             a.name AS ev_agency_name, a.name_en AS ev_agency_name_en, \
+             CASE WHEN d.leg_count > 0 THEN ({legs} FROM dossier_legs l JOIN agencies la ON la.code = l.agency_code \
+             WHERE l.dossier_id = d.id) END AS legs_json \
              FROM dossiers d LEFT JOIN dossier_events e ON e.dossier_id = d.id \
              LEFT JOIN agencies a ON a.code = e.agency_code WHERE d.id = $1 ORDER BY e.at, e.id",
             columns.join(", ")
         )
-    });
-    let rows: Vec<RowWithEvent> =
-        on_db!(db, read, pool => sqlx::query_as(sqlx::AssertSqlSafe(SQL.as_str())).bind(id).fetch_all(pool).await)?;
+    }
+    static PG: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| sql(&format!("SELECT CAST(json_agg(json_build_object({LEG_FIELDS})) AS TEXT)")));
+    static SQLITE: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| sql(&format!("SELECT json_group_array(json_object({LEG_FIELDS}))")));
+    let rows: Vec<RowWithEvent> = match db {
+        Db::Postgres(pool) => sqlx::query_as(sqlx::AssertSqlSafe(PG.as_str())).bind(id).fetch_all(pool).await?,
+        Db::Sqlite { read, .. } => {
+            sqlx::query_as(sqlx::AssertSqlSafe(SQLITE.as_str())).bind(id).fetch_all(read).await?
+        }
+    };
     let mut rows = rows.into_iter();
     let Some(first) = rows.next() else { return Ok(None) };
     let entry = |r: &RowWithEvent| {
@@ -365,13 +386,18 @@ pub async fn find_with_timeline(db: &Db, id: Uuid) -> sqlx::Result<Option<(Dossi
     };
     let mut timeline: Vec<TimelineEntry> = entry(&first).into_iter().collect();
     timeline.extend(rows.filter_map(|r| entry(&r)));
-    Ok(Some((first.dossier, timeline)))
+    let mut legs: Vec<LegRow> = match &first.legs_json {
+        Some(json) => serde_json::from_str(json).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        None => Vec::new(),
+    };
+    legs.sort_by_key(|l| l.seq);
+    Ok(Some((first.dossier, timeline, legs)))
 }
 
 /// The full dossier with its timeline and legs, as of `now`.
 pub async fn load_full(db: &Db, row: &DossierRow, now: DateTime<Utc>) -> sqlx::Result<Dossier> {
     let mut dossier = row.full(timeline(db, row.id).await?, &legs(db, row).await?, local_date(now));
-    dossier.result_document = super::result::document(db, row.id).await?;
+    dossier.result_document = super::result::document(db, row).await?;
     Ok(dossier)
 }
 
