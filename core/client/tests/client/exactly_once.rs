@@ -149,7 +149,9 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
     }
     c.close().await;
     drop(c);
-    let kills = kill_while_syncing(harness, &args, KILLS / 2);
+    // The answers are a short sync (four small files): the kills come sooner, so that on a
+    // fast machine they still land before it ends.
+    let kills = kill_while_syncing_within(harness, &args, KILLS / 2, 5, 40);
     assert!(kills >= 3, "only {kills} kills landed during the answers' sync");
     let transport = ReqwestTransport::shared(Duration::from_secs(10)).unwrap();
     let c = client_with(&server.base_url, &store, Arc::new(FileTokenStore::new(&tokens)), transport).await;
@@ -169,11 +171,17 @@ async fn a_sync_killed_at_random_moments_delivers_every_submission_exactly_once(
 /// Runs the harness up to `rounds` times, SIGKILLing it after a random short while, then
 /// once to the end; returns how many kills landed during a sync.
 fn kill_while_syncing(harness: &str, args: &[String; 3], rounds: usize) -> usize {
+    kill_while_syncing_within(harness, args, rounds, 15, 120)
+}
+
+/// [`kill_while_syncing`], each kill `min_ms` plus a random part of `spread_ms`
+/// milliseconds after the start.
+fn kill_while_syncing_within(harness: &str, args: &[String; 3], rounds: usize, min_ms: u64, spread_ms: u64) -> usize {
     let mut kills = 0;
     for _ in 0..rounds {
         let mut child =
             Command::new(harness).args(args).arg(CHUNK).stdout(Stdio::null()).stderr(Stdio::inherit()).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(15 + random_below(120)));
+        std::thread::sleep(Duration::from_millis(min_ms + random_below(spread_ms)));
         match child.try_wait().unwrap() {
             Some(status) => {
                 assert!(status.success(), "the harness failed on its own: {status}");
