@@ -22,6 +22,9 @@ use motcua_server::push::fcm::{FcmClient, Outcome, ServiceAccountKey};
 use uuid::Uuid;
 
 const DEVICES: usize = 100_000;
+/// Messages FCM accepted: single jobs sent, and the messages of campaign pages.
+const SENT: &str = "SELECT (SELECT COUNT(*) FROM push_jobs WHERE state = 'sent') + \
+                    (SELECT CAST(COALESCE(SUM(sent), 0) AS BIGINT) FROM push_pages)";
 const PER_ACCOUNT: usize = 20;
 
 struct EmulatorProcess {
@@ -51,6 +54,49 @@ fn peak_rss_kib() -> u64 {
 
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// CPU seconds (user + system) a process has used, from `/proc/{pid}/stat`.
+fn cpu_secs(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return 0.0 };
+    // The fields after the command's closing parenthesis: utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let ticks: f64 = rest.split_whitespace().skip(11).take(2).filter_map(|t| t.parse::<f64>().ok()).sum();
+    ticks / 100.0
+}
+
+/// CPU seconds used so far by this process, the emulator, and every PostgreSQL process.
+#[derive(Clone, Copy, Default)]
+struct Cpu {
+    server: f64,
+    emulator: f64,
+    database: f64,
+}
+
+impl Cpu {
+    fn now(emulator: u32) -> Cpu {
+        let database = std::fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|pid| std::fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|c| c.trim() == "postgres"))
+            .map(|pid| cpu_secs(&pid))
+            .sum();
+        Cpu { server: cpu_secs("self"), emulator: cpu_secs(&emulator.to_string()), database }
+    }
+
+    /// Microseconds per message used since `before`, as "server a, emulator b, database c".
+    fn per_message(self, before: Cpu, messages: usize) -> String {
+        let us = |a: f64, b: f64| (a - b) * 1e6 / messages as f64;
+        format!(
+            "this process {:.1} µs, emulator {:.1} µs, PostgreSQL {:.1} µs",
+            us(self.server, before.server),
+            us(self.emulator, before.emulator),
+            us(self.database, before.database)
+        )
+    }
 }
 
 fn main() -> anyhow::Result<()> {
@@ -128,11 +174,16 @@ async fn run_on(exe: &str, dir: &std::path::Path, url: String, label: &str) -> a
     let mut peak_kib = 0;
     let mut rest_kib = 0;
     for round in 1..=rounds {
+        let pid = emulator.child.id();
+        let cpu = Cpu::now(pid);
         let ceiling = ceiling_pass(&key_path, &push, &tokens).await?;
+        let ceiling_cpu = Cpu::now(pid).per_message(cpu, DEVICES);
         http.post(format!("{}/control/reset", emulator.base)).send().await?;
         reset_peak_rss();
         rest_kib = rest_kib.max(peak_rss_kib());
+        let cpu = Cpu::now(pid);
         let (rate, secs, queued_in) = server_pass(&state, &db).await?;
+        let server_cpu = Cpu::now(pid).per_message(cpu, DEVICES);
         peak_kib = peak_kib.max(peak_rss_kib());
         let stats: serde_json::Value =
             http.get(format!("{}/control/stats", emulator.base)).send().await?.json().await?;
@@ -144,6 +195,9 @@ async fn run_on(exe: &str, dir: &std::path::Path, url: String, label: &str) -> a
             "{label} round {round}: server {rate:.0} msg/s ({secs:.2} s, all queued after {queued_in:.2} s), \
              emulator alone {ceiling:.0} msg/s, ratio {:.2}",
             rate / ceiling
+        );
+        println!(
+            "{label} round {round}: CPU per message: emulator alone: {ceiling_cpu}; through the server: {server_cpu}"
         );
         server_rates.push(rate);
         ceilings.push(ceiling);
@@ -226,7 +280,7 @@ async fn ceiling_pass(
 /// last job recorded as sent, the seconds, and when every job was queued.
 async fn server_pass(state: &motcua_server::app::AppState, db: &Db) -> anyhow::Result<(f64, f64, f64)> {
     let before: i64 = motcua_server::on_db!(db, read, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM push_jobs WHERE state = 'sent'").fetch_one(pool).await
+        sqlx::query_scalar(SENT).fetch_one(pool).await
     })?;
     let workers = motcua_server::push::delivery::start(state)?.context("workers")?;
     let started = Instant::now();
@@ -249,7 +303,11 @@ async fn server_pass(state: &motcua_server::app::AppState, db: &Db) -> anyhow::R
             }
         }
         let waiting: i64 = motcua_server::on_db!(db, read, pool => {
-            sqlx::query_scalar("SELECT COUNT(*) FROM push_jobs WHERE state = 'queued'").fetch_one(pool).await
+            sqlx::query_scalar(
+                "SELECT (SELECT COUNT(*) FROM push_jobs WHERE state = 'queued') + (SELECT COUNT(*) FROM push_pages WHERE state = 'queued')",
+            )
+            .fetch_one(pool)
+            .await
         })?;
         if queued_in.is_some() && waiting == 0 {
             break;
@@ -258,7 +316,7 @@ async fn server_pass(state: &motcua_server::app::AppState, db: &Db) -> anyhow::R
     let secs = started.elapsed().as_secs_f64();
     workers.stop(Duration::from_secs(10)).await;
     let total: i64 = motcua_server::on_db!(db, read, pool => {
-        sqlx::query_scalar("SELECT COUNT(*) FROM push_jobs WHERE state = 'sent'").fetch_one(pool).await
+        sqlx::query_scalar(SENT).fetch_one(pool).await
     })?;
     if total - before != DEVICES as i64 {
         bail!("{} sent instead of {DEVICES}", total - before);

@@ -113,7 +113,8 @@ pub struct Push {
     pub concurrency: usize,
     /// `MOTCUA_PUSH_WORKERS`: delivery workers in this process.
     pub workers: usize,
-    /// `MOTCUA_PUSH_BATCH`: jobs one worker claims at a time (and sends concurrently).
+    /// `MOTCUA_PUSH_BATCH`: jobs one worker claims at a time (and sends concurrently), and
+    /// the phones of one campaign page.
     pub batch: usize,
     /// `MOTCUA_PUSH_RATE_PER_MINUTE`: messages the whole fleet may send per minute (FCM's
     /// project quota is 600,000).
@@ -141,7 +142,7 @@ impl Default for Push {
             connections: 4,
             concurrency: 50,
             workers: 8,
-            batch: 250,
+            batch: 500,
             rate_per_minute: 600_000,
             lease: Duration::from_secs(60),
             poll: Duration::from_millis(500),

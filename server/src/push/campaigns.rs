@@ -24,8 +24,6 @@ use crate::error::{ApiError, ApiResult, Conflict};
 use crate::extract::ApiJson;
 use crate::on_db;
 
-/// Phones queued per fan-out step.
-const PAGE: i64 = 1000;
 /// Accounts one campaign may list.
 pub const MAX_ACCOUNTS: usize = 10_000;
 const MAX_TITLE: usize = 200;
@@ -244,8 +242,80 @@ struct Due {
     lease_until: DateTime<Utc>,
 }
 
-/// Queues the next page of phones of one due campaign; whether there was one.
-pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duration) -> anyhow::Result<bool> {
+/// Pages cut by one fan-out step (one statement finds where each ends).
+const PAGES_PER_STEP: i64 = 20;
+
+/// Who a campaign is for, as its pages are read.
+#[derive(Debug, Clone)]
+pub struct Audience {
+    pub campaign_id: Uuid,
+    /// `city`, `ward` or `accounts`.
+    pub kind: String,
+    pub ward_code: Option<String>,
+}
+
+/// Pushes the audience's phones with tokens above `after` (up to and including `last`
+/// when given), in token order, at most `limit`: the one rule both the fan-out (which
+/// cuts the pages) and the senders (which read a page's phones) use.
+fn push_phones<DB: sqlx::Database>(
+    q: &mut sqlx::QueryBuilder<DB>,
+    columns: &str,
+    audience: &Audience,
+    after: &str,
+    last: Option<&str>,
+    limit: i64,
+) where
+    for<'t> String: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Option<String>: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> Uuid: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+    for<'t> i64: sqlx::Encode<'t, DB> + sqlx::Type<DB>,
+{
+    q.push(format!(
+        "SELECT {columns} FROM devices d JOIN users u ON u.id = d.user_id \
+         LEFT JOIN notification_preferences p ON p.user_id = d.user_id WHERE d.token > "
+    ))
+    .push_bind(after.to_owned());
+    if let Some(last) = last {
+        q.push(" AND d.token <= ").push_bind(last.to_owned());
+    }
+    q.push(" AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE) AND ");
+    match audience.kind.as_str() {
+        "ward" => q.push("p.ward_code = ").push_bind(audience.ward_code.clone()),
+        "accounts" => q
+            .push("d.user_id IN (SELECT user_id FROM push_campaign_accounts WHERE campaign_id = ")
+            .push_bind(audience.campaign_id)
+            .push(")"),
+        _ => q.push("u.role = 'citizen'"),
+    };
+    q.push(" ORDER BY d.token LIMIT ").push_bind(limit);
+}
+
+/// The phones of one page of `audience` (`(after, last]`), at most `limit`, in token order.
+pub async fn page_phones(
+    db: &Db,
+    audience: &Audience,
+    after: &str,
+    last: &str,
+    limit: usize,
+) -> Result<Vec<DeviceTarget>, sqlx::Error> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    on_db!(db, read, pool => {
+        let mut q = sqlx::QueryBuilder::new("");
+        push_phones(&mut q, "d.token, d.locale", audience, after, Some(last), limit);
+        q.build_query_as().fetch_all(pool).await
+    })
+}
+
+/// Cuts the next pages (up to [`PAGES_PER_STEP`]) of `page` phones each of one due
+/// campaign; whether there was a due campaign. The
+/// page is a range of tokens (`push_pages`), not a row per phone: the senders read its
+/// phones when they send it.
+pub async fn fan_out_step(
+    db: &Db,
+    now: DateTime<Utc>,
+    lease: std::time::Duration,
+    page: usize,
+) -> anyhow::Result<bool> {
     let until = now + chrono::Duration::from_std(lease).unwrap_or_default();
     let returning = "RETURNING id, audience, ward_code, cursor, lease_until";
     let due: Option<Due> = match db {
@@ -268,9 +338,9 @@ pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duratio
     };
     let Some(due) = due else { return Ok(false) };
     let cursor = due.cursor.clone().unwrap_or_default();
-    let id_text = due.id.to_string();
-    let postgres = matches!(db, Db::Postgres(_));
-    let done = on_db!(db, write, pool => async {
+    let audience = Audience { campaign_id: due.id, kind: due.audience.clone(), ward_code: due.ward_code.clone() };
+    let size = i64::try_from(page.max(1)).unwrap_or(1000);
+    let queued = on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
         // The lease is checked (and the campaign's row locked) before the page is written:
         // a worker whose lease passed to another meanwhile, or a cancelled campaign, writes
@@ -284,73 +354,54 @@ pub async fn fan_out_step(db: &Db, now: DateTime<Utc>, lease: std::time::Duratio
             tx.rollback().await?;
             return Ok::<_, sqlx::Error>(0);
         }
-        // The page: the audience's next phones after the cursor, in token order. On
-        // PostgreSQL the database reads and writes the page itself in one statement (no
-        // thousand rows to the server and back, no statement of thousands of binds).
-        let mut q = sqlx::QueryBuilder::new(if postgres { "WITH page AS (" } else { "" });
-        q.push(
-            "SELECT d.token, d.locale FROM devices d JOIN users u ON u.id = d.user_id \
-             LEFT JOIN notification_preferences p ON p.user_id = d.user_id WHERE d.token > ",
-        )
-        .push_bind(&cursor)
-        .push(" AND d.deactivated_at IS NULL AND d.stale_at IS NULL AND COALESCE(p.announcements, TRUE) AND ");
-        match due.audience.as_str() {
-            "ward" => q.push("p.ward_code = ").push_bind(due.ward_code.as_deref()),
-            "accounts" => q
-                .push("d.user_id IN (SELECT user_id FROM push_campaign_accounts WHERE campaign_id = ")
-                .push_bind(due.id)
-                .push(")"),
-            _ => q.push("u.role = 'citizen'"),
-        };
-        q.push(" ORDER BY d.token LIMIT ").push_bind(PAGE);
-        // One small row per phone: the message is made from the campaign's texts in the
-        // phone's language when it is sent.
-        let (queued, last): (i64, Option<String>) = if postgres {
-            q.push(
-                "), queued AS (INSERT INTO push_jobs (id, campaign_id, token, locale, notification_id, state, attempts, \
-                 available_at, created_at) SELECT motcua_uuid_v7(), ",
-            )
-            .push_bind(due.id)
-            .push(", token, locale, ")
-            .push_bind(id_text.as_str())
-            .push(", 'queued', 0, ")
-            .push_bind(now)
-            .push(", ")
-            .push_bind(now)
-            .push(" FROM page) SELECT COUNT(*), MAX(token) FROM page");
-            q.build_query_as().fetch_one(&mut *tx).await?
-        } else {
-            let page: Vec<DeviceTarget> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for chunk in page.chunks(500) {
-                let mut q = sqlx::QueryBuilder::new(
-                    "INSERT INTO push_jobs (id, campaign_id, token, locale, notification_id, state, attempts, available_at, \
-                     created_at) ",
-                );
-                q.push_values(chunk, |mut row, t| {
-                    row.push_bind(Uuid::now_v7())
-                        .push_bind(due.id)
-                        .push_bind(t.token.as_str())
-                        .push_bind(t.locale.as_str())
-                        .push_bind(id_text.as_str())
-                        .push_bind("queued")
-                        .push_bind(0i64)
-                        .push_bind(now)
-                        .push_bind(now);
-                });
-                q.build().execute(&mut *tx).await?;
+        // The next pages: the audience's next phones after the cursor, numbered in token
+        // order; the database answers only each page's last token (every `size`-th phone,
+        // and the last one) with the count, so no other token travels.
+        let mut q = sqlx::QueryBuilder::new(
+            "SELECT token, n, total FROM (SELECT token, ROW_NUMBER() OVER (ORDER BY token) AS n, COUNT(*) OVER () AS total \
+             FROM (",
+        );
+        push_phones(&mut q, "d.token", &audience, &cursor, None, size * PAGES_PER_STEP);
+        q.push(") phones) numbered WHERE n % ").push_bind(size).push(" = 0 OR n = total ORDER BY n");
+        let ends: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+        let total = ends.first().map_or(0, |(_, _, total)| *total);
+        let mut after = cursor.clone();
+        let mut counted = 0;
+        let mut pages = Vec::new();
+        for (last, n, _) in ends {
+            if n > counted {
+                pages.push((Uuid::now_v7(), after.clone(), last.clone(), n - counted));
+                counted = n;
+                after = last;
             }
-            (page.len() as i64, page.last().map(|t| t.token.clone()))
-        };
-        let inserted = queued.unsigned_abs();
-        let last = last.unwrap_or(cursor.clone());
-        let finished = queued < PAGE;
-        let state = if finished { "queued" } else { "fanning_out" };
+        }
+        if !pages.is_empty() {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO push_pages (id, campaign_id, after_token, last_token, phones, state, attempts, available_at, \
+                 sent, created_at) ",
+            );
+            q.push_values(&pages, |mut row, (id, after, last, phones)| {
+                row.push_bind(*id)
+                    .push_bind(due.id)
+                    .push_bind(after.as_str())
+                    .push_bind(last.as_str())
+                    .push_bind(*phones)
+                    .push_bind("queued")
+                    .push_bind(0i64)
+                    .push_bind(now)
+                    .push_bind(0i64)
+                    .push_bind(now);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        let state = if total < size * PAGES_PER_STEP { "queued" } else { "fanning_out" };
         sqlx::query("UPDATE push_campaigns SET cursor = $1, state = $2, lease_until = NULL WHERE id = $3")
-            .bind(&last).bind(state).bind(due.id)
+            .bind(&after).bind(state).bind(due.id)
             .execute(&mut *tx).await?;
+        let phones = total;
         tx.commit().await?;
-        Ok(inserted)
+        Ok(phones.unsigned_abs())
     }.await)?;
-    metrics::counter!("motcua_push_queued_total", "source" => "campaign").increment(done);
+    metrics::counter!("motcua_push_queued_total", "source" => "campaign").increment(queued);
     Ok(true)
 }

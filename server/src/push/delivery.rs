@@ -3,21 +3,26 @@
 //!
 //! 1. fans out `push.*` outbox rows: claims a few (lease), writes one job per targeted
 //!    phone (the citizen's preferences and the phone's language applied) and marks the
-//!    rows done, in one transaction; then pages of a due campaign (`campaigns`) for up to
-//!    a quarter of a second;
+//!    rows done, in one transaction; then cuts a due campaign into pages (`campaigns`:
+//!    one row per range of a batch of phones, not one per phone) for up to a quarter of a
+//!    second;
 //! 2. claims a batch of due jobs with one statement (`FOR UPDATE SKIP LOCKED` on
 //!    PostgreSQL; SQLite has one writer), moving them a lease into the future under a
-//!    claim id of its own;
+//!    claim id of its own; when no job is due, one campaign page the same way, and reads
+//!    its phones;
 //! 3. takes that many sends from the fleet's per-minute allowance (`rate`), putting back
 //!    what it may not send this minute;
 //! 4. sends them concurrently over HTTP/2 and records each outcome, only while it still
 //!    holds the claim: sent; the token dead (deactivated); refused (dead letter); or
 //!    another try later with exponential backoff, jitter and FCM's `Retry-After` (a 429
-//!    also pauses this process's sending until then).
+//!    also pauses this process's sending until then). A page is recorded done with its
+//!    count of accepted messages; each of its phones whose send did not succeed becomes a
+//!    job of its own in the same transaction.
 //!
-//! A worker killed mid-batch leaves its jobs claimed until the lease ends; then another
-//! worker takes them. A job can reach FCM twice only if its worker dies between FCM's
-//! answer and its commit: the phone's core drops the second copy (same notification id).
+//! A worker killed mid-batch leaves its jobs (or its page) claimed until the lease ends;
+//! then another worker takes them. A message can reach FCM twice only if its worker dies
+//! between FCM's answer and its commit: the phone's core drops the second copy (same
+//! notification id).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -145,12 +150,27 @@ pub struct Job {
     pub attempts: i64,
 }
 
-/// A campaign's texts, as its messages are made from them.
+/// A campaign's texts, as its messages are made from them, and its audience.
 struct CampaignTexts {
     title: Texts,
     body: Texts,
     id: String,
+    audience: super::campaigns::Audience,
 }
+
+/// A campaign's page as claimed: the phones of its audience in `(after_token, last_token]`.
+#[derive(sqlx::FromRow)]
+pub struct Page {
+    pub id: Uuid,
+    pub campaign_id: Uuid,
+    pub after_token: String,
+    pub last_token: String,
+    pub attempts: i64,
+}
+
+/// A page claimed this many times without being finished (its workers died, or its
+/// lease ran out under them) is split into one job per phone, each with its own tries.
+const PAGE_TRIES: i64 = 3;
 
 impl Delivery {
     /// One round of a worker; whether it found anything to do.
@@ -160,7 +180,7 @@ impl Delivery {
         // A due campaign is fanned out ahead of the senders: page after page for up to a
         // quarter of a second (one worker at a time holds a campaign; the others send).
         let fanning = Instant::now();
-        while super::campaigns::fan_out_step(&self.db, Utc::now(), self.config.lease).await? {
+        while super::campaigns::fan_out_step(&self.db, Utc::now(), self.config.lease, self.config.batch).await? {
             worked = true;
             if fanning.elapsed() > Duration::from_millis(250) {
                 break;
@@ -171,9 +191,10 @@ impl Delivery {
         }
         let claim = Uuid::now_v7();
         let until = lease_end(now, self.config.lease);
+        // Single jobs first (a dossier's news, a retry), then a campaign's page.
         let jobs = claim_jobs(&self.db, claim, self.config.batch, now, until).await?;
         if jobs.is_empty() {
-            return Ok(worked);
+            return Ok(self.send_page(lane, claim, now, until).await? || worked);
         }
         let wanted = jobs.len() as u64;
         let granted = super::rate::claim(&self.db, self.config.rate_per_minute, wanted, now).await?;
@@ -194,13 +215,13 @@ impl Delivery {
         Ok(true)
     }
 
-    async fn send_batch(&self, lane: usize, claim: Uuid, until: DateTime<Utc>, jobs: Vec<Job>) -> anyhow::Result<()> {
-        // Sends not begun by half the lease are put back, so no job outlives its lease
-        // while its worker still works on it.
+    /// Sends `jobs` concurrently (`concurrency` in flight); each with its outcome, or none
+    /// when it was not begun: half the lease had passed (so no job outlives its lease while
+    /// its worker still works on it), or FCM asked this process to pause.
+    async fn send_all(&self, lane: usize, mut jobs: Vec<Job>) -> anyhow::Result<Vec<(Job, Option<Outcome>)>> {
         let deadline = Instant::now() + self.config.lease / 2;
-        let mut jobs = jobs;
         self.make_campaign_messages(&mut jobs).await?;
-        let outcomes: Vec<(Job, Option<Outcome>)> = futures_util::stream::iter(jobs)
+        Ok(futures_util::stream::iter(jobs)
             .map(|job| async move {
                 if Instant::now() > deadline
                     || self.paused_until_ms.load(Ordering::Relaxed) > Utc::now().timestamp_millis()
@@ -215,7 +236,20 @@ impl Delivery {
             })
             .buffer_unordered(self.config.concurrency.max(1))
             .collect()
-            .await;
+            .await)
+    }
+
+    /// Notes a 429's (or any `Retry-After`'s) pause for this process's senders.
+    fn pause_for(&self, code: &str, retry_after: Option<Duration>, now: DateTime<Utc>) {
+        if code == "QUOTA_EXCEEDED" || retry_after.is_some() {
+            let wait = retry_after.unwrap_or(Duration::from_secs(1));
+            let until = now.timestamp_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+            self.paused_until_ms.fetch_max(until, Ordering::Relaxed);
+        }
+    }
+
+    async fn send_batch(&self, lane: usize, claim: Uuid, until: DateTime<Utc>, jobs: Vec<Job>) -> anyhow::Result<()> {
+        let outcomes = self.send_all(lane, jobs).await?;
         let now = Utc::now();
         // The sent ones first: they are most of a batch, and the ones a crash before the
         // commit would send twice.
@@ -242,11 +276,7 @@ impl Delivery {
                     metrics::counter!("motcua_push_failed_total", "code" => code).increment(1);
                 }
                 Some(Outcome::Retry { code, retry_after }) => {
-                    if code == "QUOTA_EXCEEDED" || retry_after.is_some() {
-                        let wait = retry_after.unwrap_or(Duration::from_secs(1));
-                        let until = now.timestamp_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
-                        self.paused_until_ms.fetch_max(until, Ordering::Relaxed);
-                    }
+                    self.pause_for(&code, retry_after, now);
                     if u32::try_from(job.attempts).unwrap_or(u32::MAX) >= self.config.max_attempts {
                         finish(&self.db, claim, job.id, "failed", Some(&code), now).await?;
                         metrics::counter!("motcua_push_failed_total", "code" => code).increment(1);
@@ -268,6 +298,206 @@ impl Delivery {
 }
 
 impl Delivery {
+    /// Claims one due campaign page and sends to its phones; whether there was one.
+    ///
+    /// The page is recorded done, with how many messages FCM accepted, in one transaction
+    /// that first checks the claim is still held; in it, every phone whose send did not
+    /// succeed gets a job row of its own (dead token, refused, retry later, not begun), so
+    /// from then on it is handled like any job. A worker that dies mid-page leaves the page
+    /// to another after the lease (its phones may then get a second copy, which the
+    /// phone's core drops); a page that never finishes is split into jobs.
+    async fn send_page(
+        &self,
+        lane: usize,
+        claim: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> anyhow::Result<bool> {
+        let Some(page) = claim_page(&self.db, claim, now, until).await? else { return Ok(false) };
+        let texts = self.campaign_texts(page.campaign_id).await?;
+        let cap = self.config.batch.max(1) * 2;
+        let mut phones =
+            super::campaigns::page_phones(&self.db, &texts.audience, &page.after_token, &page.last_token, cap + 1)
+                .await?;
+        // Phones registered in the range since the page was cut may make it larger than a
+        // batch: what is over twice a batch becomes a page of its own.
+        let rest = (phones.len() > cap).then(|| {
+            phones.truncate(cap);
+            phones.last().map(|p| p.token.clone()).unwrap_or_default()
+        });
+        let job = |p: DeviceTarget, attempts: i64| Job {
+            id: Uuid::now_v7(),
+            token: p.token,
+            message: None,
+            campaign_id: Some(page.campaign_id),
+            locale: Some(p.locale),
+            attempts,
+        };
+        if page.attempts > PAGE_TRIES {
+            tracing::warn!(page = %page.id, attempts = page.attempts, "a campaign page never finished: split into one job per phone");
+            let jobs: Vec<(Job, Option<Outcome>)> = phones.into_iter().map(|p| (job(p, 0), None)).collect();
+            self.finish_page(claim, &page, rest, jobs, Vec::new(), now).await?;
+            return Ok(true);
+        }
+        let granted = super::rate::claim(&self.db, self.config.rate_per_minute, phones.len() as u64, now).await?;
+        let granted = usize::try_from(granted).unwrap_or(usize::MAX).min(phones.len());
+        let held_back: Vec<Job> = phones.split_off(granted).into_iter().map(|p| job(p, 0)).collect();
+        if !held_back.is_empty() {
+            metrics::counter!("motcua_push_rate_limited_total").increment(held_back.len() as u64);
+        }
+        let outcomes = self.send_all(lane, phones.into_iter().map(|p| job(p, 1)).collect()).await?;
+        self.finish_page(claim, &page, rest, outcomes, held_back, Utc::now()).await?;
+        Ok(true)
+    }
+
+    /// Records a page's outcomes (see [`Delivery::send_page`]); `held_back` are phones this
+    /// minute's allowance had no room for (due at the next minute).
+    async fn finish_page(
+        &self,
+        claim: Uuid,
+        page: &Page,
+        rest: Option<String>,
+        outcomes: Vec<(Job, Option<Outcome>)>,
+        held_back: Vec<Job>,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<()> {
+        let sent = outcomes.iter().filter(|(_, o)| matches!(o, Some(Outcome::Sent(_)))).count();
+        let mut rows = Vec::new();
+        let mut dead = Vec::new();
+        let mut not_tried = 0u64;
+        for (job, outcome) in outcomes {
+            let row = match outcome {
+                Some(Outcome::Sent(_)) => continue,
+                None => {
+                    not_tried += u64::from(job.attempts > 0);
+                    PageJob { state: "queued", code: None, at: now, attempts: 0, job }
+                }
+                Some(Outcome::TokenDead(code)) => {
+                    dead.push((job.token.clone(), code.clone()));
+                    PageJob { state: "failed", code: Some(code), at: now, attempts: 1, job }
+                }
+                Some(Outcome::Rejected(code)) => {
+                    tracing::warn!(token = %job.token, code, "FCM refused a campaign's message: dead-lettered");
+                    PageJob { state: "failed", code: Some(code), at: now, attempts: 1, job }
+                }
+                Some(Outcome::Retry { code, retry_after }) => {
+                    self.pause_for(&code, retry_after, now);
+                    if self.config.max_attempts <= 1 {
+                        PageJob { state: "failed", code: Some(code), at: now, attempts: 1, job }
+                    } else {
+                        let at = now + chrono::Duration::from_std(backoff(1, retry_after)).unwrap_or_default();
+                        PageJob { state: "queued", code: Some(code), at, attempts: 1, job }
+                    }
+                }
+            };
+            rows.push(row);
+        }
+        let next = super::rate::next_minute(now);
+        rows.extend(held_back.into_iter().map(|job| PageJob {
+            state: "queued",
+            code: None,
+            at: next,
+            attempts: 0,
+            job,
+        }));
+        let done = on_db!(&self.db, write, pool => async {
+            let mut tx = pool.begin_write().await?;
+            let held = sqlx::query(
+                "UPDATE push_pages SET state = 'done', sent = $1, claim = NULL, finished_at = $2 WHERE id = $3 AND claim = $4",
+            )
+            .bind(i64::try_from(sent).unwrap_or(i64::MAX)).bind(now).bind(page.id).bind(claim)
+            .execute(&mut *tx).await?.rows_affected();
+            if held == 0 {
+                tx.rollback().await?;
+                return Ok::<_, sqlx::Error>(false);
+            }
+            if let Some(after) = &rest {
+                sqlx::query(
+                    "INSERT INTO push_pages (id, campaign_id, after_token, last_token, phones, state, attempts, available_at, \
+                     sent, created_at) VALUES ($1, $2, $3, $4, 0, 'queued', 0, $5, 0, $5)",
+                )
+                .bind(Uuid::now_v7()).bind(page.campaign_id).bind(after).bind(&page.last_token).bind(now)
+                .execute(&mut *tx).await?;
+            }
+            let campaign = page.campaign_id.to_string();
+            for chunk in rows.chunks(500) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO push_jobs (id, campaign_id, token, locale, notification_id, state, attempts, available_at, \
+                     error_code, created_at, finished_at) ",
+                );
+                q.push_values(chunk, |mut row, r| {
+                    row.push_bind(r.job.id)
+                        .push_bind(page.campaign_id)
+                        .push_bind(r.job.token.as_str())
+                        .push_bind(r.job.locale.as_deref())
+                        .push_bind(campaign.as_str())
+                        .push_bind(r.state)
+                        .push_bind(r.attempts)
+                        .push_bind(r.at)
+                        .push_bind(r.code.as_deref())
+                        .push_bind(now)
+                        .push_bind((r.state == "failed").then_some(now));
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok(true)
+        }.await)?;
+        if !done {
+            tracing::warn!(page = %page.id, "a campaign page's lease passed to another worker before it was recorded");
+            return Ok(());
+        }
+        metrics::counter!("motcua_push_sent_total").increment(sent as u64);
+        for r in &rows {
+            match (r.state, &r.code) {
+                ("failed", Some(code)) => {
+                    metrics::counter!("motcua_push_failed_total", "code" => code.clone()).increment(1)
+                }
+                ("queued", Some(code)) => {
+                    metrics::counter!("motcua_push_retries_total", "code" => code.clone()).increment(1)
+                }
+                _ => {}
+            }
+        }
+        for (token, code) in dead {
+            if deactivate(&self.db, &token, &code, now).await? {
+                metrics::counter!("motcua_push_tokens_deactivated_total", "reason" => code).increment(1);
+            }
+        }
+        super::rate::refund(&self.db, not_tried, now).await?;
+        Ok(())
+    }
+}
+
+/// A phone of a page whose send did not succeed, as the job row it becomes.
+struct PageJob {
+    job: Job,
+    state: &'static str,
+    code: Option<String>,
+    /// When it is due (queued), or when it failed.
+    at: DateTime<Utc>,
+    attempts: i64,
+}
+
+/// Claims the longest-waiting due campaign page for `claim`, until `until`.
+async fn claim_page(
+    db: &Db,
+    claim: Uuid,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Option<Page>, sqlx::Error> {
+    let lock = if matches!(db, Db::Postgres(_)) { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE push_pages SET available_at = $1, claim = $2, attempts = attempts + 1 WHERE id IN \
+         (SELECT id FROM push_pages WHERE state = 'queued' AND available_at <= $3 ORDER BY available_at LIMIT 1{lock}) \
+         RETURNING id, campaign_id, after_token, last_token, attempts"
+    );
+    on_db!(db, write, pool => {
+        sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str())).bind(until).bind(claim).bind(now).fetch_optional(pool).await
+    })
+}
+
+impl Delivery {
     /// Makes the message of each campaign job from its campaign's texts in the phone's
     /// language (a message FCM would refuse for its size is left empty: dead-lettered).
     async fn make_campaign_messages(&self, jobs: &mut [Job]) -> Result<(), sqlx::Error> {
@@ -286,14 +516,23 @@ impl Delivery {
         if let Some(texts) = self.campaigns.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id) {
             return Ok(texts.clone());
         }
-        let (title_vi, title_en, body_vi, body_en): (String, String, String, String) = on_db!(&self.db, read, pool => {
-            sqlx::query_as("SELECT title_vi, title_en, body_vi, body_en FROM push_campaigns WHERE id = $1")
+        #[allow(clippy::type_complexity)]
+        let (title_vi, title_en, body_vi, body_en, kind, ward_code): (
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+        ) = on_db!(&self.db, read, pool => {
+            sqlx::query_as("SELECT title_vi, title_en, body_vi, body_en, audience, ward_code FROM push_campaigns WHERE id = $1")
                 .bind(id).fetch_one(pool).await
         })?;
         let texts = Arc::new(CampaignTexts {
             title: Texts { vi: title_vi, en: title_en },
             body: Texts { vi: body_vi, en: body_en },
             id: id.to_string(),
+            audience: super::campaigns::Audience { campaign_id: id, kind, ward_code },
         });
         let mut cache = self.campaigns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() > 500 {

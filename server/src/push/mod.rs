@@ -4,7 +4,8 @@
 //!
 //! The delivery path (see ARCHITECTURE.md): producers write `outbox` rows whose topic
 //! starts with `push.` in the same transaction as the change they announce; the delivery
-//! workers turn each row into one job per phone and send the jobs to FCM.
+//! workers turn each row into one job per phone and send the jobs to FCM. A campaign is
+//! cut into pages of phones (ranges of tokens), each sent as a whole by one worker.
 
 pub mod campaigns;
 pub mod delivery;
@@ -23,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     devices::router().merge(campaigns::router()).merge(stats::router())
 }
 
-/// Removes finished delivery jobs created before `before` (found through their
+/// Removes finished delivery jobs and campaign pages created before `before` (found through their
 /// time-ordered ids, so no index of their own is needed) and rate windows older than an
 /// hour; bounded batches, any process may run it. Returns the rows removed.
 pub async fn forget_finished(
@@ -38,11 +39,17 @@ pub async fn forget_finished(
         )
         .bind(boundary).execute(pool).await.map(|r| r.rows_affected())
     })?;
+    let pages = crate::on_db!(db, write, pool => {
+        sqlx::query(
+            "DELETE FROM push_pages WHERE id IN (SELECT id FROM push_pages WHERE id < $1 AND state = 'done' LIMIT 5000)",
+        )
+        .bind(boundary).execute(pool).await.map(|r| r.rows_affected())
+    })?;
     let minute = now.timestamp().div_euclid(60) - 60;
     let windows = crate::on_db!(db, write, pool => {
         sqlx::query("DELETE FROM push_rate WHERE minute < $1").bind(minute).execute(pool).await.map(|r| r.rows_affected())
     })?;
-    Ok(jobs + windows)
+    Ok(jobs + pages + windows)
 }
 
 /// The smallest UUIDv7 of the millisecond `at`: every id made later sorts above it.

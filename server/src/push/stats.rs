@@ -1,7 +1,8 @@
 //! Delivery figures for the operators: `GET /api/v1/ops/push/stats` (queued, sent, failed
 //! by FCM error code, retries, oldest queued age, per campaign and overall; tokens
-//! deactivated and stale), and the same figures as Prometheus gauges, refreshed from the
-//! database by every process (so any process's `/metrics` shows the fleet's queue).
+//! deactivated and stale), from the jobs and the campaigns' pages; and the same figures as
+//! Prometheus gauges, refreshed from the database by every process (so any process's
+//! `/metrics` shows the fleet's queue).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -75,6 +76,27 @@ pub async fn figures(db: &Db, now: DateTime<Utc>) -> Result<PushStats, sqlx::Err
         )
         .fetch_all(pool).await
     })?;
+    // A campaign's pages: the phones of its queued pages wait, its done pages' accepted
+    // messages are sent (its phones whose send did not succeed are jobs, counted above);
+    // a page claimed again after its worker died counts its phones as retries.
+    let pages: Vec<Group> = on_db!(db, read, pool => {
+        sqlx::query_as(
+            "SELECT campaign_id, state, CAST(NULL AS TEXT) AS error_code, \
+             CAST(COALESCE(SUM(CASE WHEN state = 'queued' THEN phones ELSE sent END), 0) AS BIGINT) AS jobs, \
+             CAST(COALESCE(SUM(CASE WHEN attempts > 1 THEN (attempts - 1) * phones ELSE 0 END), 0) AS BIGINT) AS retries, \
+             MIN(CASE WHEN state = 'queued' THEN created_at END) AS oldest \
+             FROM push_pages GROUP BY campaign_id, state",
+        )
+        .fetch_all(pool).await
+    })?;
+    let groups: Vec<Group> = groups
+        .into_iter()
+        .chain(
+            pages
+                .into_iter()
+                .map(|g| Group { state: if g.state == "done" { "sent".to_owned() } else { g.state }, ..g }),
+        )
+        .collect();
     let recent: Vec<(Uuid,)> = on_db!(db, read, pool => {
         sqlx::query_as("SELECT id FROM push_campaigns ORDER BY created_at DESC, id DESC LIMIT 100").fetch_all(pool).await
     })?;

@@ -4,7 +4,9 @@
 //! refused messages dead-lettered; 429/5xx storms and dropped connections are ridden out
 //! with no loss and no duplicate; a 401 renews the access token once; a dead worker's
 //! jobs return after the lease; the fleet's rate limit holds; campaigns reach their
-//! audience and can be cancelled before they start; the operators' figures.
+//! audience and can be cancelled before they start, page by page (a failed phone becomes
+//! a job of its own; a page outlives a dead worker, splits when it grew, and is cut into
+//! jobs when it never finishes); the operators' figures.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -32,6 +34,8 @@ both!(
     an_outbox_row_held_by_two_workers_is_fanned_out_once,
     the_fleet_rate_limit_holds,
     campaigns_reach_their_audience_and_can_be_cancelled,
+    a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job,
+    a_campaign_page_outlives_its_worker_and_its_growth,
     the_janitor_forgets_finished_jobs_after_the_retention
 );
 
@@ -97,6 +101,7 @@ async fn drained(app: &TestApp) {
     eventually("the push queue drains", 30, async || {
         scalar(app, "SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND topic LIKE 'push.%'").await == 0
             && scalar(app, "SELECT COUNT(*) FROM push_jobs WHERE state = 'queued'").await == 0
+            && scalar(app, "SELECT COUNT(*) FROM push_pages WHERE state = 'queued'").await == 0
     })
     .await;
 }
@@ -519,6 +524,134 @@ async fn campaigns_reach_their_audience_and_can_be_cancelled(backend: Backend) {
     assert!(text.contains("motcua_push_campaign_jobs"), "{text}");
     let listing = expect_json(app.get_as(&admin, path).await, 200).await;
     assert_eq!(listing.as_array().map(Vec::len), Some(4));
+    workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// An administrator's city-wide announcement; its id.
+async fn city_campaign(app: &TestApp, admin: &str) -> String {
+    let body = json!({"title": {"vi": "Thông báo", "en": "Notice"}, "body": {"vi": "Cắt điện", "en": "Power cut"},
+        "audience": {"kind": "city"}});
+    let created = expect_json(app.post_as(admin, "/api/v1/ops/push/campaigns", &body).await, 201).await;
+    created["id"].as_str().expect("id").to_owned()
+}
+
+/// Six phones, pages of two: three pages. Only the phones whose send did not succeed get
+/// rows of their own: the dead one (deactivated), the refused one (dead-lettered), and the
+/// one FCM asked to retry (sent by its job later); the figures add pages and jobs up.
+async fn a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job(backend: Backend) {
+    let fcm = fcm().await;
+    let (app, workers) = app_with_fcm(backend, &fcm, |c| c.push.batch = 2).await;
+    let phones = ["p1", "p2", "p3", "p4", "p5", "p6"];
+    account_with_phones(&app, 1, &phones.iter().map(|t| (*t, "vi")).collect::<Vec<_>>()).await;
+    fcm.emulator.add_fault(FaultSpec::new(FaultKind::Unregistered).token("p2"));
+    fcm.emulator.add_fault(FaultSpec::new(FaultKind::InvalidArgument).token("p4"));
+    fcm.emulator.add_fault(FaultSpec::new(FaultKind::Unavailable).token("p5").times(1));
+    let admin = admin(&app).await;
+    let id = city_campaign(&app, &admin).await;
+    eventually("the campaign is cut into pages", 20, async || {
+        scalar(&app, "SELECT COUNT(*) FROM push_campaigns WHERE state = 'queued'").await == 1
+    })
+    .await;
+    drained(&app).await;
+    let received: Vec<u64> = phones.iter().map(|t| fcm.emulator.received(t).count).collect();
+    assert_eq!(received, vec![1, 0, 1, 0, 1, 1]);
+    assert!(phones.iter().all(|t| fcm.emulator.received(t).duplicates == 0));
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_pages WHERE state = 'done'").await, 3);
+    let rows: Vec<(String, String, Option<String>)> = on_db!(&app.state.db, read, pool => {
+        sqlx::query_as("SELECT token, state, error_code FROM push_jobs ORDER BY token").fetch_all(pool).await
+    })
+    .expect("jobs");
+    assert_eq!(
+        rows,
+        vec![
+            ("p2".to_owned(), "failed".to_owned(), Some("UNREGISTERED".to_owned())),
+            ("p4".to_owned(), "failed".to_owned(), Some("INVALID_ARGUMENT".to_owned())),
+            ("p5".to_owned(), "sent".to_owned(), Some("UNAVAILABLE".to_owned())),
+        ]
+    );
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM devices WHERE deactivated_at IS NOT NULL").await, 1);
+    let stats = expect_json(app.get_as(&admin, "/api/v1/ops/push/stats").await, 200).await;
+    let figures = &stats["campaigns"][id.as_str()];
+    assert_eq!(figures["sent"], 4, "{stats}");
+    assert_eq!(figures["queued"], 0, "{stats}");
+    assert_eq!(figures["failed"], json!({"INVALID_ARGUMENT": 1, "UNREGISTERED": 1}), "{stats}");
+    assert_eq!(figures["retries"], 1, "{stats}");
+    assert_eq!(stats["overall"]["sent"], 4, "{stats}");
+    workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// Pages of two, cut before any worker runs. The first page is held by a worker that
+/// died (its lease runs): nobody sends it until the lease ends; meanwhile three phones were
+/// registered inside its range, so it holds five, over twice a batch: four are sent and
+/// the last becomes a page of its own. The second page was claimed three times without
+/// finishing: it is cut into one job per phone. Every phone gets its message once.
+async fn a_campaign_page_outlives_its_worker_and_its_growth(backend: Backend) {
+    let fcm = fcm().await;
+    let lease = Duration::from_secs(2);
+    let key = fcm.key_path.clone();
+    let base = fcm.emulator.base_url();
+    let app = spawn_app_with(backend, |c| {
+        c.push.credentials = Some(key);
+        c.push.base_url = base;
+        c.push.poll = Duration::from_millis(50);
+        c.push.lease = lease;
+        c.push.batch = 2;
+    })
+    .await;
+    let user = account_with_phones(&app, 1, &[("a1", "vi"), ("a2", "vi"), ("a3", "en")]).await;
+    city_campaign(&app, &admin(&app).await).await;
+    let db = &app.state.db;
+    while motcua_server::push::campaigns::fan_out_step(db, Utc::now(), lease, 2).await.expect("fan out") {}
+    let pages: Vec<(String, String, i64)> = on_db!(db, read, pool => {
+        sqlx::query_as("SELECT after_token, last_token, phones FROM push_pages ORDER BY last_token").fetch_all(pool).await
+    })
+    .expect("pages");
+    assert_eq!(pages, vec![(String::new(), "a2".to_owned(), 2), ("a2".to_owned(), "a3".to_owned(), 1)]);
+    let held_until = Utc::now() + chrono::Duration::from_std(lease).expect("lease");
+    on_db!(db, write, pool => async {
+        sqlx::query("UPDATE push_pages SET claim = $1, attempts = 1, available_at = $2 WHERE last_token = 'a2'")
+            .bind(Uuid::now_v7()).bind(held_until).execute(pool).await?;
+        sqlx::query("UPDATE push_pages SET attempts = 3 WHERE last_token = 'a3'").execute(pool).await?;
+        for token in ["a11", "a12", "a13"] {
+            sqlx::query(
+                "INSERT INTO devices (token, user_id, platform, app_version, locale, created_at, last_seen_at) \
+                 VALUES ($1, $2, 'ios', '1.0', 'vi', $3, $3)",
+            )
+            .bind(token).bind(user).bind(Utc::now()).execute(pool).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    }.await)
+    .expect("a dead worker's page");
+    let died = Instant::now();
+    let workers = motcua_server::push::delivery::start(&app.state).expect("start").expect("workers");
+    eventually("the never-finished page is sent as jobs", 10, async || fcm.emulator.received("a3").count == 1).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(fcm.emulator.received("a1").count, 0, "the page stays with its worker during the lease");
+    drained(&app).await;
+    assert!(died.elapsed() >= Duration::from_millis(1500));
+    for token in ["a1", "a11", "a12", "a13", "a2", "a3"] {
+        let got = fcm.emulator.received(token);
+        assert_eq!((got.count, got.duplicates), (1, 0), "{token}");
+    }
+    let pages: Vec<(String, String, i64)> = on_db!(db, read, pool => {
+        sqlx::query_as("SELECT after_token, last_token, sent FROM push_pages ORDER BY after_token").fetch_all(pool).await
+    })
+    .expect("pages");
+    assert_eq!(
+        pages,
+        vec![
+            (String::new(), "a2".to_owned(), 4),
+            ("a13".to_owned(), "a2".to_owned(), 1),
+            ("a2".to_owned(), "a3".to_owned(), 0),
+        ]
+    );
+    let jobs: Vec<(String, String)> = on_db!(db, read, pool => {
+        sqlx::query_as("SELECT token, state FROM push_jobs").fetch_all(pool).await
+    })
+    .expect("jobs");
+    assert_eq!(jobs, vec![("a3".to_owned(), "sent".to_owned())]);
     workers.stop(Duration::from_secs(5)).await;
     app.stop().await;
 }

@@ -123,6 +123,7 @@ async fn drained(scratch: &Scratch) {
     eventually("the push queue drains", 60, async || {
         scratch.count("SELECT COUNT(*) FROM outbox WHERE done_at IS NULL AND topic LIKE 'push.%'").await == 0
             && scratch.count("SELECT COUNT(*) FROM push_jobs WHERE state = 'queued'").await == 0
+            && scratch.count("SELECT COUNT(*) FROM push_pages WHERE state = 'queued'").await == 0
     })
     .await;
 }
