@@ -36,6 +36,7 @@ both!(
     campaigns_reach_their_audience_and_can_be_cancelled,
     a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job,
     a_campaign_page_outlives_its_worker_and_its_growth,
+    a_campaign_page_keeps_to_the_fleet_rate,
     the_janitor_forgets_finished_jobs_after_the_retention
 );
 
@@ -652,6 +653,30 @@ async fn a_campaign_page_outlives_its_worker_and_its_growth(backend: Backend) {
     })
     .expect("jobs");
     assert_eq!(jobs, vec![("a3".to_owned(), "sent".to_owned())]);
+    workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// A page of five phones with an allowance of three a minute: three are sent, two wait
+/// as jobs of their own for the next minute, none is lost.
+async fn a_campaign_page_keeps_to_the_fleet_rate(backend: Backend) {
+    let fcm = fcm().await;
+    let first_minute = motcua_server::push::rate::minute_of(Utc::now());
+    let (app, workers) = app_with_fcm(backend, &fcm, |c| c.push.rate_per_minute = 3).await;
+    let phones = [("q1", "vi"), ("q2", "vi"), ("q3", "en"), ("q4", "vi"), ("q5", "vi")];
+    account_with_phones(&app, 1, &phones).await;
+    city_campaign(&app, &admin(&app).await).await;
+    eventually("three messages sent", 10, async || fcm.emulator.stats().accepted >= 3).await;
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let minutes = motcua_server::push::rate::minute_of(Utc::now()) - first_minute + 1;
+    let accepted = fcm.emulator.stats().accepted;
+    assert!(accepted <= (3 * minutes).unsigned_abs().min(5), "{accepted} sent in {minutes} minute(s)");
+    if minutes == 1 {
+        assert_eq!(accepted, 3);
+        let waiting = scalar(&app, "SELECT COUNT(*) FROM push_jobs WHERE state = 'queued' AND attempts = 0").await;
+        assert_eq!(waiting, 2, "held back for the next minute, not lost");
+        assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_pages WHERE state = 'done'").await, 1);
+    }
     workers.stop(Duration::from_secs(5)).await;
     app.stop().await;
 }
