@@ -82,6 +82,21 @@ async fn app_with_fcm(
     (app, workers)
 }
 
+/// A server pointed at `fcm` with a short `lease` and batches of `batch`, its workers not
+/// started yet (the test plays a dead worker first).
+async fn app_without_workers(backend: Backend, fcm: &Fcm, lease: Duration, batch: usize) -> TestApp {
+    let key = fcm.key_path.clone();
+    let base = fcm.emulator.base_url();
+    spawn_app_with(backend, |c| {
+        c.push.credentials = Some(key);
+        c.push.base_url = base;
+        c.push.poll = Duration::from_millis(50);
+        c.push.lease = lease;
+        c.push.batch = batch;
+    })
+    .await
+}
+
 async fn eventually(what: &str, secs: u64, mut check: impl AsyncFnMut() -> bool) {
     let until = Instant::now() + Duration::from_secs(secs);
     while Instant::now() < until {
@@ -317,15 +332,7 @@ async fn a_401_renews_the_access_token_once(backend: Backend) {
 async fn a_dead_workers_jobs_return_after_the_lease(backend: Backend) {
     let fcm = fcm().await;
     let lease = Duration::from_secs(2);
-    let key = fcm.key_path.clone();
-    let base = fcm.emulator.base_url();
-    let app = spawn_app_with(backend, |c| {
-        c.push.credentials = Some(key);
-        c.push.base_url = base;
-        c.push.poll = Duration::from_millis(50);
-        c.push.lease = lease;
-    })
-    .await;
+    let app = app_without_workers(backend, &fcm, lease, 500).await;
     let user = account_with_phones(&app, 1, &[("a", "vi"), ("b", "en")]).await;
     push_event(&app, user, "dossier", "d-1", "dossier_updates").await;
     // A worker fans out and claims the jobs, then dies before sending them.
@@ -591,16 +598,7 @@ async fn a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job(backend
 async fn a_campaign_page_outlives_its_worker_and_its_growth(backend: Backend) {
     let fcm = fcm().await;
     let lease = Duration::from_secs(2);
-    let key = fcm.key_path.clone();
-    let base = fcm.emulator.base_url();
-    let app = spawn_app_with(backend, |c| {
-        c.push.credentials = Some(key);
-        c.push.base_url = base;
-        c.push.poll = Duration::from_millis(50);
-        c.push.lease = lease;
-        c.push.batch = 2;
-    })
-    .await;
+    let app = app_without_workers(backend, &fcm, lease, 2).await;
     let user = account_with_phones(&app, 1, &[("a1", "vi"), ("a2", "vi"), ("a3", "en")]).await;
     city_campaign(&app, &admin(&app).await).await;
     let db = &app.state.db;
