@@ -25,3 +25,12 @@ CREATE TABLE push_pages (
     finished_at TIMESTAMPTZ
 );
 CREATE INDEX push_pages_ready ON push_pages (available_at) WHERE state = 'queued';
+
+-- The figures behind every process's push gauges (JSON): one process at a time recomputes
+-- them, the one whose claim moves `computed_at` past the refresh interval; the others
+-- read them here instead of each counting the jobs themselves.
+CREATE TABLE push_figures (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    figures TEXT NOT NULL,
+    computed_at TIMESTAMPTZ NOT NULL
+);

@@ -1,8 +1,9 @@
 //! Delivery figures for the operators: `GET /api/v1/ops/push/stats` (queued, sent, failed
 //! by FCM error code, retries, oldest queued age, per campaign and overall; tokens
 //! deactivated and stale), from the jobs and the campaigns' pages; and the same figures as
-//! Prometheus gauges, refreshed from the database by every process (so any process's
-//! `/metrics` shows the fleet's queue).
+//! Prometheus gauges, refreshed every 15 seconds by every process from figures that one
+//! process at a time counts and writes down (`shared`), so any process's `/metrics` shows
+//! the fleet's queue and the jobs are counted once per interval whatever the fleet's size.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -126,9 +127,41 @@ pub async fn figures(db: &Db, now: DateTime<Utc>) -> Result<PushStats, sqlx::Err
     })
 }
 
-/// Sets the gauges from the database once.
+/// The fleet's figures for the gauges, and whether this call recomputed them: the first
+/// process to claim the refresh once `GAUGE_EVERY` has passed counts the jobs and writes
+/// the figures down; every other process reads them (one row by its key) instead of
+/// counting too. None while the very first count is still being made elsewhere.
+pub async fn shared(db: &Db, now: DateTime<Utc>) -> Result<Option<(PushStats, bool)>, sqlx::Error> {
+    use chrono::SubsecRound;
+    // As the database keeps it (microseconds), so the claim is found again by it.
+    let now = now.trunc_subsecs(6);
+    let due = now - chrono::Duration::from_std(GAUGE_EVERY).unwrap_or_default();
+    let claimed = on_db!(db, write, pool => {
+        sqlx::query(
+            "INSERT INTO push_figures (id, figures, computed_at) VALUES (1, '', $1) ON CONFLICT (id) DO UPDATE \
+             SET computed_at = $1 WHERE push_figures.computed_at < $2",
+        )
+        .bind(now).bind(due)
+        .execute(pool).await.map(|r| r.rows_affected() > 0)
+    })?;
+    if claimed {
+        let counted = figures(db, now).await?;
+        let json = serde_json::to_string(&counted).unwrap_or_default();
+        on_db!(db, write, pool => {
+            sqlx::query("UPDATE push_figures SET figures = $1 WHERE id = 1 AND computed_at = $2")
+                .bind(json).bind(now).execute(pool).await.map(|_| ())
+        })?;
+        return Ok(Some((counted, true)));
+    }
+    let written: Option<String> = on_db!(db, read, pool => {
+        sqlx::query_scalar("SELECT figures FROM push_figures WHERE id = 1").fetch_optional(pool).await
+    })?;
+    Ok(written.and_then(|json| serde_json::from_str(&json).ok()).map(|figures| (figures, false)))
+}
+
+/// Sets the gauges from the fleet's shared figures once.
 pub async fn publish_once(db: &Db) -> Result<(), sqlx::Error> {
-    let s = figures(db, Utc::now()).await?;
+    let Some((s, _)) = shared(db, Utc::now()).await? else { return Ok(()) };
     metrics::gauge!("motcua_push_jobs", "state" => "queued").set(s.overall.queued as f64);
     metrics::gauge!("motcua_push_jobs", "state" => "sent").set(s.overall.sent as f64);
     for (code, n) in &s.overall.failed {

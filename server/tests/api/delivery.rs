@@ -37,6 +37,7 @@ both!(
     a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job,
     a_campaign_page_outlives_its_worker_and_its_growth,
     a_campaign_page_keeps_to_the_fleet_rate,
+    the_gauges_figures_are_counted_by_one_process_at_a_time,
     the_janitor_forgets_finished_jobs_after_the_retention
 );
 
@@ -676,6 +677,40 @@ async fn a_campaign_page_keeps_to_the_fleet_rate(backend: Backend) {
         assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_pages WHERE state = 'done'").await, 1);
     }
     workers.stop(Duration::from_secs(5)).await;
+    app.stop().await;
+}
+
+/// Four processes refreshing their gauges at once: one counts the jobs, the others read
+/// what it wrote; nobody counts again within the interval, someone does after it.
+async fn the_gauges_figures_are_counted_by_one_process_at_a_time(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let db = &app.state.db;
+    let now = Utc::now();
+    let at_once = futures_util::future::join_all((0..4).map(|_| motcua_server::push::stats::shared(db, now))).await;
+    let counted = at_once.iter().filter(|r| matches!(r, Ok(Some((_, true))))).count();
+    assert_eq!(
+        counted,
+        1,
+        "{:?}",
+        at_once.iter().map(|r| r.as_ref().map(|f| f.as_ref().map(|f| f.1))).collect::<Vec<_>>()
+    );
+    assert!(at_once.iter().all(|r| r.is_ok()));
+    account_with_phones(&app, 1, &[("g1", "vi")]).await;
+    on_db!(db, write, pool => {
+        sqlx::query(
+            "INSERT INTO push_jobs (id, outbox_id, token, notification_id, message, state, attempts, available_at, created_at, finished_at) \
+             VALUES ($1, NULL, 'g1', 'n-1', '{}', 'sent', 1, $2, $2, $2)",
+        )
+        .bind(Uuid::now_v7()).bind(now).execute(pool).await.map(|_| ())
+    })
+    .expect("a sent job");
+    let read = |secs: i64| motcua_server::push::stats::shared(db, now + chrono::Duration::seconds(secs));
+    let (figures, counted) = read(1).await.expect("figures").expect("written");
+    assert_eq!((figures.overall.sent, counted), (0, false), "read, not counted again, within the interval");
+    let (figures, counted) = read(16).await.expect("figures").expect("written");
+    assert_eq!((figures.overall.sent, counted), (1, true), "counted again after it");
+    let (figures, counted) = read(17).await.expect("figures").expect("written");
+    assert_eq!((figures.overall.sent, counted), (1, false));
     app.stop().await;
 }
 
