@@ -85,23 +85,30 @@ pub const MAX_OWNED_LOOKUP: usize = 500;
 
 /// The caller's attachments among `ids` (others are simply absent), in one query.
 pub async fn owned_attachments(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<Uuid>> {
+    Ok(owned_rows(db, owner, ids).await?.into_iter().map(|row| row.id).collect())
+}
+
+/// The rows of the caller's attachments among `ids` (at most [`MAX_OWNED_LOOKUP`]), in
+/// one query, in the order of `ids`.
+async fn owned_rows(db: &Db, owner: Uuid, ids: &[Uuid]) -> sqlx::Result<Vec<AttachmentRow>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let ids = &ids[..ids.len().min(MAX_OWNED_LOOKUP)];
     let placeholders: Vec<String> = (2..ids.len() + 2).map(|i| format!("${i}")).collect();
     let sql = sqlx::AssertSqlSafe(format!(
-        "SELECT id FROM attachments WHERE owner_id = $1 AND id IN ({})",
+        "{ATTACHMENT_SELECT} WHERE a.owner_id = $1 AND a.id IN ({})",
         placeholders.join(", ")
     ));
-    let rows: Vec<(Uuid,)> = on_db!(db, read, pool => {
+    let mut rows: Vec<AttachmentRow> = on_db!(db, read, pool => {
         let mut q = sqlx::query_as(sql).bind(owner);
         for id in ids {
             q = q.bind(*id);
         }
         q.fetch_all(pool).await
     })?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
+    rows.sort_by_key(|row| ids.iter().position(|id| *id == row.id));
+    Ok(rows)
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -844,13 +851,7 @@ async fn send_whole(app: &AppState, row: &AttachmentRow) -> ApiResult<Response> 
 /// The details of `owner`'s attachments among `ids` (others are absent): what a form
 /// already holds for its owner, shown again when it comes back with errors.
 pub(crate) async fn owned_details(app: &AppState, owner: Uuid, ids: &[Uuid]) -> ApiResult<Vec<Attachment>> {
-    let mut out = Vec::new();
-    for id in owned_attachments(&app.db, owner, ids).await? {
-        if let Some(row) = attachment_by(&app.db, "a.id = $1", id, None).await? {
-            out.push(row.wire());
-        }
-    }
-    Ok(out)
+    Ok(owned_rows(&app.db, owner, ids).await?.iter().map(AttachmentRow::wire).collect())
 }
 
 /// The details of attachment `raw_id` (type, name, size), if `user` may see it.
