@@ -13,6 +13,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldErrorCode;
+use motcua_domain::i18n::Lang;
 use motcua_domain::search;
 use motcua_domain::wire::{CatalogueChanges, FieldInfo, Procedure, ProcedurePage, ProcedureSummary};
 use serde::{Deserialize, Serialize};
@@ -305,10 +306,18 @@ pub struct ChangesQuery {
     /// The catalogue version the client holds (0 or absent: everything).
     #[param(value_type = Option<i64>, minimum = 0)]
     since: Option<String>,
+    /// The app's language, `vi` or `en`: the answer carries each text once, in that
+    /// language (English falling back to Vietnamese where a text has none), and the form
+    /// fields shared by several procedures once (`shared_fields`). Absent: every text in
+    /// both languages, as before. A phone that changes its language fetches everything
+    /// again (`since=0`) in the new one.
+    #[param(value_type = Option<String>, pattern = "^(vi|en)$")]
+    lang: Option<String>,
 }
 
 /// What changed in the catalogue after the client's version: changed procedures in full,
-/// codes of retired ones, and the fields.
+/// codes of retired ones, and the fields; with `lang`, in that language only, shared form
+/// fields sent once.
 #[utoipa::path(get, path = "/api/v1/catalogue/changes", tag = "catalogue", params(ChangesQuery),
     responses(
         (status = 200, body = CatalogueChanges, headers(("ETag" = String))),
@@ -326,6 +335,15 @@ async fn catalogue_changes(
     if since < 0 {
         errors.push("since", FieldErrorCode::TooSmall, 0);
     }
+    let lang = match q.lang.as_deref() {
+        None => None,
+        Some("vi") => Some(Lang::Vi),
+        Some("en") => Some(Lang::En),
+        Some(_) => {
+            errors.push("lang", FieldErrorCode::InvalidOption, "vi, en");
+            None
+        }
+    };
     errors.finish()?;
     let version = catalogue_version(&app.db).await?;
     let rows: Vec<ChangeRow> = on_db!(&app.db, read, pool => {
@@ -338,6 +356,8 @@ async fn catalogue_changes(
         newest = newest.max(row.version);
         if row.retired {
             retired.push(row.code);
+        } else if let Some(lang) = lang {
+            procedures.push(row.doc.0.in_language(lang));
         } else {
             procedures.push(row.doc.0);
         }
@@ -346,8 +366,13 @@ async fn catalogue_changes(
     // highest version actually included so the client never skips anything.
     let version = newest;
     let fields = load_fields(&app.db).await?;
-    let body = CatalogueChanges { version, since, fields, procedures, retired };
-    Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)))
+    let body = CatalogueChanges { version, since, lang, fields, procedures, retired, shared_fields: Vec::new() };
+    let Some(lang) = lang else {
+        return Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)));
+    };
+    let packed = motcua_domain::wire::catalogue::pack(&body)
+        .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
+    Ok(with_etag(format!("\"c{version}-{since}-{}\"", lang.as_str()), &headers, axum::Json(packed)))
 }
 
 /// The fields (lĩnh vực) of procedures.

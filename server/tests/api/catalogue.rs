@@ -14,6 +14,7 @@ both!(
     search_filters_pages_and_validates,
     procedure_detail_with_form_and_etag,
     changes_since_a_version,
+    changes_in_one_language,
     reseeding_moves_only_what_changed,
     branches_nearest_first_within_radius
 );
@@ -126,6 +127,89 @@ async fn changes_since_a_version(backend: Backend) {
     assert_eq!(none["version"].as_i64(), Some(version));
     let paths = expect_error(app.get("/api/v1/catalogue/changes?since=-1").await, 422, "validation_failed").await;
     assert_eq!(paths, vec!["since"]);
+    app.stop().await;
+}
+
+/// `?lang=` answers the same procedures at the same versions with each text once, in that
+/// language (English falling back to Vietnamese), shared fields once, smaller, and with
+/// an ETag of its own.
+async fn changes_in_one_language(backend: Backend) {
+    use motcua_domain::form::FieldKind;
+    use motcua_domain::i18n::{Lang, Text};
+    use motcua_domain::wire::{CatalogueChanges, catalogue::unpack};
+    let app = spawn_app(backend).await;
+    let read = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 200);
+        let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).expect("etag").to_owned();
+        (etag, r.bytes().await.expect("body").to_vec())
+    };
+    let (bi_etag, bi_raw) = read(app.get("/api/v1/catalogue/changes").await).await;
+    let bi: CatalogueChanges = serde_json::from_slice(&bi_raw).expect("bilingual answer");
+    assert_eq!(bi.lang, None);
+    let with_english: Vec<&Text> =
+        bi.procedures.iter().flat_map(|p| p.form.fields.iter().map(|f| &f.label)).filter(|t| t.en.is_some()).collect();
+    assert!(!with_english.is_empty(), "the seed has English labels");
+    let mut etags = vec![bi_etag];
+    for lang in [Lang::Vi, Lang::En] {
+        let (etag, raw) = read(app.get(&format!("/api/v1/catalogue/changes?lang={}", lang.as_str())).await).await;
+        let text = String::from_utf8(raw.clone()).expect("utf-8");
+        assert!(!text.contains("\"vi\":") && !text.contains("\"en\":"), "one language only");
+        assert!(!text.contains("\"agency_en\"") && !text.contains("\"only_when_en\""), "no English companions");
+        assert!(text.contains("\"shared_fields\":[{"), "shared fields sent once");
+        assert!(raw.len() * 4 < bi_raw.len() * 3, "{lang:?}: {} bytes vs {} bilingual", raw.len(), bi_raw.len());
+        let one = unpack(&raw).expect("unpacks");
+        assert_eq!((one.version, one.since, one.lang), (bi.version, 0, Some(lang)));
+        let ids = |c: &CatalogueChanges| -> Vec<(String, i64, u32)> {
+            c.procedures.iter().map(|p| (p.code.clone(), p.version, p.form.version)).collect()
+        };
+        assert_eq!(ids(&one), ids(&bi), "the same procedures at the same versions");
+        assert_eq!(one.fields, bi.fields);
+        for (got, full) in one.procedures.iter().zip(&bi.procedures) {
+            assert_eq!(got.name, full.name, "the Vietnamese name stays for search");
+            assert_eq!(got.aliases, full.aliases);
+            assert_eq!(got.form.fields.len(), full.form.fields.len());
+            for (g, f) in got.form.fields.iter().zip(&full.form.fields) {
+                assert_eq!(g.key, f.key);
+                assert_eq!(g.label, Text::vi(f.label.get(lang)), "{} {}", full.code, f.key);
+                if !matches!(f.kind, FieldKind::Select { .. } | FieldKind::Group { .. }) {
+                    assert_eq!(g.kind, f.kind, "the rules are the same");
+                }
+            }
+            let docs = |p: &motcua_domain::wire::Procedure| -> Vec<String> {
+                p.required_documents.iter().map(|d| d.code.clone()).collect()
+            };
+            assert_eq!(docs(got), docs(full));
+        }
+        assert!(!etags.contains(&etag), "{etag} vs {etags:?}");
+        let cached = app
+            .request(Method::GET, &format!("/api/v1/catalogue/changes?lang={}", lang.as_str()))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(cached.status(), 304);
+        let other = app
+            .request(Method::GET, &format!("/api/v1/catalogue/changes?lang={}", lang.as_str()))
+            .header("if-none-match", &etags[0])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(other.status(), 200, "the bilingual ETag does not stand for the {lang:?} answer");
+        etags.push(etag);
+    }
+    let paths = expect_error(app.get("/api/v1/catalogue/changes?lang=fr").await, 422, "validation_failed").await;
+    assert_eq!(paths, vec!["lang"]);
+    let english = app
+        .request(Method::GET, "/api/v1/catalogue/changes?lang=EN&since=-1")
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("request");
+    let body = expect_json(english, 422).await;
+    let paths: Vec<&str> =
+        body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(paths, vec!["since", "lang"]);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.is_ascii()), "English message: {body}");
     app.stop().await;
 }
 

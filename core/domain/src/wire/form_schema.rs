@@ -142,7 +142,8 @@ impl PartialSchema for FormText {
     fn schema() -> RefOr<Schema> {
         from_json(serde_json::json!({
             "description": "Text shown to the citizen: Vietnamese, with an optional English form \
-                (a plain string is Vietnamese only).",
+                (a plain string is Vietnamese only; in a catalogue answer asked in one language, \
+                `lang`, every text is a plain string in that language).",
             "anyOf": [
                 {"type": "string"},
                 {"type": "object", "required": ["vi"], "additionalProperties": false,
