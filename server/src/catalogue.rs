@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -73,6 +74,76 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct Catalogue {
     current: RwLock<Arc<Snapshot>>,
+    /// The whole catalogue in each language, as sent (at most one per language).
+    whole: tokio::sync::Mutex<Vec<Arc<Whole>>>,
+}
+
+/// The whole catalogue in one language (`since=0&lang=`), the answer every new phone asks
+/// for and the largest the server sends: built and compressed once per catalogue version
+/// and language, at the highest levels (gzip 9, brotli 11: slow, but once), then sent as
+/// is (tower-http's compression leaves an answer that has a `Content-Encoding` alone).
+#[derive(Debug)]
+pub struct Whole {
+    version: i64,
+    lang: Lang,
+    identity: Bytes,
+    gzip: Bytes,
+    br: Bytes,
+}
+
+/// The gzip level and brotli quality (window 2^22) of [`Whole`].
+pub const WHOLE_GZIP_LEVEL: u32 = 9;
+pub const WHOLE_BROTLI_QUALITY: u32 = 11;
+
+/// `body` compressed with gzip and brotli at the levels of [`Whole`].
+pub fn compress_whole(body: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(WHOLE_GZIP_LEVEL));
+    gz.write_all(body)?;
+    let gzip = gz.finish()?;
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, WHOLE_BROTLI_QUALITY, 22);
+        w.write_all(body)?;
+        w.flush()?;
+    }
+    Ok((gzip, br))
+}
+
+impl Whole {
+    /// The answer in the best coding the request accepts (brotli, gzip, or none).
+    fn response(&self, headers: &HeaderMap) -> Response {
+        let (coding, body) = if accepts(headers, "br") {
+            (Some("br"), self.br.clone())
+        } else if accepts(headers, "gzip") {
+            (Some("gzip"), self.gzip.clone())
+        } else {
+            (None, self.identity.clone())
+        };
+        let mut response = body.into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if let Some(coding) = coding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        response
+    }
+}
+
+/// Whether `Accept-Encoding` accepts `coding` (by name, with a q-value above 0).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .next()
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            name.eq_ignore_ascii_case(coding) && q > 0.0
+        },
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -346,7 +417,25 @@ async fn catalogue_changes(
     };
     errors.finish()?;
     let version = catalogue_version(&app.db).await?;
-    let rows: Vec<ChangeRow> = on_db!(&app.db, read, pool => {
+    if let (0, Some(lang)) = (since, lang) {
+        let whole = app.catalogue.whole(&app.db, version, lang).await?;
+        let etag = format!("\"c{}-0-{}\"", whole.version, lang.as_str());
+        return Ok(with_etag(etag, &headers, whole.response(&headers)));
+    }
+    let body = changes(&app.db, version, since, lang).await?;
+    let version = body.version;
+    let Some(lang) = lang else {
+        return Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)));
+    };
+    let packed = motcua_domain::wire::catalogue::pack(&body)
+        .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
+    Ok(with_etag(format!("\"c{version}-{since}-{}\"", lang.as_str()), &headers, axum::Json(packed)))
+}
+
+/// The changes after `since` (`version`: the catalogue version read before), in `lang`
+/// when given.
+async fn changes(db: &Db, version: i64, since: i64, lang: Option<Lang>) -> ApiResult<CatalogueChanges> {
+    let rows: Vec<ChangeRow> = on_db!(db, read, pool => {
         sqlx::query_as("SELECT code, version, doc, retired FROM procedures WHERE version > $1 ORDER BY code").bind(since).fetch_all(pool).await
     })?;
     let mut procedures = Vec::new();
@@ -365,14 +454,35 @@ async fn catalogue_changes(
     // Rows written after the version was read belong to a newer version: report the
     // highest version actually included so the client never skips anything.
     let version = newest;
-    let fields = load_fields(&app.db).await?;
-    let body = CatalogueChanges { version, since, lang, fields, procedures, retired, shared_fields: Vec::new() };
-    let Some(lang) = lang else {
-        return Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)));
-    };
-    let packed = motcua_domain::wire::catalogue::pack(&body)
-        .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
-    Ok(with_etag(format!("\"c{version}-{since}-{}\"", lang.as_str()), &headers, axum::Json(packed)))
+    let fields = load_fields(db).await?;
+    Ok(CatalogueChanges { version, since, lang, fields, procedures, retired, shared_fields: Vec::new() })
+}
+
+impl Catalogue {
+    /// The whole catalogue in `lang` at `version` (or newer), built and compressed on the
+    /// first request for it; requests meanwhile wait for that one build.
+    async fn whole(&self, db: &Db, version: i64, lang: Lang) -> ApiResult<Arc<Whole>> {
+        let mut held = self.whole.lock().await;
+        if let Some(w) = held.iter().find(|w| w.lang == lang && w.version >= version) {
+            return Ok(w.clone());
+        }
+        let body = changes(db, version, 0, Some(lang)).await?;
+        let version = body.version;
+        let packed = motcua_domain::wire::catalogue::pack(&body)
+            .and_then(|v| serde_json::to_vec(&v))
+            .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
+        let whole = tokio::task::spawn_blocking(move || {
+            let (gzip, br) = compress_whole(&packed)?;
+            Ok::<_, std::io::Error>(Whole { version, lang, identity: packed.into(), gzip: gzip.into(), br: br.into() })
+        })
+        .await
+        .map_err(|_| ApiError::internal("catalogue compression stopped"))?
+        .map_err(|_| ApiError::internal("catalogue compression failed"))?;
+        let whole = Arc::new(whole);
+        held.retain(|w| w.lang != lang);
+        held.push(whole.clone());
+        Ok(whole)
+    }
 }
 
 /// The fields (lĩnh vực) of procedures.

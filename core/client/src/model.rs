@@ -86,9 +86,12 @@ pub struct WardItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureItem {
     pub code: String,
+    /// The Vietnamese name (the one search folds).
     pub name: String,
+    /// The English name; empty while the catalogue is held in Vietnamese (`language` `vi`).
     pub name_en: String,
     pub field: String,
+    /// The competent agency, in the catalogue's language.
     pub agency: String,
     pub processing_days: u32,
     /// The fee at the counter, in đồng.

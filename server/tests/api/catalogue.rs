@@ -15,6 +15,7 @@ both!(
     procedure_detail_with_form_and_etag,
     changes_since_a_version,
     changes_in_one_language,
+    the_whole_catalogue_in_one_language_is_compressed_once,
     reseeding_moves_only_what_changed,
     branches_nearest_first_within_radius
 );
@@ -166,6 +167,8 @@ async fn changes_in_one_language(backend: Backend) {
         assert_eq!(one.fields, bi.fields);
         for (got, full) in one.procedures.iter().zip(&bi.procedures) {
             assert_eq!(got.name, full.name, "the Vietnamese name stays for search");
+            let name_en = if lang == Lang::En { full.name_en.as_str() } else { "" };
+            assert_eq!(got.name_en, name_en);
             assert_eq!(got.aliases, full.aliases);
             assert_eq!(got.form.fields.len(), full.form.fields.len());
             for (g, f) in got.form.fields.iter().zip(&full.form.fields) {
@@ -213,6 +216,56 @@ async fn changes_in_one_language(backend: Backend) {
     app.stop().await;
 }
 
+/// The whole catalogue in one language (every new phone's first sync) is built and
+/// compressed once per version, at the highest levels, and sent in the coding the phone
+/// accepts: the same answer in each.
+async fn the_whole_catalogue_in_one_language_is_compressed_once(backend: Backend) {
+    use std::io::{Read, Write};
+    let app = spawn_app(backend).await;
+    // A client that leaves the bodies as sent (no decoders).
+    let raw = reqwest::Client::builder().no_gzip().no_brotli().build().expect("client");
+    let get = |coding: &'static str| {
+        let request = raw.get(app.url("/api/v1/catalogue/changes?lang=en&since=0"));
+        let request = if coding.is_empty() { request } else { request.header("accept-encoding", coding) };
+        async move {
+            let r = request.send().await.expect("request");
+            assert_eq!(r.status(), 200);
+            let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let (encoding, vary, etag) = (header("content-encoding"), header("vary"), header("etag"));
+            assert!(vary.is_some_and(|v| v.contains("accept-encoding")));
+            (encoding, etag.expect("etag"), r.bytes().await.expect("body").to_vec())
+        }
+    };
+    let (none, etag, plain) = get("").await;
+    assert_eq!(none, None);
+    let answer: serde_json::Value = serde_json::from_slice(&plain).expect("JSON");
+    assert_eq!(answer["lang"], "en");
+    let (gz, etag_gz, zipped) = get("gzip").await;
+    assert_eq!((gz.as_deref(), etag_gz.as_str()), (Some("gzip"), etag.as_str()));
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gzip");
+    assert_eq!(unzipped, plain, "the same answer");
+    let mut level5 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+    level5.write_all(&plain).expect("gzip");
+    assert!(zipped.len() < level5.finish().expect("gzip").len(), "smaller than the layer's level 5");
+    let (br, _, brotli) = get("gzip, deflate, br").await;
+    assert_eq!(br.as_deref(), Some("br"));
+    let mut unbrotli = Vec::new();
+    brotli::Decompressor::new(&brotli[..], 4096).read_to_end(&mut unbrotli).expect("brotli");
+    assert_eq!(unbrotli, plain, "the same answer");
+    assert!(brotli.len() < zipped.len());
+    let (refused, _, again) = get("br;q=0, gzip").await;
+    assert_eq!((refused.as_deref(), again), (Some("gzip"), zipped), "built once: the same bytes");
+    let cached = raw
+        .get(app.url("/api/v1/catalogue/changes?lang=en&since=0"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cached.status(), 304);
+    app.stop().await;
+}
+
 /// A new seed with one procedure changed and one removed: the version moves once, and a
 /// client at the old version receives exactly those two.
 async fn reseeding_moves_only_what_changed(backend: Backend) {
@@ -221,6 +274,8 @@ async fn reseeding_moves_only_what_changed(backend: Backend) {
     let again = apply(&app.state.db, &seed).await.expect("apply");
     assert_eq!(again.changed_procedures, 0, "the same seed changes nothing");
     let before = again.catalogue_version;
+    let whole = expect_json(app.get("/api/v1/catalogue/changes?lang=vi").await, 200).await;
+    assert_eq!(whole["version"].as_i64(), Some(before));
 
     let mut procedures = seed.procedures.clone();
     let removed = procedures.pop().expect("one procedure").code;
@@ -242,6 +297,12 @@ async fn reseeding_moves_only_what_changed(backend: Backend) {
         delta["procedures"].as_array().expect("procedures").iter().map(|p| p["code"].as_str().expect("code")).collect();
     assert_eq!(codes, vec![changed.as_str()]);
     assert_eq!(delta["retired"], serde_json::json!([removed]));
+    // The whole catalogue in one language (built once per version) follows the new version.
+    let whole = expect_json(app.get("/api/v1/catalogue/changes?lang=vi").await, 200).await;
+    assert_eq!(whole["version"].as_i64(), Some(before + 1));
+    let codes: Vec<&str> =
+        whole["procedures"].as_array().expect("procedures").iter().filter_map(|p| p["code"].as_str()).collect();
+    assert!(!codes.contains(&removed.as_str()) && codes.contains(&changed.as_str()));
     expect_error(app.get(&format!("/api/v1/procedures/{removed}")).await, 404, "not_found").await;
     let page = expect_json(app.get("/api/v1/procedures?per_page=100").await, 200).await;
     assert_eq!(page["catalogue_version"].as_i64(), Some(before + 1), "every process sees the new version");

@@ -56,11 +56,14 @@ impl Procedure {
     /// This procedure with each text once, in `lang` (English falling back to Vietnamese
     /// where a text has none): the form's labels, help and option labels become texts of
     /// one form, the agency and required documents take the translation and lose their
-    /// `*_en` companions. `name` stays Vietnamese and `name_en` stays English: search
-    /// folds the Vietnamese name, and lists show either. Rules (keys, kinds, bounds,
-    /// conditions, versions) are untouched, so a draft validates the same.
+    /// `*_en` companions. `name` stays Vietnamese (search folds it, in either language)
+    /// and `name_en` is kept in English only. Rules (keys, kinds, bounds, conditions,
+    /// versions) are untouched, so a draft validates the same.
     pub fn in_language(&self, lang: Lang) -> Procedure {
         let mut p = self.clone();
+        if lang == Lang::Vi {
+            p.name_en = String::new();
+        }
         p.agency = pick(&self.agency, self.agency_en.as_ref(), lang);
         p.agency_en = None;
         p.required_documents = self
@@ -206,6 +209,7 @@ mod tests {
         assert!(!v.to_string().contains("\"en\""), "no bilingual text left: {v}");
         let vi = serde_json::to_value(p.in_language(Lang::Vi)).unwrap();
         assert_eq!(vi["form"]["fields"][0]["label"], "Họ tên");
+        assert_eq!((vi["name"].as_str(), vi.get("name_en")), (Some("Đăng ký khai sinh"), None));
         assert_eq!(vi["required_documents"][0]["name"], "Tờ khai");
         assert!(!vi.to_string().contains("Full name") && !vi.to_string().contains("Declaration"));
         // The same rules: same keys, kinds, bounds, versions; the same values validate.

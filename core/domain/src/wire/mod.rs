@@ -87,6 +87,8 @@ pub struct RequiredDocument {
 pub struct Procedure {
     pub code: String,
     pub name: String,
+    /// The English name; absent in a catalogue answer asked in Vietnamese (`lang=vi`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name_en: String,
     /// Code of its [`FieldInfo`].
     pub field: String,
