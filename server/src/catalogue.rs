@@ -4,7 +4,9 @@
 //!
 //! Each process keeps a snapshot of the (small, rarely changing) catalogue in memory and
 //! checks the one-row catalogue version on every request, so a new seed loaded by any
-//! process is seen by all of them at once.
+//! process is seen by all of them at once. The changes come bilingual, or in the phone's
+//! language (`lang`: each text once, shared form fields once); the whole catalogue in one
+//! language, every new phone's first download, is built and compressed once per version.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

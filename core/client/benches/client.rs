@@ -229,19 +229,28 @@ async fn search() {
     c.close().await;
 }
 
-/// Sizes of `body` compressed as the server sends it (level 5): gzip, brotli.
-fn compressed_sizes(body: &[u8]) -> (usize, usize) {
+/// Sizes of `body` compressed with gzip at `level` and brotli at `quality` (window 2^22).
+fn compressed_at(body: &[u8], level: u32, quality: u32) -> (usize, usize) {
     use std::io::Write;
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(level));
     gz.write_all(body).unwrap_or_else(|e| panic!("{e}"));
     let gzip = gz.finish().unwrap_or_else(|e| panic!("{e}")).len();
     let mut br = Vec::new();
     {
-        let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, 5, 22);
+        let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, quality, 22);
         w.write_all(body).unwrap_or_else(|e| panic!("{e}"));
     }
     (gzip, br.len())
 }
+
+/// Sizes of `body` compressed as the server's compression layer sends an answer (level 5).
+fn compressed_sizes(body: &[u8]) -> (usize, usize) {
+    compressed_at(body, 5, 5)
+}
+
+/// The server compresses the whole catalogue in one language once per version, at these
+/// levels (`motcua_server::catalogue::{WHOLE_GZIP_LEVEL, WHOLE_BROTLI_QUALITY}`).
+const WHOLE_LEVELS: (u32, u32) = (9, 11);
 
 /// Sizes of one answer: raw, gzip, brotli (as the server compresses it).
 struct Sizes {
@@ -252,6 +261,12 @@ struct Sizes {
 
 fn sizes(body: &[u8]) -> Sizes {
     let (gzip, br) = compressed_sizes(body);
+    Sizes { raw: body.len(), gzip, br }
+}
+
+/// Sizes of the whole catalogue in one language, as the server sends it.
+fn whole_sizes(body: &[u8]) -> Sizes {
+    let (gzip, br) = compressed_at(body, WHOLE_LEVELS.0, WHOLE_LEVELS.1);
     Sizes { raw: body.len(), gzip, br }
 }
 
@@ -279,14 +294,18 @@ async fn first_sync() {
     let per = |bytes: usize| mb(bytes as f64 / seed_count as f64 * 2_000.0);
     let bilingual = sizes(&answer(&typed, 0, None));
     let bilingual_seed = sizes(&answer(&typed[..seed_count], 0, None));
+    let bilingual_seed_best = whole_sizes(&answer(&typed[..seed_count], 0, None));
     println!(
-        "first catalogue sync, 2,000 procedures, bilingual (no lang): {} bytes raw, gzip {:.2} MB, brotli {:.2} MB; \
-         2,000 distinct estimated from the {seed_count} seed ones: gzip {:.2} MB, brotli {:.2} MB",
+        "first catalogue sync, 2,000 procedures, bilingual (no lang, level 5): {} bytes raw, gzip {:.2} MB, brotli {:.2} MB; \
+         2,000 distinct estimated from the {seed_count} seed ones: gzip {:.2} MB, brotli {:.2} MB \
+         (at gzip 9 / brotli 11 it would be {:.2} / {:.2} MB)",
         bilingual.raw,
         mb(bilingual.gzip as f64),
         mb(bilingual.br as f64),
         per(bilingual_seed.gzip),
         per(bilingual_seed.br),
+        per(bilingual_seed_best.gzip),
+        per(bilingual_seed_best.br),
     );
     for lang in ["vi", "en"] {
         let (mut samples, mut base) = (Vec::new(), Vec::new());
@@ -308,19 +327,23 @@ async fn first_sync() {
             std::hint::black_box(parsed);
         }
         assert!(std::str::from_utf8(&sent).is_ok_and(|s| s.contains(&format!("\"lang\":\"{lang}\""))));
-        let got = sizes(&sent);
+        let t = Instant::now();
+        let got = whole_sizes(&sent);
+        let compress_ms = t.elapsed().as_secs_f64() * 1e3;
         let lang_of = if lang == "en" { Lang::En } else { Lang::Vi };
         let seed_answer = answer(&typed[..seed_count], 0, Some(lang_of));
-        let seed_sizes = sizes(&seed_answer);
+        let seed_sizes = whole_sizes(&seed_answer);
         // The shared fields are sent once per answer: the estimate with them counted once
         // (the seed's answer without them, per procedure, plus them).
         let mut parts: Value = serde_json::from_slice(&seed_answer).unwrap_or_else(|e| panic!("{e}"));
         let shared = parts["shared_fields"].take();
-        let shared = sizes(&serde_json::to_vec(&json!({ "shared_fields": shared })).unwrap_or_else(|e| panic!("{e}")));
-        let rest = sizes(&serde_json::to_vec(&parts).unwrap_or_else(|e| panic!("{e}")));
+        let shared =
+            whole_sizes(&serde_json::to_vec(&json!({ "shared_fields": shared })).unwrap_or_else(|e| panic!("{e}")));
+        let rest = whole_sizes(&serde_json::to_vec(&parts).unwrap_or_else(|e| panic!("{e}")));
         let once = |all: usize, rest: usize| mb(all as f64 + rest as f64 / seed_count as f64 * 2_000.0);
         println!(
-            "first catalogue sync, 2,000 procedures, app in {lang:<2} (as sent): {} bytes raw ({:.2}x), gzip {:.2} MB ({:.2}x), \
+            "first catalogue sync, 2,000 procedures, app in {lang:<2} (as sent; gzip 9 and brotli 11 once per version, \
+             {compress_ms:.0} ms): {} bytes raw ({:.2}x), gzip {:.2} MB ({:.2}x), \
              brotli {:.2} MB ({:.2}x); 2,000 distinct estimated: gzip {:.2} MB ({:.2}x), brotli {:.2} MB ({:.2}x), \
              with the shared fields counted once: gzip {:.2} MB, brotli {:.2} MB (goal < 1 MB compressed)",
             got.raw,
