@@ -121,7 +121,13 @@ impl PartialSchema for FormDefinition {
             "additionalProperties": false,
             "properties": {
                 "version": {"type": "integer", "minimum": 0},
-                "fields": {"type": "array", "items": {"$ref": "#/components/schemas/FormFieldDef"}}
+                "fields": {"type": "array", "items": {"anyOf": [
+                    {"$ref": "#/components/schemas/FormFieldDef"},
+                    {"type": "object", "required": ["shared"], "additionalProperties": false,
+                     "description": "Only in a catalogue answer asked in one language (`lang`): the field \
+                        at this index of the answer's `shared_fields`.",
+                     "properties": {"shared": {"type": "integer", "minimum": 0}}}
+                ]}}
             }
         }))
     }
