@@ -6,7 +6,9 @@ CREATE TABLE catalogue_state (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     version INTEGER NOT NULL,
     etag TEXT,
-    synced_at TEXT
+    synced_at TEXT,
+    -- The language of the cached catalogue's texts (`vi`/`en`); NULL: bilingual.
+    lang TEXT
 );
 
 CREATE TABLE fields (

@@ -4,15 +4,19 @@
 //!
 //! Each process keeps a snapshot of the (small, rarely changing) catalogue in memory and
 //! checks the one-row catalogue version on every request, so a new seed loaded by any
-//! process is seen by all of them at once.
+//! process is seen by all of them at once. The changes come bilingual, or in the phone's
+//! language (`lang`: each text once, shared form fields once); the whole catalogue in one
+//! language, every new phone's first download, is built and compressed once per version.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use motcua_domain::form::FieldErrorCode;
+use motcua_domain::i18n::Lang;
 use motcua_domain::search;
 use motcua_domain::wire::{CatalogueChanges, FieldInfo, Procedure, ProcedurePage, ProcedureSummary};
 use serde::{Deserialize, Serialize};
@@ -72,6 +76,76 @@ impl Snapshot {
 #[derive(Debug, Default)]
 pub struct Catalogue {
     current: RwLock<Arc<Snapshot>>,
+    /// The whole catalogue in each language, as sent (at most one per language).
+    whole: tokio::sync::Mutex<Vec<Arc<Whole>>>,
+}
+
+/// The whole catalogue in one language (`since=0&lang=`), the answer every new phone asks
+/// for and the largest the server sends: built and compressed once per catalogue version
+/// and language, at the highest levels (gzip 9, brotli 11: slow, but once), then sent as
+/// is (tower-http's compression leaves an answer that has a `Content-Encoding` alone).
+#[derive(Debug)]
+pub struct Whole {
+    version: i64,
+    lang: Lang,
+    identity: Bytes,
+    gzip: Bytes,
+    br: Bytes,
+}
+
+/// The gzip level and brotli quality (window 2^22) of [`Whole`].
+pub const WHOLE_GZIP_LEVEL: u32 = 9;
+pub const WHOLE_BROTLI_QUALITY: u32 = 11;
+
+/// `body` compressed with gzip and brotli at the levels of [`Whole`].
+pub fn compress_whole(body: &[u8]) -> std::io::Result<(Vec<u8>, Vec<u8>)> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(WHOLE_GZIP_LEVEL));
+    gz.write_all(body)?;
+    let gzip = gz.finish()?;
+    let mut br = Vec::new();
+    {
+        let mut w = brotli::CompressorWriter::new(&mut br, 64 * 1024, WHOLE_BROTLI_QUALITY, 22);
+        w.write_all(body)?;
+        w.flush()?;
+    }
+    Ok((gzip, br))
+}
+
+impl Whole {
+    /// The answer in the best coding the request accepts (brotli, gzip, or none).
+    fn response(&self, headers: &HeaderMap) -> Response {
+        let (coding, body) = if accepts(headers, "br") {
+            (Some("br"), self.br.clone())
+        } else if accepts(headers, "gzip") {
+            (Some("gzip"), self.gzip.clone())
+        } else {
+            (None, self.identity.clone())
+        };
+        let mut response = body.into_response();
+        let h = response.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        if let Some(coding) = coding {
+            h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+        }
+        response
+    }
+}
+
+/// Whether `Accept-Encoding` accepts `coding` (by name, with a q-value above 0).
+fn accepts(headers: &HeaderMap, coding: &str) -> bool {
+    headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).any(
+        |item| {
+            let mut parts = item.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .next()
+                .map_or(1.0, |q| q.trim().parse::<f32>().unwrap_or(0.0));
+            name.eq_ignore_ascii_case(coding) && q > 0.0
+        },
+    )
 }
 
 #[derive(sqlx::FromRow)]
@@ -305,10 +379,18 @@ pub struct ChangesQuery {
     /// The catalogue version the client holds (0 or absent: everything).
     #[param(value_type = Option<i64>, minimum = 0)]
     since: Option<String>,
+    /// The app's language, `vi` or `en`: the answer carries each text once, in that
+    /// language (English falling back to Vietnamese where a text has none), and the form
+    /// fields shared by several procedures once (`shared_fields`). Absent: every text in
+    /// both languages, as before. A phone that changes its language fetches everything
+    /// again (`since=0`) in the new one.
+    #[param(value_type = Option<String>, pattern = "^(vi|en)$")]
+    lang: Option<String>,
 }
 
 /// What changed in the catalogue after the client's version: changed procedures in full,
-/// codes of retired ones, and the fields.
+/// codes of retired ones, and the fields; with `lang`, in that language only, shared form
+/// fields sent once.
 #[utoipa::path(get, path = "/api/v1/catalogue/changes", tag = "catalogue", params(ChangesQuery),
     responses(
         (status = 200, body = CatalogueChanges, headers(("ETag" = String))),
@@ -326,9 +408,36 @@ async fn catalogue_changes(
     if since < 0 {
         errors.push("since", FieldErrorCode::TooSmall, 0);
     }
+    let lang = match q.lang.as_deref() {
+        None => None,
+        Some("vi") => Some(Lang::Vi),
+        Some("en") => Some(Lang::En),
+        Some(_) => {
+            errors.push("lang", FieldErrorCode::InvalidOption, "vi, en");
+            None
+        }
+    };
     errors.finish()?;
     let version = catalogue_version(&app.db).await?;
-    let rows: Vec<ChangeRow> = on_db!(&app.db, read, pool => {
+    if let (0, Some(lang)) = (since, lang) {
+        let whole = app.catalogue.whole(&app.db, version, lang).await?;
+        let etag = format!("\"c{}-0-{}\"", whole.version, lang.as_str());
+        return Ok(with_etag(etag, &headers, whole.response(&headers)));
+    }
+    let body = changes(&app.db, version, since, lang).await?;
+    let version = body.version;
+    let Some(lang) = lang else {
+        return Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)));
+    };
+    let packed = motcua_domain::wire::catalogue::pack(&body)
+        .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
+    Ok(with_etag(format!("\"c{version}-{since}-{}\"", lang.as_str()), &headers, axum::Json(packed)))
+}
+
+/// The changes after `since` (`version`: the catalogue version read before), in `lang`
+/// when given.
+async fn changes(db: &Db, version: i64, since: i64, lang: Option<Lang>) -> ApiResult<CatalogueChanges> {
+    let rows: Vec<ChangeRow> = on_db!(db, read, pool => {
         sqlx::query_as("SELECT code, version, doc, retired FROM procedures WHERE version > $1 ORDER BY code").bind(since).fetch_all(pool).await
     })?;
     let mut procedures = Vec::new();
@@ -338,6 +447,8 @@ async fn catalogue_changes(
         newest = newest.max(row.version);
         if row.retired {
             retired.push(row.code);
+        } else if let Some(lang) = lang {
+            procedures.push(row.doc.0.in_language(lang));
         } else {
             procedures.push(row.doc.0);
         }
@@ -345,9 +456,35 @@ async fn catalogue_changes(
     // Rows written after the version was read belong to a newer version: report the
     // highest version actually included so the client never skips anything.
     let version = newest;
-    let fields = load_fields(&app.db).await?;
-    let body = CatalogueChanges { version, since, fields, procedures, retired };
-    Ok(with_etag(format!("\"c{version}-{since}\""), &headers, axum::Json(body)))
+    let fields = load_fields(db).await?;
+    Ok(CatalogueChanges { version, since, lang, fields, procedures, retired, shared_fields: Vec::new() })
+}
+
+impl Catalogue {
+    /// The whole catalogue in `lang` at `version` (or newer), built and compressed on the
+    /// first request for it; requests meanwhile wait for that one build.
+    async fn whole(&self, db: &Db, version: i64, lang: Lang) -> ApiResult<Arc<Whole>> {
+        let mut held = self.whole.lock().await;
+        if let Some(w) = held.iter().find(|w| w.lang == lang && w.version >= version) {
+            return Ok(w.clone());
+        }
+        let body = changes(db, version, 0, Some(lang)).await?;
+        let version = body.version;
+        let packed = motcua_domain::wire::catalogue::pack(&body)
+            .and_then(|v| serde_json::to_vec(&v))
+            .map_err(|_| ApiError::internal("catalogue answer not serializable"))?;
+        let whole = tokio::task::spawn_blocking(move || {
+            let (gzip, br) = compress_whole(&packed)?;
+            Ok::<_, std::io::Error>(Whole { version, lang, identity: packed.into(), gzip: gzip.into(), br: br.into() })
+        })
+        .await
+        .map_err(|_| ApiError::internal("catalogue compression stopped"))?
+        .map_err(|_| ApiError::internal("catalogue compression failed"))?;
+        let whole = Arc::new(whole);
+        held.retain(|w| w.lang != lang);
+        held.push(whole.clone());
+        Ok(whole)
+    }
 }
 
 /// The fields (lĩnh vực) of procedures.

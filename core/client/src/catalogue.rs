@@ -1,16 +1,18 @@
-//! The offline catalogue: sync by changes since the held version (ETag, 304), the cached
-//! procedures and fields, and search with the domain's [`search::Index`], the same code
-//! the server runs.
+//! The offline catalogue: sync by changes since the held version (ETag, 304), in the app's
+//! language (each text once; another language fetches the whole catalogue again), the
+//! cached procedures and fields, and search with the domain's [`search::Index`], the same
+//! code the server runs.
 
 use std::sync::Arc;
 
 use motcua_domain::search;
+use motcua_domain::wire::catalogue::unpack;
 use motcua_domain::wire::{CatalogueChanges, FieldInfo, OnlineLevel, Procedure};
 use sqlx::SqliteConnection;
 
 use crate::drafts;
 use crate::error::{Error, Result};
-use crate::http::{Api, check, decode, header};
+use crate::http::{Api, check, header};
 use crate::model::{CatalogueSyncReport, ProcedureDetail, ProcedureField, ProcedureItem};
 use crate::store::Store;
 
@@ -66,18 +68,30 @@ pub(crate) fn item(p: &Procedure) -> ProcedureItem {
 }
 
 pub(crate) async fn version(store: &Store) -> Result<(i64, Option<String>)> {
-    let row: Option<(i64, Option<String>)> =
-        sqlx::query_as("SELECT version, etag FROM catalogue_state WHERE id = 1").fetch_optional(store.read()).await?;
-    Ok(row.unwrap_or((0, None)))
+    let (version, etag, _) = state(store).await?;
+    Ok((version, etag))
 }
 
-/// Fetches what changed since the held version and applies it, with the migration of
-/// affected drafts, in one transaction.
+/// The held catalogue version, its ETag, and the language it was fetched in.
+async fn state(store: &Store) -> Result<(i64, Option<String>, Option<String>)> {
+    let row: Option<(i64, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT version, etag, lang FROM catalogue_state WHERE id = 1")
+            .fetch_optional(store.read())
+            .await?;
+    Ok(row.unwrap_or((0, None, None)))
+}
+
+/// Fetches what changed since the held version, in the app's language (each text once),
+/// and applies it, with the migration of affected drafts, in one transaction. A catalogue
+/// held in another language (or bilingual, from an older build) is fetched again whole,
+/// and replaces the held one; until then the phone shows what it has.
 pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport> {
-    let (since, etag) = version(store).await?;
+    let lang = api.lang();
+    let (held, etag, held_lang) = state(store).await?;
+    let (since, etag) = if held_lang.as_deref() == Some(lang.as_str()) { (held, etag) } else { (0, None) };
     let headers = etag.map(|e| vec![header("If-None-Match", e)]).unwrap_or_default();
-    let response =
-        check(api.send("GET", &format!("/api/v1/catalogue/changes?since={since}"), headers, Vec::new()).await?)?;
+    let path = format!("/api/v1/catalogue/changes?since={since}&lang={}", lang.as_str());
+    let response = check(api.send("GET", &path, headers, Vec::new()).await?)?;
     if response.status == 304 {
         return Ok(CatalogueSyncReport {
             version: since,
@@ -88,9 +102,13 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
         });
     }
     let etag = response.header("ETag").map(str::to_owned);
-    let changes: CatalogueChanges = decode(response)?;
+    let changes: CatalogueChanges = unpack(&response.body).map_err(Error::BadResponse)?;
     let now = chrono::Utc::now().to_rfc3339();
     let mut tx = store.begin().await?;
+    if since == 0 {
+        // A whole catalogue: what it does not hold is gone (or was held in another language).
+        sqlx::query("DELETE FROM procedures").execute(&mut *tx).await?;
+    }
     for p in &changes.procedures {
         sqlx::query(
             "INSERT INTO procedures (code, name, field_code, form_version, version, doc)
@@ -121,14 +139,31 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
             .await?;
     }
     sqlx::query(
-        "INSERT INTO catalogue_state (id, version, etag, synced_at) VALUES (1, $1, $2, $3)
-         ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag, synced_at = excluded.synced_at",
+        "INSERT INTO catalogue_state (id, version, etag, synced_at, lang) VALUES (1, $1, $2, $3, $4)
+         ON CONFLICT (id) DO UPDATE SET version = excluded.version, etag = excluded.etag,
+             synced_at = excluded.synced_at, lang = excluded.lang",
     )
     .bind(changes.version)
     .bind(etag)
     .bind(&now)
+    .bind(lang.as_str())
     .execute(&mut *tx)
     .await?;
+    if since == 0 {
+        // The drafts keep a copy of their form: on the same form version (the same rules),
+        // take the texts of the catalogue just fetched, so they show in its language.
+        for p in &changes.procedures {
+            sqlx::query(
+                "UPDATE draft_forms SET form = $1 WHERE draft_id IN
+                     (SELECT id FROM drafts WHERE procedure_code = $2 AND form_version = $3)",
+            )
+            .bind(serde_json::to_string(&p.form)?)
+            .bind(&p.code)
+            .bind(i64::from(p.form.version))
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     let mut migrated = 0;
     for p in &changes.procedures {
         migrated += drafts::migrate_editing_drafts(&mut tx, &p.code, &p.form).await?;

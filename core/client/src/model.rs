@@ -11,7 +11,8 @@ pub struct ClientConfig {
     pub base_url: String,
     /// A private directory of the app: the store and the copies of attached files live here.
     pub data_dir: String,
-    /// `vi` (default) or `en`: the language of validation messages.
+    /// `vi` (default) or `en`: the language of validation messages and of the catalogue
+    /// (fetched in it; a change fetches the whole catalogue again at the next sync).
     pub language: String,
     /// Bytes per upload request (0: 256 KiB).
     pub upload_chunk_size: u64,
@@ -85,9 +86,12 @@ pub struct WardItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcedureItem {
     pub code: String,
+    /// The Vietnamese name (the one search folds).
     pub name: String,
+    /// The English name; empty while the catalogue is held in Vietnamese (`language` `vi`).
     pub name_en: String,
     pub field: String,
+    /// The competent agency, in the catalogue's language.
     pub agency: String,
     pub processing_days: u32,
     /// The fee at the counter, in đồng.

@@ -28,10 +28,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration { version: 4, sql: include_str!("../migrations/0004_push.sql") },
     Migration { version: 5, sql: include_str!("../migrations/0005_reports.sql") },
     Migration { version: 6, sql: include_str!("../migrations/0006_supplements.sql") },
+    Migration { version: 7, sql: include_str!("../migrations/0007_catalogue_lang.sql") },
 ];
 
 /// The schema version this build writes.
-pub(crate) const LATEST: i64 = 6;
+pub(crate) const LATEST: i64 = 7;
 
 const DB_FILE: &str = "motcua.db";
 const FILES_DIR: &str = "files";

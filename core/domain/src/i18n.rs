@@ -56,12 +56,30 @@ impl Lang {
 /// A user-facing string in Vietnamese, with an optional English translation.
 ///
 /// Deserializes from a plain JSON string (Vietnamese only) or from
-/// `{"vi": "...", "en": "..."}`; always serializes to the object form.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// `{"vi": "...", "en": "..."}`; serializes to a plain string when it has one form only.
+///
+/// A catalogue fetched in one language (`GET /api/v1/catalogue/changes?lang=en`) holds
+/// each text in that language as its only form, so [`Text::get`] returns it whatever the
+/// language asked: the phone shows what it has until it fetches the catalogue again.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
     pub vi: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub en: Option<String>,
+}
+
+impl Serialize for Text {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        match &self.en {
+            None => serializer.serialize_str(&self.vi),
+            Some(en) => {
+                let mut map = serializer.serialize_map(Some(2))?;
+                map.serialize_entry("vi", &self.vi)?;
+                map.serialize_entry("en", en)?;
+                map.end()
+            }
+        }
+    }
 }
 
 impl Text {
@@ -147,7 +165,7 @@ mod tests {
         assert_eq!(full.get(Lang::En), "Full name");
         assert_eq!(full.get(Lang::Vi), "Họ và tên");
         assert_eq!(serde_json::to_string(&full).unwrap(), r#"{"vi":"Họ và tên","en":"Full name"}"#);
-        assert_eq!(serde_json::to_string(&plain).unwrap(), r#"{"vi":"Họ và tên"}"#);
+        assert_eq!(serde_json::to_string(&plain).unwrap(), r#""Họ và tên""#);
         let only_vi: Text = serde_json::from_str(r#"{"vi":"x"}"#).unwrap();
         assert_eq!(only_vi, Text::vi("x"));
         assert!(serde_json::from_str::<Text>("12").is_err());

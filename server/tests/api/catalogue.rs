@@ -14,6 +14,8 @@ both!(
     search_filters_pages_and_validates,
     procedure_detail_with_form_and_etag,
     changes_since_a_version,
+    changes_in_one_language,
+    the_whole_catalogue_in_one_language_is_compressed_once,
     reseeding_moves_only_what_changed,
     branches_nearest_first_within_radius
 );
@@ -129,6 +131,141 @@ async fn changes_since_a_version(backend: Backend) {
     app.stop().await;
 }
 
+/// `?lang=` answers the same procedures at the same versions with each text once, in that
+/// language (English falling back to Vietnamese), shared fields once, smaller, and with
+/// an ETag of its own.
+async fn changes_in_one_language(backend: Backend) {
+    use motcua_domain::form::FieldKind;
+    use motcua_domain::i18n::{Lang, Text};
+    use motcua_domain::wire::{CatalogueChanges, catalogue::unpack};
+    let app = spawn_app(backend).await;
+    let read = |r: reqwest::Response| async move {
+        assert_eq!(r.status(), 200);
+        let etag = r.headers().get("etag").and_then(|v| v.to_str().ok()).expect("etag").to_owned();
+        (etag, r.bytes().await.expect("body").to_vec())
+    };
+    let (bi_etag, bi_raw) = read(app.get("/api/v1/catalogue/changes").await).await;
+    let bi: CatalogueChanges = serde_json::from_slice(&bi_raw).expect("bilingual answer");
+    assert_eq!(bi.lang, None);
+    let with_english: Vec<&Text> =
+        bi.procedures.iter().flat_map(|p| p.form.fields.iter().map(|f| &f.label)).filter(|t| t.en.is_some()).collect();
+    assert!(!with_english.is_empty(), "the seed has English labels");
+    let mut etags = vec![bi_etag];
+    for lang in [Lang::Vi, Lang::En] {
+        let (etag, raw) = read(app.get(&format!("/api/v1/catalogue/changes?lang={}", lang.as_str())).await).await;
+        let text = String::from_utf8(raw.clone()).expect("utf-8");
+        assert!(!text.contains("\"vi\":") && !text.contains("\"en\":"), "one language only");
+        assert!(!text.contains("\"agency_en\"") && !text.contains("\"only_when_en\""), "no English companions");
+        assert!(text.contains("\"shared_fields\":[{"), "shared fields sent once");
+        assert!(raw.len() * 4 < bi_raw.len() * 3, "{lang:?}: {} bytes vs {} bilingual", raw.len(), bi_raw.len());
+        let one = unpack(&raw).expect("unpacks");
+        assert_eq!((one.version, one.since, one.lang), (bi.version, 0, Some(lang)));
+        let ids = |c: &CatalogueChanges| -> Vec<(String, i64, u32)> {
+            c.procedures.iter().map(|p| (p.code.clone(), p.version, p.form.version)).collect()
+        };
+        assert_eq!(ids(&one), ids(&bi), "the same procedures at the same versions");
+        assert_eq!(one.fields, bi.fields);
+        for (got, full) in one.procedures.iter().zip(&bi.procedures) {
+            assert_eq!(got.name, full.name, "the Vietnamese name stays for search");
+            let name_en = if lang == Lang::En { full.name_en.as_str() } else { "" };
+            assert_eq!(got.name_en, name_en);
+            assert_eq!(got.aliases, full.aliases);
+            assert_eq!(got.form.fields.len(), full.form.fields.len());
+            for (g, f) in got.form.fields.iter().zip(&full.form.fields) {
+                assert_eq!(g.key, f.key);
+                assert_eq!(g.label, Text::vi(f.label.get(lang)), "{} {}", full.code, f.key);
+                if !matches!(f.kind, FieldKind::Select { .. } | FieldKind::Group { .. }) {
+                    assert_eq!(g.kind, f.kind, "the rules are the same");
+                }
+            }
+            let docs = |p: &motcua_domain::wire::Procedure| -> Vec<String> {
+                p.required_documents.iter().map(|d| d.code.clone()).collect()
+            };
+            assert_eq!(docs(got), docs(full));
+        }
+        assert!(!etags.contains(&etag), "{etag} vs {etags:?}");
+        let cached = app
+            .request(Method::GET, &format!("/api/v1/catalogue/changes?lang={}", lang.as_str()))
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(cached.status(), 304);
+        let other = app
+            .request(Method::GET, &format!("/api/v1/catalogue/changes?lang={}", lang.as_str()))
+            .header("if-none-match", &etags[0])
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(other.status(), 200, "the bilingual ETag does not stand for the {lang:?} answer");
+        etags.push(etag);
+    }
+    let paths = expect_error(app.get("/api/v1/catalogue/changes?lang=fr").await, 422, "validation_failed").await;
+    assert_eq!(paths, vec!["lang"]);
+    let english = app
+        .request(Method::GET, "/api/v1/catalogue/changes?lang=EN&since=-1")
+        .header("accept-language", "en")
+        .send()
+        .await
+        .expect("request");
+    let body = expect_json(english, 422).await;
+    let paths: Vec<&str> =
+        body["error"]["fields"].as_array().expect("fields").iter().filter_map(|f| f["path"].as_str()).collect();
+    assert_eq!(paths, vec!["since", "lang"]);
+    assert!(body["error"]["message"].as_str().is_some_and(|m| m.is_ascii()), "English message: {body}");
+    app.stop().await;
+}
+
+/// The whole catalogue in one language (every new phone's first sync) is built and
+/// compressed once per version, at the highest levels, and sent in the coding the phone
+/// accepts: the same answer in each.
+async fn the_whole_catalogue_in_one_language_is_compressed_once(backend: Backend) {
+    use std::io::{Read, Write};
+    let app = spawn_app(backend).await;
+    // A client that leaves the bodies as sent (no decoders).
+    let raw = reqwest::Client::builder().no_gzip().no_brotli().build().expect("client");
+    let get = |coding: &'static str| {
+        let request = raw.get(app.url("/api/v1/catalogue/changes?lang=en&since=0"));
+        let request = if coding.is_empty() { request } else { request.header("accept-encoding", coding) };
+        async move {
+            let r = request.send().await.expect("request");
+            assert_eq!(r.status(), 200);
+            let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+            let (encoding, vary, etag) = (header("content-encoding"), header("vary"), header("etag"));
+            assert!(vary.is_some_and(|v| v.contains("accept-encoding")));
+            (encoding, etag.expect("etag"), r.bytes().await.expect("body").to_vec())
+        }
+    };
+    let (none, etag, plain) = get("").await;
+    assert_eq!(none, None);
+    let answer: serde_json::Value = serde_json::from_slice(&plain).expect("JSON");
+    assert_eq!(answer["lang"], "en");
+    let (gz, etag_gz, zipped) = get("gzip").await;
+    assert_eq!((gz.as_deref(), etag_gz.as_str()), (Some("gzip"), etag.as_str()));
+    let mut unzipped = Vec::new();
+    flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gzip");
+    assert_eq!(unzipped, plain, "the same answer");
+    let mut level5 = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(5));
+    level5.write_all(&plain).expect("gzip");
+    assert!(zipped.len() < level5.finish().expect("gzip").len(), "smaller than the layer's level 5");
+    let (br, _, brotli) = get("gzip, deflate, br").await;
+    assert_eq!(br.as_deref(), Some("br"));
+    let mut unbrotli = Vec::new();
+    brotli::Decompressor::new(&brotli[..], 4096).read_to_end(&mut unbrotli).expect("brotli");
+    assert_eq!(unbrotli, plain, "the same answer");
+    assert!(brotli.len() < zipped.len());
+    let (refused, _, again) = get("br;q=0, gzip").await;
+    assert_eq!((refused.as_deref(), again), (Some("gzip"), zipped), "built once: the same bytes");
+    let cached = raw
+        .get(app.url("/api/v1/catalogue/changes?lang=en&since=0"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(cached.status(), 304);
+    app.stop().await;
+}
+
 /// A new seed with one procedure changed and one removed: the version moves once, and a
 /// client at the old version receives exactly those two.
 async fn reseeding_moves_only_what_changed(backend: Backend) {
@@ -137,6 +274,8 @@ async fn reseeding_moves_only_what_changed(backend: Backend) {
     let again = apply(&app.state.db, &seed).await.expect("apply");
     assert_eq!(again.changed_procedures, 0, "the same seed changes nothing");
     let before = again.catalogue_version;
+    let whole = expect_json(app.get("/api/v1/catalogue/changes?lang=vi").await, 200).await;
+    assert_eq!(whole["version"].as_i64(), Some(before));
 
     let mut procedures = seed.procedures.clone();
     let removed = procedures.pop().expect("one procedure").code;
@@ -158,6 +297,12 @@ async fn reseeding_moves_only_what_changed(backend: Backend) {
         delta["procedures"].as_array().expect("procedures").iter().map(|p| p["code"].as_str().expect("code")).collect();
     assert_eq!(codes, vec![changed.as_str()]);
     assert_eq!(delta["retired"], serde_json::json!([removed]));
+    // The whole catalogue in one language (built once per version) follows the new version.
+    let whole = expect_json(app.get("/api/v1/catalogue/changes?lang=vi").await, 200).await;
+    assert_eq!(whole["version"].as_i64(), Some(before + 1));
+    let codes: Vec<&str> =
+        whole["procedures"].as_array().expect("procedures").iter().filter_map(|p| p["code"].as_str()).collect();
+    assert!(!codes.contains(&removed.as_str()) && codes.contains(&changed.as_str()));
     expect_error(app.get(&format!("/api/v1/procedures/{removed}")).await, 404, "not_found").await;
     let page = expect_json(app.get("/api/v1/procedures?per_page=100").await, 200).await;
     assert_eq!(page["catalogue_version"].as_i64(), Some(before + 1), "every process sees the new version");

@@ -421,7 +421,8 @@ impl Transport for ScriptedCatalogue {
     async fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
         let versions = self.versions.lock().unwrap().clone();
         let latest = versions.len() as i64;
-        let Some(since) = request.url.split("since=").nth(1).and_then(|s| s.parse::<i64>().ok()) else {
+        let since = request.url.split("since=").nth(1).and_then(|s| s.split('&').next());
+        let Some(since) = since.and_then(|s| s.parse::<i64>().ok()) else {
             return Ok(HttpResponse { status: 404, headers: vec![], body: b"{}".to_vec() });
         };
         let procedures: Vec<Value> = if since >= latest { vec![] } else { versions[(latest - 1) as usize].clone() };

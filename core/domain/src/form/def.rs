@@ -274,6 +274,6 @@ mod tests {
         let back = serde_json::to_value(&form).unwrap();
         assert_eq!(FormDef::parse(&back.to_string()).unwrap(), form);
         assert_eq!(back["fields"][0]["pattern"], json!("[^0-9]*"));
-        assert_eq!(back["fields"][2], json!({"key": "id", "label": {"vi": "CCCD"}, "type": "citizen_id"}));
+        assert_eq!(back["fields"][2], json!({"key": "id", "label": "CCCD", "type": "citizen_id"}));
     }
 }

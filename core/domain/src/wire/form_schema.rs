@@ -121,7 +121,13 @@ impl PartialSchema for FormDefinition {
             "additionalProperties": false,
             "properties": {
                 "version": {"type": "integer", "minimum": 0},
-                "fields": {"type": "array", "items": {"$ref": "#/components/schemas/FormFieldDef"}}
+                "fields": {"type": "array", "items": {"anyOf": [
+                    {"$ref": "#/components/schemas/FormFieldDef"},
+                    {"type": "object", "required": ["shared"], "additionalProperties": false,
+                     "description": "Only in a catalogue answer asked in one language (`lang`): the field \
+                        at this index of the answer's `shared_fields`.",
+                     "properties": {"shared": {"type": "integer", "minimum": 0}}}
+                ]}}
             }
         }))
     }
@@ -142,7 +148,8 @@ impl PartialSchema for FormText {
     fn schema() -> RefOr<Schema> {
         from_json(serde_json::json!({
             "description": "Text shown to the citizen: Vietnamese, with an optional English form \
-                (a plain string is Vietnamese only).",
+                (a plain string is Vietnamese only; in a catalogue answer asked in one language, \
+                `lang`, every text is a plain string in that language).",
             "anyOf": [
                 {"type": "string"},
                 {"type": "object", "required": ["vi"], "additionalProperties": false,

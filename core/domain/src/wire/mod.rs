@@ -8,6 +8,7 @@ use crate::form::FormDef;
 #[cfg(feature = "openapi")]
 use utoipa::ToSchema;
 
+pub mod catalogue;
 #[cfg(feature = "openapi")]
 pub mod form_schema;
 pub mod reports;
@@ -86,6 +87,8 @@ pub struct RequiredDocument {
 pub struct Procedure {
     pub code: String,
     pub name: String,
+    /// The English name; absent in a catalogue answer asked in Vietnamese (`lang=vi`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub name_en: String,
     /// Code of its [`FieldInfo`].
     pub field: String,
@@ -216,17 +219,30 @@ pub struct ProcedurePage {
 }
 
 /// What changed in the catalogue after a client's version.
+///
+/// Asked with `lang`, the answer is in that language: every text of a procedure once, as a
+/// plain string (see [`Procedure::in_language`]), and each form field that occurs in more
+/// than one procedure of the answer once, in `shared_fields`, referred to from a form's
+/// `fields` as `{"shared": i}` (see [`catalogue::pack`]).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct CatalogueChanges {
     /// The version the client has after applying this answer.
     pub version: i64,
     pub since: i64,
+    /// The language of the answer's texts when one was asked for; absent: bilingual.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<crate::i18n::Lang>,
     pub fields: Vec<FieldInfo>,
     /// Procedures added or changed after `since`, in full.
     pub procedures: Vec<Procedure>,
     /// Codes of procedures withdrawn from the catalogue after `since`.
     pub retired: Vec<String>,
+    /// With `lang`: the form fields shared by several procedures of this answer, each
+    /// referred to from a form's `fields` as `{"shared": i}` (its index here).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<form_schema::FormFieldDef>))]
+    pub shared_fields: Vec<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
