@@ -413,10 +413,9 @@ mod tests {
         assert!(schemas["AddressValue"]["properties"]["ward_code"].is_object());
         // The form language itself, not `{"type": "object"}`.
         assert_eq!(schemas["Procedure"]["properties"]["form"]["$ref"], "#/components/schemas/FormDefinition");
-        assert_eq!(
-            schemas["FormDefinition"]["properties"]["fields"]["items"]["$ref"],
-            "#/components/schemas/FormFieldDef"
-        );
+        let items = &schemas["FormDefinition"]["properties"]["fields"]["items"]["anyOf"];
+        assert_eq!(items[0]["$ref"], "#/components/schemas/FormFieldDef");
+        assert!(items[1]["properties"]["shared"].is_object(), "a shared field's reference (catalogue in one language)");
         assert!(schemas["FormFieldDef"]["properties"]["visible_when"].is_object());
         assert!(schemas["FormText"]["anyOf"].is_array());
     }
