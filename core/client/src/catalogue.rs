@@ -109,21 +109,24 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
         // A whole catalogue: what it does not hold is gone (or was held in another language).
         sqlx::query("DELETE FROM procedures").execute(&mut *tx).await?;
     }
-    for p in &changes.procedures {
-        sqlx::query(
-            "INSERT INTO procedures (code, name, field_code, form_version, version, doc)
-             VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (code) DO UPDATE SET name = excluded.name, field_code = excluded.field_code,
-                 form_version = excluded.form_version, version = excluded.version, doc = excluded.doc",
-        )
-        .bind(&p.code)
-        .bind(&p.name)
-        .bind(&p.field)
-        .bind(i64::from(p.form.version))
-        .bind(p.version)
-        .bind(serde_json::to_string(p)?)
-        .execute(&mut *tx)
-        .await?;
+    // Many rows a statement (a first sync brings thousands of procedures).
+    for chunk in changes.procedures.chunks(200) {
+        let docs: Vec<String> = chunk.iter().map(serde_json::to_string).collect::<std::result::Result<_, _>>()?;
+        let mut q =
+            sqlx::QueryBuilder::new("INSERT INTO procedures (code, name, field_code, form_version, version, doc) ");
+        q.push_values(chunk.iter().zip(&docs), |mut row, (p, doc)| {
+            row.push_bind(&p.code)
+                .push_bind(&p.name)
+                .push_bind(&p.field)
+                .push_bind(i64::from(p.form.version))
+                .push_bind(p.version)
+                .push_bind(doc);
+        });
+        q.push(
+            " ON CONFLICT (code) DO UPDATE SET name = excluded.name, field_code = excluded.field_code, \
+             form_version = excluded.form_version, version = excluded.version, doc = excluded.doc",
+        );
+        q.build().execute(&mut *tx).await?;
     }
     for code in &changes.retired {
         sqlx::query("DELETE FROM procedures WHERE code = $1").bind(code).execute(&mut *tx).await?;
@@ -149,10 +152,18 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
     .bind(lang.as_str())
     .execute(&mut *tx)
     .await?;
-    if since == 0 {
-        // The drafts keep a copy of their form: on the same form version (the same rules),
-        // take the texts of the catalogue just fetched, so they show in its language.
-        for p in &changes.procedures {
+    // Only the procedures someone has a draft of concern the drafts (one query to know them).
+    let drafted: std::collections::HashSet<String> = sqlx::query_scalar("SELECT DISTINCT procedure_code FROM drafts")
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    let mut migrated = 0;
+    for p in changes.procedures.iter().filter(|p| drafted.contains(&p.code)) {
+        if since == 0 {
+            // The drafts keep a copy of their form: on the same form version (the same
+            // rules), take the texts of the catalogue just fetched, so they show in its
+            // language.
             sqlx::query(
                 "UPDATE draft_forms SET form = $1 WHERE draft_id IN
                      (SELECT id FROM drafts WHERE procedure_code = $2 AND form_version = $3)",
@@ -163,9 +174,6 @@ pub(crate) async fn sync(store: &Store, api: &Api) -> Result<CatalogueSyncReport
             .execute(&mut *tx)
             .await?;
         }
-    }
-    let mut migrated = 0;
-    for p in &changes.procedures {
         migrated += drafts::migrate_editing_drafts(&mut tx, &p.code, &p.form).await?;
     }
     tx.commit().await?;

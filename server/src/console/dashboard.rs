@@ -234,6 +234,22 @@ fn bar_chart(title: &str, rows: &[(String, f64, String)], id: &str) -> Markup {
     }
 }
 
+/// A table of figures: its caption, the column heads (the first heads the rows' names),
+/// and each row's name and cells.
+fn figures_table(caption: &str, heads: &[&str], rows: &[(String, Vec<String>)]) -> Markup {
+    html! {
+        table.figures {
+            caption { (caption) }
+            thead { tr { @for head in heads { th scope="col" { (head) } } } }
+            tbody {
+                @for (name, cells) in rows {
+                    tr { th scope="row" { (name) } @for cell in cells { td { (cell) } } }
+                }
+            }
+        }
+    }
+}
+
 fn dashboard(lang: Lang, staff: &Staff, d: &Stats, r: &ReportStats, branches: &[String]) -> Markup {
     let title = t(lang, "Số liệu của trung tâm", "Centre figures");
     let scope = match &d.branch {
@@ -249,6 +265,8 @@ fn dashboard(lang: Lang, staff: &Staff, d: &Stats, r: &ReportStats, branches: &[
     };
     let on_time_ok = d.totals.on_time_rate.is_none_or(|r| r >= ON_TIME_TARGET);
     let satisfied_ok = d.totals.satisfaction_rate.is_none_or(|r| r >= SATISFIED_TARGET);
+    let (received, decided) = (t(lang, "Tiếp nhận", "Received"), t(lang, "Đã giải quyết", "Decided"));
+    let (on_time, satisfied) = (t(lang, "Đúng hạn", "On time"), t(lang, "Hài lòng", "Satisfied"));
     let by_procedure: Vec<(String, f64, String)> = d
         .by_procedure
         .iter()
@@ -308,71 +326,31 @@ fn dashboard(lang: Lang, staff: &Staff, d: &Stats, r: &ReportStats, branches: &[
                 (bar_chart(t(lang, "Tỷ lệ đúng hạn theo chi nhánh (%)", "On-time rate by branch (%)"), &on_time_by, "chart-branch"))
             }
             (bar_chart(t(lang, "Hồ sơ đã giải quyết theo cán bộ", "Dossiers decided by officer"), &by_officer, "chart-officer"))
-            table.figures {
-                caption { (t(lang, "Theo thủ tục", "By procedure")) }
-                thead { tr {
-                    th scope="col" { (t(lang, "Thủ tục", "Procedure")) }
-                    th scope="col" { (t(lang, "Tiếp nhận", "Received")) }
-                    th scope="col" { (t(lang, "Đã giải quyết", "Decided")) }
-                    th scope="col" { (t(lang, "Đúng hạn", "On time")) }
-                    th scope="col" { (t(lang, "Hài lòng", "Satisfied")) }
-                } }
-                tbody {
-                    @for p in &d.by_procedure {
-                        tr {
-                            th scope="row" { (p.procedure_name) }
-                            td { (p.figures.received) }
-                            td { (p.figures.decided) }
-                            td { (percent(p.figures.on_time_rate)) }
-                            td { (percent(p.figures.satisfaction_rate)) }
-                        }
-                    }
-                }
-            }
+            (figures_table(
+                t(lang, "Theo thủ tục", "By procedure"),
+                &[t(lang, "Thủ tục", "Procedure"), received, decided, on_time, satisfied],
+                &d.by_procedure.iter().map(|p| (p.procedure_name.clone(), vec![
+                    p.figures.received.to_string(), p.figures.decided.to_string(),
+                    percent(p.figures.on_time_rate), percent(p.figures.satisfaction_rate),
+                ])).collect::<Vec<_>>(),
+            ))
             @if d.by_branch.len() > 1 {
-                table.figures {
-                    caption { (t(lang, "Theo chi nhánh", "By branch")) }
-                    thead { tr {
-                        th scope="col" { (t(lang, "Chi nhánh", "Branch")) }
-                        th scope="col" { (t(lang, "Tiếp nhận", "Received")) }
-                        th scope="col" { (t(lang, "Đã giải quyết", "Decided")) }
-                        th scope="col" { (t(lang, "Đúng hạn", "On time")) }
-                        th scope="col" { (t(lang, "Đang quá hạn", "Overdue now")) }
-                        th scope="col" { (t(lang, "Hài lòng", "Satisfied")) }
-                    } }
-                    tbody {
-                        @for b in &d.by_branch {
-                            tr {
-                                th scope="row" { (b.branch_code) }
-                                td { (b.figures.received) }
-                                td { (b.figures.decided) }
-                                td { (percent(b.figures.on_time_rate)) }
-                                td { (b.open_overdue) }
-                                td { (percent(b.figures.satisfaction_rate)) }
-                            }
-                        }
-                    }
-                }
+                (figures_table(
+                    t(lang, "Theo chi nhánh", "By branch"),
+                    &[t(lang, "Chi nhánh", "Branch"), received, decided, on_time, t(lang, "Đang quá hạn", "Overdue now"), satisfied],
+                    &d.by_branch.iter().map(|b| (b.branch_code.clone(), vec![
+                        b.figures.received.to_string(), b.figures.decided.to_string(),
+                        percent(b.figures.on_time_rate), b.open_overdue.to_string(), percent(b.figures.satisfaction_rate),
+                    ])).collect::<Vec<_>>(),
+                ))
             }
-            table.figures {
-                caption { (t(lang, "Theo cán bộ", "By officer")) }
-                thead { tr {
-                    th scope="col" { (t(lang, "Cán bộ", "Officer")) }
-                    th scope="col" { (t(lang, "Tiếp nhận", "Received")) }
-                    th scope="col" { (t(lang, "Đã giải quyết", "Decided")) }
-                    th scope="col" { (t(lang, "Đúng hạn", "On time")) }
-                } }
-                tbody {
-                    @for o in &d.by_officer {
-                        tr {
-                            th scope="row" { (o.officer_name) }
-                            td { (o.received) }
-                            td { (o.decided) }
-                            td { (percent(o.on_time_rate)) }
-                        }
-                    }
-                }
-            }
+            (figures_table(
+                t(lang, "Theo cán bộ", "By officer"),
+                &[t(lang, "Cán bộ", "Officer"), received, decided, on_time],
+                &d.by_officer.iter().map(|o| (o.officer_name.clone(), vec![
+                    o.received.to_string(), o.decided.to_string(), percent(o.on_time_rate),
+                ])).collect::<Vec<_>>(),
+            ))
 
             h2 { (t(lang, "Phản ánh hiện trường", "Field reports")) }
             dl.cards {
@@ -383,25 +361,13 @@ fn dashboard(lang: Lang, staff: &Staff, d: &Stats, r: &ReportStats, branches: &[
                       dd { (r.total.satisfaction.map_or_else(|| "—".to_owned(), |s| format!("{s:.2}"))) } }
             }
             (bar_chart(t(lang, "Phản ánh theo lĩnh vực", "Reports by category"), &by_category, "chart-category"))
-            table.figures {
-                caption { (t(lang, "Theo phường, xã", "By ward")) }
-                thead { tr {
-                    th scope="col" { (t(lang, "Phường, xã", "Ward")) }
-                    th scope="col" { (t(lang, "Tiếp nhận", "Received")) }
-                    th scope="col" { (t(lang, "Đã xử lý", "Processed")) }
-                    th scope="col" { (t(lang, "Đúng hạn", "On time")) }
-                } }
-                tbody {
-                    @for w in &r.by_ward {
-                        tr {
-                            th scope="row" { (w.name) }
-                            td { (w.received) }
-                            td { (w.processed) }
-                            td { (percent(Some(w.on_time_rate))) }
-                        }
-                    }
-                }
-            }
+            (figures_table(
+                t(lang, "Theo phường, xã", "By ward"),
+                &[t(lang, "Phường, xã", "Ward"), received, t(lang, "Đã xử lý", "Processed"), on_time],
+                &r.by_ward.iter().map(|w| (w.name.clone(), vec![
+                    w.received.to_string(), w.processed.to_string(), percent(Some(w.on_time_rate)),
+                ])).collect::<Vec<_>>(),
+            ))
         },
     )
 }
