@@ -263,8 +263,7 @@ impl Delivery {
                 Some(Outcome::Sent(_)) => {}
                 None => not_tried.push(job.id),
                 Some(Outcome::TokenDead(code)) => {
-                    finish(&self.db, claim, job.id, "failed", Some(&code), now).await?;
-                    let deactivated = deactivate(&self.db, &job.token, &code, now).await?;
+                    let deactivated = finish_dead(&self.db, claim, job.id, &job.token, &code, now).await?;
                     metrics::counter!("motcua_push_failed_total", "code" => code.clone()).increment(1);
                     if deactivated {
                         metrics::counter!("motcua_push_tokens_deactivated_total", "reason" => code).increment(1);
@@ -409,7 +408,7 @@ impl Delivery {
             .execute(&mut *tx).await?.rows_affected();
             if held == 0 {
                 tx.rollback().await?;
-                return Ok::<_, sqlx::Error>(false);
+                return Ok::<_, sqlx::Error>(None);
             }
             if let Some(after) = &rest {
                 sqlx::query(
@@ -418,6 +417,13 @@ impl Delivery {
                 )
                 .bind(Uuid::now_v7()).bind(page.campaign_id).bind(after).bind(&page.last_token).bind(now)
                 .execute(&mut *tx).await?;
+            }
+            let mut deactivated = Vec::new();
+            for (token, code) in &dead {
+                let n = sqlx::query(DEACTIVATE).bind(now).bind(code).bind(token).execute(&mut *tx).await?.rows_affected();
+                if n > 0 {
+                    deactivated.push(code.clone());
+                }
             }
             let campaign = page.campaign_id.to_string();
             for chunk in rows.chunks(500) {
@@ -441,12 +447,12 @@ impl Delivery {
                 q.build().execute(&mut *tx).await?;
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(deactivated))
         }.await)?;
-        if !done {
+        let Some(deactivated) = done else {
             tracing::warn!(page = %page.id, "a campaign page's lease passed to another worker before it was recorded");
             return Ok(());
-        }
+        };
         metrics::counter!("motcua_push_sent_total").increment(sent as u64);
         for r in &rows {
             match (r.state, &r.code) {
@@ -459,10 +465,8 @@ impl Delivery {
                 _ => {}
             }
         }
-        for (token, code) in dead {
-            if deactivate(&self.db, &token, &code, now).await? {
-                metrics::counter!("motcua_push_tokens_deactivated_total", "reason" => code).increment(1);
-            }
+        for code in deactivated {
+            metrics::counter!("motcua_push_tokens_deactivated_total", "reason" => code).increment(1);
         }
         super::rate::refund(&self.db, not_tried, now).await?;
         Ok(())
@@ -706,15 +710,36 @@ async fn retry(db: &Db, claim: Uuid, id: Uuid, code: &str, at: DateTime<Utc>) ->
     })
 }
 
-/// Stops targeting `token` (FCM said it is dead); whether this call deactivated it.
-async fn deactivate(db: &Db, token: &str, reason: &str, now: DateTime<Utc>) -> Result<bool, sqlx::Error> {
-    on_db!(db, write, pool => {
-        sqlx::query(
-            "UPDATE devices SET deactivated_at = $1, deactivated_reason = $2 WHERE token = $3 AND deactivated_at IS NULL",
+/// Stops targeting a token FCM said is dead (`$1` now, `$2` the reason, `$3` the token).
+const DEACTIVATE: &str =
+    "UPDATE devices SET deactivated_at = $1, deactivated_reason = $2 WHERE token = $3 AND deactivated_at IS NULL";
+
+/// Records a job failed for its dead token and stops targeting the token, in one
+/// transaction (no later fan-out can still pick the token once the job reads failed);
+/// whether this call deactivated the token.
+async fn finish_dead(
+    db: &Db,
+    claim: Uuid,
+    id: Uuid,
+    token: &str,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    on_db!(db, write, pool => async {
+        let mut tx = pool.begin_write().await?;
+        let held = sqlx::query(
+            "UPDATE push_jobs SET state = 'failed', error_code = $1, finished_at = $2, claim = NULL WHERE id = $3 AND claim = $4",
         )
-        .bind(now).bind(reason).bind(token)
-        .execute(pool).await.map(|r| r.rows_affected() > 0)
-    })
+        .bind(code).bind(now).bind(id).bind(claim)
+        .execute(&mut *tx).await?.rows_affected();
+        let deactivated = if held > 0 {
+            sqlx::query(DEACTIVATE).bind(now).bind(code).bind(token).execute(&mut *tx).await?.rows_affected()
+        } else {
+            0
+        };
+        tx.commit().await?;
+        Ok(deactivated > 0)
+    }.await)
 }
 
 /// A phone to send to.

@@ -588,6 +588,10 @@ async fn a_campaign_is_sent_by_pages_and_each_failed_phone_becomes_a_job(backend
     assert_eq!(figures["retries"], 1, "{stats}");
     assert_eq!(stats["overall"]["sent"], 4, "{stats}");
     workers.stop(Duration::from_secs(5)).await;
+    motcua_server::janitor::run_once(&app.state, Utc::now()).await.expect("janitor");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_pages").await, 3, "kept within the retention");
+    motcua_server::janitor::run_once(&app.state, Utc::now() + chrono::Duration::days(8)).await.expect("janitor");
+    assert_eq!(scalar(&app, "SELECT COUNT(*) FROM push_pages").await, 0, "done pages forgotten after the retention");
     app.stop().await;
 }
 
