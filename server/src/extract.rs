@@ -200,6 +200,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         if !bad.is_empty() {
             return Err(ApiError::Validation(bad));
         }
+        // A parameter given twice (`?lang=vi&lang=en`) is named: which one was meant is
+        // the caller's to say.
+        let mut seen = std::collections::HashSet::new();
+        if let Some((name, _)) = pairs.iter().find(|(name, _)| !seen.insert(name.as_str())) {
+            return Err(ApiError::BadRequest(vec![FieldError::new(name.clone(), FieldErrorCode::Invalid)]));
+        }
         serde_urlencoded::from_str(query)
             .map(ApiQuery)
             .map_err(|_| ApiError::BadRequest(vec![FieldError::new("", FieldErrorCode::Invalid)]))

@@ -31,6 +31,11 @@ async fn malformed_and_mistyped_json(backend: Backend) {
     assert_eq!(expect_error(missing, 422, "validation_failed").await, vec!["password"]);
     let not_object = app.post_json("/api/v1/auth/register", &json!([1, 2, 3])).await;
     expect_error(not_object, 422, "validation_failed").await;
+    // A query parameter given twice is named.
+    let twice = app.get("/api/v1/catalogue/changes?since=0&lang=vi&lang=en").await;
+    assert_eq!(expect_error(twice, 400, "bad_request").await, vec!["lang"]);
+    let twice = app.get("/api/v1/procedures?q=a&q=b").await;
+    assert_eq!(expect_error(twice, 400, "bad_request").await, vec!["q"]);
     app.stop().await;
 }
 
