@@ -5,7 +5,7 @@
 //! nothing fetched) and a CSV export. The figures are the statistics modules' own
 //! (`dossiers::stats::figures`, `reports::figures`): the page only shows them.
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
@@ -20,6 +20,7 @@ use super::{Staff, error_page, lang_of};
 use crate::app::AppState;
 use crate::dossiers::stats::{Figures, Stats};
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 
 /// The longest period shown (the field reports' statistics allow a year).
 const MAX_DAYS: i64 = 366;
@@ -61,10 +62,8 @@ async fn load(app: &AppState, staff: &Staff, q: &DashboardQuery) -> Result<(Stat
     Ok((dossiers, reports))
 }
 
-fn query_of(
-    q: Result<Query<DashboardQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<DashboardQuery, ApiError> {
-    q.map(|Query(q)| q).map_err(|_| ApiError::field("query", FieldErrorCode::Invalid))
+fn query_of(q: Result<ApiQuery<DashboardQuery>, ApiError>) -> Result<DashboardQuery, ApiError> {
+    q.map(|ApiQuery(q)| q)
 }
 
 /// `GET /console/dashboard`.
@@ -72,7 +71,7 @@ pub(super) async fn page(
     State(app): State<AppState>,
     headers: HeaderMap,
     staff: Staff,
-    query: Result<Query<DashboardQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<ApiQuery<DashboardQuery>, ApiError>,
 ) -> Response {
     let lang = lang_of(&headers);
     let shown = async {
@@ -94,7 +93,7 @@ pub(super) async fn csv(
     State(app): State<AppState>,
     headers: HeaderMap,
     staff: Staff,
-    query: Result<Query<DashboardQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<ApiQuery<DashboardQuery>, ApiError>,
 ) -> Response {
     let lang = lang_of(&headers);
     let made = async {

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -27,6 +27,7 @@ use crate::app::AppState;
 use crate::auth::counter::{Counterpart, account_for};
 use crate::dossiers::counter::{Intake, file_at_counter};
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 
 /// Rows a repeated group offers beyond those filled.
 const SPARE_ROWS: usize = 1;
@@ -71,12 +72,12 @@ pub(super) async fn new(
     State(app): State<AppState>,
     headers: HeaderMap,
     staff: Staff,
-    query: Result<Query<NewQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<ApiQuery<NewQuery>, ApiError>,
 ) -> Response {
     let lang = lang_of(&headers);
     let shown = async {
         officer_only(&staff)?;
-        let Ok(Query(q)) = query else { return Err(ApiError::field("procedure", FieldErrorCode::Required)) };
+        let ApiQuery(q) = query?;
         let procedure = offered(&app, &staff)
             .await?
             .into_iter()

@@ -20,7 +20,7 @@ mod staff;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -42,6 +42,7 @@ use crate::auth::AuthUser;
 use crate::dossiers::store::{self, Cursor, local_date};
 use crate::dossiers::{Applied, apply_action, check_note, list_scope, visible};
 use crate::error::{ApiError, Conflict, LANG};
+use crate::extract::ApiQuery;
 use crate::extract::ClientIp;
 use crate::on_db;
 use crate::seed::hex;
@@ -449,11 +450,12 @@ async fn queue(
     State(app): State<AppState>,
     headers: HeaderMap,
     staff: Staff,
-    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<ApiQuery<QueueQuery>, ApiError>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let Ok(Query(q)) = query else {
-        return error_page(lang, ApiError::field("query", FieldErrorCode::Invalid), Some(&staff));
+    let ApiQuery(q) = match query {
+        Ok(q) => q,
+        Err(e) => return error_page(lang, e, Some(&staff)),
     };
     let status_raw = q.status.as_deref().filter(|s| !s.is_empty());
     let status = status_raw.and_then(DossierStatus::parse);

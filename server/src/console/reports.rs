@@ -6,7 +6,7 @@
 //! `reports::staff_view`, `reports::console_queue`); a page only asks.
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
@@ -21,6 +21,7 @@ use super::pages::{frame, local, t};
 use super::{Staff, error_page, file_form, form_file, lang_of};
 use crate::app::AppState;
 use crate::error::ApiError;
+use crate::extract::ApiQuery;
 use crate::reports::places::places;
 
 #[derive(Deserialize, Default)]
@@ -36,11 +37,12 @@ pub(super) async fn queue(
     State(app): State<AppState>,
     headers: HeaderMap,
     staff: Staff,
-    query: Result<Query<QueueQuery>, axum::extract::rejection::QueryRejection>,
+    query: Result<ApiQuery<QueueQuery>, ApiError>,
 ) -> Response {
     let lang = lang_of(&headers);
-    let Ok(Query(q)) = query else {
-        return error_page(lang, ApiError::field("query", FieldErrorCode::Invalid), Some(&staff));
+    let ApiQuery(q) = match query {
+        Ok(q) => q,
+        Err(e) => return error_page(lang, e, Some(&staff)),
     };
     let after = q.after.as_deref().filter(|a| !a.is_empty());
     let ward = q.ward.as_deref().filter(|w| !w.is_empty());

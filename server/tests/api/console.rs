@@ -255,6 +255,9 @@ async fn an_officer_takes_a_dossier_through_the_console(backend: Backend) {
     let another = officer.page(&format!("/console/queue?procedure={other}"), 200).await;
     assert!(!another.contains(&code), "filtered by procedure");
     officer.page("/console/queue?procedure=khong-co", 422).await;
+    // The API's rule for a query string: a parameter given twice is refused, by name.
+    let twice = officer.page("/console/queue?status=approved&status=submitted", 400).await;
+    assert!(twice.contains("status"), "{twice}");
 
     // The dossier: its values under the form's labels, its papers as links, and only what
     // the workflow allows from "submitted" (receive, reject).
