@@ -349,13 +349,16 @@ pub async fn find_with_timeline(
          'finished_on', l.finished_on, 'working_days_taken', l.working_days_taken, 'revision', d.revision";
     fn sql(legs: &str) -> String {
         let columns: Vec<String> = DOSSIER_COLUMNS.split(',').map(|c| format!("d.{}", c.trim())).collect();
+        // The legs are gathered once (an aggregate without grouping: exactly one row, joined
+        // to every row of the timeline), not once per timeline row.
         format!(
-            "SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
+            "WITH route AS ({legs} AS legs_json FROM dossier_legs l JOIN agencies la ON la.code = l.agency_code \
+             JOIN dossiers d ON d.id = l.dossier_id WHERE l.dossier_id = $1) \
+             SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
              e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note, e.agency_code AS ev_agency, \
              a.name AS ev_agency_name, a.name_en AS ev_agency_name_en, \
-             CASE WHEN d.leg_count > 0 THEN ({legs} FROM dossier_legs l JOIN agencies la ON la.code = l.agency_code \
-             WHERE l.dossier_id = d.id) END AS legs_json \
-             FROM dossiers d LEFT JOIN dossier_events e ON e.dossier_id = d.id \
+             CASE WHEN d.leg_count > 0 THEN route.legs_json END AS legs_json \
+             FROM dossiers d CROSS JOIN route LEFT JOIN dossier_events e ON e.dossier_id = d.id \
              LEFT JOIN agencies a ON a.code = e.agency_code WHERE d.id = $1 ORDER BY e.at, e.id",
             columns.join(", ")
         )
