@@ -34,3 +34,8 @@ CREATE TABLE push_figures (
     figures TEXT NOT NULL,
     computed_at TIMESTAMPTZ NOT NULL
 );
+
+-- The database no longer writes push jobs itself (0014 made it write a campaign's page of
+-- jobs in one statement; a campaign is now a handful of pages, written by the server): its
+-- id maker has no caller left.
+DROP FUNCTION motcua_uuid_v7();

@@ -142,6 +142,8 @@ pub struct LegRow {
     pub working_days_taken: Option<i64>,
     /// The dossier's revision when the legs were read (in the same statement): every leg
     /// change bumps it, so legs read at another revision than the row are not its route.
+    /// Read with the row on the read path, where the legs come in the row's own statement.
+    #[serde(default)]
     pub revision: i64,
 }
 
@@ -346,14 +348,14 @@ pub async fn find_with_timeline(
     const LEG_FIELDS: &str = "'seq', l.seq, 'agency_code', l.agency_code, 'agency_name', la.name, \
          'agency_name_en', la.name_en, 'days', l.days, 'state', l.state, 'started_on', l.started_on, \
          'due_date', l.due_date, 'paused_days', l.paused_days, 'pause_started_on', l.pause_started_on, \
-         'finished_on', l.finished_on, 'working_days_taken', l.working_days_taken, 'revision', d.revision";
+         'finished_on', l.finished_on, 'working_days_taken', l.working_days_taken";
     fn sql(legs: &str) -> String {
         let columns: Vec<String> = DOSSIER_COLUMNS.split(',').map(|c| format!("d.{}", c.trim())).collect();
         // The legs are gathered once (an aggregate without grouping: exactly one row, joined
         // to every row of the timeline), not once per timeline row.
         format!(
             "WITH route AS ({legs} AS legs_json FROM dossier_legs l JOIN agencies la ON la.code = l.agency_code \
-             JOIN dossiers d ON d.id = l.dossier_id WHERE l.dossier_id = $1) \
+             WHERE l.dossier_id = $1) \
              SELECT {}, e.at AS ev_at, e.action AS ev_action, e.from_status AS ev_from, e.to_status AS ev_to, \
              e.actor_role AS ev_role, e.actor_name AS ev_name, e.note AS ev_note, e.agency_code AS ev_agency, \
              a.name AS ev_agency_name, a.name_en AS ev_agency_name_en, \
@@ -394,6 +396,10 @@ pub async fn find_with_timeline(
         None => Vec::new(),
     };
     legs.sort_by_key(|l| l.seq);
+    // One statement: the legs are the route at the row's own revision.
+    for leg in &mut legs {
+        leg.revision = first.dossier.revision;
+    }
     Ok(Some((first.dossier, timeline, legs)))
 }
 

@@ -307,9 +307,8 @@ pub async fn page_phones(
 }
 
 /// Cuts the next pages (up to [`PAGES_PER_STEP`]) of `page` phones each of one due
-/// campaign; whether there was a due campaign. The
-/// page is a range of tokens (`push_pages`), not a row per phone: the senders read its
-/// phones when they send it.
+/// campaign; whether there was a due campaign. A page is a range of tokens (`push_pages`),
+/// not a row per phone: the senders read its phones when they send it.
 pub async fn fan_out_step(
     db: &Db,
     now: DateTime<Utc>,
@@ -368,12 +367,11 @@ pub async fn fan_out_step(
         let mut after = cursor.clone();
         let mut counted = 0;
         let mut pages = Vec::new();
+        // Each row ends a page (`n` ascending): the page holds the phones since the last end.
         for (last, n, _) in ends {
-            if n > counted {
-                pages.push((Uuid::now_v7(), after.clone(), last.clone(), n - counted));
-                counted = n;
-                after = last;
-            }
+            pages.push((Uuid::now_v7(), after.clone(), last.clone(), n - counted));
+            counted = n;
+            after = last;
         }
         if !pages.is_empty() {
             let mut q = sqlx::QueryBuilder::new(
@@ -398,9 +396,8 @@ pub async fn fan_out_step(
         sqlx::query("UPDATE push_campaigns SET cursor = $1, state = $2, lease_until = NULL WHERE id = $3")
             .bind(&after).bind(state).bind(due.id)
             .execute(&mut *tx).await?;
-        let phones = total;
         tx.commit().await?;
-        Ok(phones.unsigned_abs())
+        Ok(total.unsigned_abs())
     }.await)?;
     metrics::counter!("motcua_push_queued_total", "source" => "campaign").increment(queued);
     Ok(true)

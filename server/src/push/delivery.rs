@@ -685,6 +685,11 @@ async fn for_each_claimed(
     }
 }
 
+/// Records the outcome of a job still held by its claim (`$1` state, `$2` error code,
+/// `$3` now, `$4` the job, `$5` the claim).
+const FINISH: &str =
+    "UPDATE push_jobs SET state = $1, error_code = $2, finished_at = $3, claim = NULL WHERE id = $4 AND claim = $5";
+
 async fn finish(
     db: &Db,
     claim: Uuid,
@@ -694,9 +699,7 @@ async fn finish(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     on_db!(db, write, pool => {
-        sqlx::query(
-            "UPDATE push_jobs SET state = $1, error_code = $2, finished_at = $3, claim = NULL WHERE id = $4 AND claim = $5",
-        )
+        sqlx::query(FINISH)
         .bind(state).bind(code).bind(now).bind(id).bind(claim)
         .execute(pool).await.map(|_| ())
     })
@@ -727,10 +730,8 @@ async fn finish_dead(
 ) -> Result<bool, sqlx::Error> {
     on_db!(db, write, pool => async {
         let mut tx = pool.begin_write().await?;
-        let held = sqlx::query(
-            "UPDATE push_jobs SET state = 'failed', error_code = $1, finished_at = $2, claim = NULL WHERE id = $3 AND claim = $4",
-        )
-        .bind(code).bind(now).bind(id).bind(claim)
+        let held = sqlx::query(FINISH)
+        .bind("failed").bind(code).bind(now).bind(id).bind(claim)
         .execute(&mut *tx).await?.rows_affected();
         let deactivated = if held > 0 {
             sqlx::query(DEACTIVATE).bind(now).bind(code).bind(token).execute(&mut *tx).await?.rows_affected()
